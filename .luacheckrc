@@ -1,0 +1,6 @@
+std = "max"
+max_line_length = 120
+files["spec/**/*.lua"] = { std = "+busted" }
+files["lua/zlock/ngx/**/*.lua"] = { globals = { "ngx" } }
+files["examples/openresty/**/*.lua"] = { globals = { "ngx" } }
+exclude_files = { "build/**", "luarocks-tree/**" }

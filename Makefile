@@ -1,0 +1,35 @@
+# zlock: top-level build. `make` builds the emulator and the C module for $(LUA);
+# `make test` and `make demo` are the README's two commands (they install missing
+# Debian packages themselves when run as root).
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+BUILD   := build
+LUA     ?= lua5.4
+LUAS    := lua5.4 lua5.3 lua5.1 luajit
+
+.PHONY: all deps test demo clean lint all-luas
+
+all: emu core
+
+# One fragment per component, owned by that component.
+include emu/emu.mk
+include csrc/core.mk
+
+all-luas:
+	@for l in $(LUAS); do $(MAKE) --no-print-directory core LUA=$$l || exit 1; done
+
+deps:
+	@scripts/deps.sh
+
+test:
+	@scripts/test.sh
+
+demo:
+	@scripts/demo.sh
+
+lint:
+	luacheck lua spec bin examples bench
+
+clean:
+	rm -rf $(BUILD)

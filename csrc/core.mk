@@ -1,0 +1,4 @@
+# C core build fragment (included by the top Makefile). Placeholder until the core lands.
+.PHONY: core
+core:
+	@mkdir -p $(BUILD)/$(LUA)/zlock

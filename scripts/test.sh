@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# zlock's test command (README: `make test`). Builds everything, then runs:
+#   C unit tests (TAP), luacheck, the emulator specs, the module specs under every
+#   Lua ABI (5.4, 5.3, 5.1, LuaJIT), the bulk and OpenResty specs.
+# Every step prints TAP; the last line is the sum: "N passed, N failed".
+# Exit status: 0 when nothing failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh || exit 1
+
+LOGDIR=build/test-logs
+mkdir -p "$LOGDIR"
+PASSED=0; FAILED=0
+
+# run_step NAME CMD... : runs CMD, tees its TAP output, adds ok / not ok lines.
+run_step() {
+  local name=$1; shift
+  local log="$LOGDIR/$name.tap"
+  echo "# ---- $name"
+  "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local ok nok
+  ok=$(grep -cE '^ok [0-9]+' "$log")
+  nok=$(grep -cE '^not ok [0-9]+' "$log")
+  if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then
+    echo "not ok - $name exited with status $rc and reported no failing test"
+    nok=1
+  fi
+  PASSED=$((PASSED + ok)); FAILED=$((FAILED + nok))
+}
+
+echo "# ---- build"
+if ! make --no-print-directory emu all-luas >"$LOGDIR/build.log" 2>&1; then
+  cat "$LOGDIR/build.log"
+  echo "not ok 1 - build"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+echo "ok - build"; PASSED=$((PASSED + 1))
+
+# C unit tests of the pure parts (each binary prints TAP).
+for t in build/tests/*; do
+  [ -x "$t" ] && run_step "c-$(basename "$t")" "$t"
+done
+
+lint() {
+  if luacheck --no-color -q lua spec bin examples bench >"$LOGDIR/luacheck.log" 2>&1; then
+    echo "ok 1 - luacheck clean"
+  else
+    cat "$LOGDIR/luacheck.log"; echo "not ok 1 - luacheck"
+    return 1
+  fi
+}
+run_step luacheck lint
+
+# Specs that exercise the emulator, the bulk runner and the CLI: once, on Lua 5.4.
+for dir in spec/emu spec/bulk spec/cli; do
+  [ -d "$dir" ] && run_step "busted-$(basename "$dir")" \
+    env LUA_CPATH="build/lua5.4/?.so;;" busted --lua=lua5.4 -o TAP "$dir"
+done
+
+# The module specs: under every Lua ABI zlock supports.
+if [ -d spec/core ]; then
+  for l in lua5.4 lua5.3 lua5.1 luajit; do
+    run_step "busted-core-$l" env LUA_CPATH="build/$l/?.so;;" ZLOCK_LUA="$l" \
+      busted --lua="$l" -o TAP spec/core
+  done
+fi
+
+# OpenResty: a real nginx in front of the emulator.
+[ -d spec/openresty ] && run_step busted-openresty \
+  env LUA_CPATH="build/luajit/?.so;;" busted --lua=luajit -o TAP spec/openresty
+
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
