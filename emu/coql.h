@@ -1,0 +1,27 @@
+/* emu/coql.h: a documented subset of Zoho's COQL (CRM Object Query Language), parsed
+ * into the same condition tree as search criteria (emu/criteria.h). Pure: no I/O, no
+ * globals, thread-safe. Contract with emu/records.c: /work/contract-emu-query.md. */
+#ifndef ZLOCK_EMU_COQL_H
+#define ZLOCK_EMU_COQL_H
+
+#include "criteria.h"
+
+typedef struct {
+    char    **fields;  size_t nfields;   /* select list, as written */
+    char     *module;                    /* from <Module> */
+    emu_cond *where;                     /* NULL when no where clause */
+    char     *order_field;  bool order_desc;   /* NULL when no order by */
+    long      offset, limit;             /* limit defaults per Zoho; limit <= 2000 */
+} emu_coql;
+emu_coql *emu_coql_parse(const char *query, emu_parse_error *err);  /* NULL on error */
+void      emu_coql_free(emu_coql *q);
+
+/* ---- additions (beyond the contract) ---- */
+#define EMU_COQL_DEFAULT_LIMIT  200
+#define EMU_COQL_MAX_LIMIT      2000
+#define EMU_COQL_MAX_FIELDS     50      /* Zoho: at most 50 fields in the select list */
+
+/* Fills *err for a select-list or where-clause field the module does not have. */
+void      emu_coql_unknown_field(const char *field, emu_parse_error *err);
+
+#endif
