@@ -1,0 +1,53 @@
+/*
+ * transport_curl.h - performing a zl_step with libcurl, for drivers that own the loop.
+ *
+ * zl_call_run() (blocking, easy interface) is built on these; the bulk engine on libcurl
+ * multi uses them directly:
+ *
+ *     zl_xfer *x = zl_xfer_new(client);            // one per slot; keeps its easy handle
+ *     zl_call_next(call, &s);                      // s.kind == ZL_STEP_SEND
+ *     zl_xfer_prepare(x, &s);                      // url, method, headers, body, timeouts
+ *     curl_multi_add_handle(multi, zl_xfer_handle(x));
+ *     ... curl_multi_perform / curl_multi_info_read gives CURLMsg m for that handle ...
+ *     curl_multi_remove_handle(multi, zl_xfer_handle(x));
+ *     int st; const char *b; size_t n; zl_transport_error te;
+ *     zl_xfer_finish(x, m->data.result, &st, &b, &n, &te);
+ *     zl_call_feed(call, st, b, n, te);            // body stays valid until the next prepare
+ *
+ * Connection reuse across slots: attach a CURLSH (share connections/DNS/TLS sessions)
+ * with zl_xfer_share(), or rely on the multi handle's connection cache (the default
+ * when every easy handle is added to the same multi).
+ *
+ * Non-idempotent requests (a lock POST): libcurl silently re-sends a request whose reused
+ * connection died before any reply byte; zl_xfer refuses that re-send (CURLOPT_PREREQFUNCTION
+ * aborts a second send) and reports ZL_TERR_CLOSED, so the call reconciles with a GET
+ * instead of locking twice.
+ */
+#ifndef ZLOCK_TRANSPORT_CURL_H
+#define ZLOCK_TRANSPORT_CURL_H
+
+#include <curl/curl.h>
+#include "zlock.h"
+
+typedef struct zl_xfer zl_xfer;
+
+/* curl_global_init, exactly once per process (pthread_once). Returns 0 on success. */
+int zl_curl_global_init(void);
+
+/* A transfer slot with its own easy handle, configured from the client (timeouts, TLS
+ * verify on, protocols http/https only, no redirects, NOSIGNAL, HTTP/2 over TLS when offered,
+ * size cap). NULL when out of memory. */
+zl_xfer *zl_xfer_new(zl_client *c);
+void     zl_xfer_free(zl_xfer *x);
+/* Prepares the easy handle for one SEND step. Returns 0, or -1 (then the step is refused,
+ * e.g. a plain-http URL to a non-loopback host: feed ZL_TERR_OTHER). */
+int      zl_xfer_prepare(zl_xfer *x, const zl_step *s);
+CURL    *zl_xfer_handle(zl_xfer *x);
+void     zl_xfer_share(zl_xfer *x, CURLSH *share);
+/* Turns the finished transfer into what zl_call_feed() takes. */
+void     zl_xfer_finish(zl_xfer *x, CURLcode rc, int *http_status, const char **body,
+                        size_t *len, zl_transport_error *terr);
+/* Counters: transfers done, TCP connections opened (CURLINFO_NUM_CONNECTS summed). */
+unsigned long zl_xfer_connects(const zl_xfer *x);
+
+#endif

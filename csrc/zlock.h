@@ -1,0 +1,288 @@
+/*
+ * zlock.h - the public C API of zlock's core (no Lua inside).
+ *
+ * The core is SANS-I/O: the logic of one operation (build the request, attach the
+ * token, classify the reply, retry with backoff + full jitter, refresh the token once
+ * on 401 INVALID_TOKEN, reconcile a lock after an ambiguous failure, accept "relation
+ * not found" on a retried unlock) is a state machine, `zl_call`, that performs no I/O.
+ * A transport drives it:
+ *
+ *     zl_call *call = zl_call_new(client, &op, &err);
+ *     for (;;) {
+ *         zl_step s;
+ *         zl_call_next(call, &s);
+ *         if (s.kind == ZL_STEP_DONE) break;
+ *         if (s.kind == ZL_STEP_WAIT)       { sleep s.wait_ms; continue; }
+ *         if (s.kind == ZL_STEP_WAIT_TOKEN) { another call is refreshing the token:
+ *                                             zl_client_await_token(client, s.token_seq, ms)
+ *                                             (threads) or come back later (event loop); continue; }
+ *         // ZL_STEP_SEND: perform s.method s.url with s.headers and s.body, then
+ *         zl_call_feed(call, http_status, body, body_len, ZL_TERR_NONE or the transport error);
+ *     }
+ *     zl_result r; const zl_error *e;
+ *     if (zl_call_result(call, &r, &e)) ... r.body, r.lock_id ... else ... e->code ...
+ *     zl_call_free(call);
+ *
+ * Drivers: zl_call_run() (below; libcurl easy, blocking), the bulk engine on libcurl
+ * multi (transport_curl.h gives it the per-transfer helpers), and the nginx cosocket
+ * transport in Lua (through the binding's call:next()/call:feed()).
+ *
+ * Thread safety: a zl_client may be shared by threads (token state, PRNG and domains
+ * sit behind the client's mutex; one refresh in flight per client). A zl_call belongs
+ * to one thread at a time. No global mutable state except libcurl's one-time global
+ * init (pthread_once).
+ *
+ * Secrets (access token, refresh token, client secret) never appear in a zl_error.
+ */
+#ifndef ZLOCK_H
+#define ZLOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ZL_VERSION "0.1.0"
+
+/* ------------------------------------------------------------------ errors */
+
+#define ZL_CODE_MAX    48
+#define ZL_MESSAGE_MAX 512
+
+/* One error shape everywhere. `code` is Zoho's (NOT_ALLOWED, INVALID_DATA, INVALID_TOKEN,
+ * TOO_MANY_REQUESTS, ...) or zlock's own:
+ *   INVALID_ARGUMENT  bad module name / id / reason / option (nothing was sent)
+ *   TOKEN             no usable access token, or the token endpoint refused the refresh
+ *   CONNECT           could not connect (request not sent; retryable)
+ *   TIMEOUT           no complete reply in time (request may have been applied; retryable)
+ *   CLOSED            connection dropped before a reply (may have been applied; retryable)
+ *   TLS               certificate / handshake failure (not retryable)
+ *   BAD_RESPONSE      reply not understood (unparseable, too large, missing fields)
+ *   TRANSPORT         any other transport failure
+ *   CANCELLED         the driver cancelled the call (e.g. an on_retry hook said no)
+ *   INTERNAL          out of memory or a broken invariant
+ */
+typedef struct zl_error {
+    char code[ZL_CODE_MAX];
+    char message[ZL_MESSAGE_MAX];
+    int  http_status;   /* HTTP status of the deciding reply, 0 when there was none */
+    bool retryable;     /* true when trying again later may succeed */
+    char *details;      /* Zoho's `details` object as JSON text (malloc'd), or NULL */
+} zl_error;
+
+/* Frees e->details and zeroes the error. Safe on a zeroed error. */
+void zl_error_clear(zl_error *e);
+/* Deep copy (details duplicated). Returns 0, or -1 when out of memory. */
+int  zl_error_copy(zl_error *dst, const zl_error *src);
+
+/* ------------------------------------------------------------ validation */
+
+/* Module API name: [A-Za-z][A-Za-z0-9_]*, 1..100 chars. */
+#define ZL_MODULE_MAX 100
+/* Record / lock ids: 1..19 ASCII digits (Zoho ids are JSON strings, never numbers). */
+#define ZL_ID_MAX 19
+/* Lock reason: valid UTF-8, 1..3000 characters (characters, not bytes). */
+#define ZL_REASON_MAX 3000
+
+/* Each returns NULL when valid, else a static English reason ("must be 1 to 19 digits"). */
+const char *zl_check_module(const char *s, size_t len);
+const char *zl_check_id(const char *s, size_t len);
+const char *zl_check_reason(const char *s, size_t len);
+
+/* ------------------------------------------------------------ operations */
+
+typedef enum {
+    ZL_OP_GET_ONE,   /* GET    {module}/{record_id}/Locking_Information__s/{lock_id} */
+    ZL_OP_LIST,      /* GET    {module}/{record_id}/Locking_Information__s?fields=... (204: no lock) */
+    ZL_OP_LOCK,      /* POST   {module}/{record_id}/Locking_Information__s  {"data":[{"Locked_Reason__s":..}]} */
+    ZL_OP_UPDATE,    /* PUT    .../Locking_Information__s/{lock_id}         same body */
+    ZL_OP_UNLOCK,    /* DELETE .../Locking_Information__s/{lock_id} */
+    ZL_OP_REQUEST    /* generic: method + path (+ query params, body) on the API domain */
+} zl_op_kind;
+
+typedef struct zl_param { const char *key, *value; } zl_param;
+
+/* Default `fields` of a lock list (the list form requires it). */
+#define ZL_LOCK_FIELDS "Locked_For__s,Locked_Reason__s,Lock_Source__s,Locked_Time__s," \
+    "Locked_By__s,Record_Locking_Rule_Id__s,Record_Locking_Configuration_Id__s"
+
+typedef struct zl_op {
+    zl_op_kind kind;
+    const char *module;       /* all but REQUEST */
+    const char *record_id;    /* all but REQUEST */
+    const char *lock_id;      /* GET_ONE, UPDATE, UNLOCK (UNLOCK: required) */
+    const char *reason;       /* LOCK, UPDATE (NUL-terminated UTF-8) */
+    /* Query parameters, URL-encoded by the core. LIST: fields (defaulted to
+     * ZL_LOCK_FIELDS), page, per_page, page_token, ids; GET_ONE: fields; REQUEST: any. */
+    const zl_param *params;
+    size_t nparams;
+    /* REQUEST only. path: "/crm/v8/coql" (absolute) or "Deals/search" (relative to
+     * /crm/{api_version}/). body: JSON text or NULL. idempotent: -1 = default (every
+     * method but POST), 0 = no (never re-sent after an ambiguous failure), 1 = yes. */
+    const char *method;
+    const char *path;
+    const char *body;
+    int idempotent;
+} zl_op;
+
+/* ---------------------------------------------------------------- client */
+
+typedef struct zl_client zl_client;
+
+/* Clock hooks (tests inject fake time; NULL = the system clocks). */
+typedef int64_t (*zl_mono_ms_fn)(void *ud);   /* monotonic milliseconds */
+typedef double  (*zl_wall_fn)(void *ud);      /* Unix time in seconds */
+
+typedef struct zl_config {
+    /* Where. api_domain / accounts_domain win over dc+env. Without a scheme "https://"
+     * is assumed; plain http is refused except for loopback hosts (127.0.0.0/8, ::1,
+     * localhost). */
+    const char *api_domain;       /* e.g. "https://www.zohoapis.eu", "http://127.0.0.1:8080" */
+    const char *accounts_domain;  /* e.g. "https://accounts.zoho.eu" */
+    const char *dc;               /* us eu in au jp cn ca sa (default us) */
+    const char *env;              /* production (default) | sandbox | developer */
+    const char *api_version;      /* "v8" (default); v2..v8 */
+    /* Auth: a static token, and/or the refresh flow (all three of id, secret, refresh token). */
+    const char *access_token;
+    double      token_expires_at; /* Unix seconds; 0 = unknown (used until a 401) */
+    const char *client_id;
+    const char *client_secret;
+    const char *refresh_token;
+    double      refresh_ahead_s;  /* refresh this early (capped at a tenth of the lifetime); default 60 */
+    /* Transport (libcurl). */
+    long   connect_timeout_ms;    /* default 10000 */
+    long   timeout_ms;            /* whole request; default 30000 */
+    size_t max_response_bytes;    /* default 16 MiB */
+    const char *ca_file;          /* optional CA bundle; verification always on */
+    const char *user_agent;       /* default "zlock/<version>" */
+    /* Retries. */
+    int  max_attempts;            /* requests per call incl. the first; default 5 (1 = no retry) */
+    long max_time_ms;             /* no new attempt after this long; default 60000 */
+    long base_delay_ms;           /* default 200 */
+    long max_delay_ms;            /* default 10000 */
+    uint64_t seed;                /* PRNG seed for jitter; 0 = from time and address */
+    /* Clocks. */
+    zl_mono_ms_fn mono_ms;
+    zl_wall_fn    wall;
+    void         *clock_ud;
+} zl_config;
+
+/* Fills *cfg with the defaults above (everything else NULL/0). */
+void zl_config_init(zl_config *cfg);
+
+/* Creates a client (copies every string). NULL and *err filled on a bad configuration
+ * (code INVALID_ARGUMENT). A client is reference counted: calls keep it alive. */
+zl_client *zl_client_new(const zl_config *cfg, zl_error *err);
+/* Drops the caller's reference (idempotent on NULL). */
+void zl_client_free(zl_client *c);
+
+/* Installs an access token obtained elsewhere (e.g. an nginx shared dict), valid until
+ * expires_at (Unix seconds, 0 = unknown). Returns 0, -1 on bad input / no memory. */
+int zl_client_set_token(zl_client *c, const char *token, double expires_at);
+/* Copies the current access token into buf (NUL-terminated; "" when none) and its expiry.
+ * Returns the token length (may exceed n-1: then buf is truncated). */
+size_t zl_client_get_token(zl_client *c, char *buf, size_t n, double *expires_at);
+/* Blocks until the refresh seen as `seq` by a ZL_STEP_WAIT_TOKEN completes or timeout_ms
+ * passes (for threaded drivers). Returns true when it completed. */
+bool zl_client_await_token(zl_client *c, uint64_t seq, long timeout_ms);
+/* The effective API / accounts domains and version ("https://host[:port]", no slash). */
+const char *zl_client_api_domain(zl_client *c, char *buf, size_t n);
+const char *zl_client_accounts_domain(const zl_client *c);
+const char *zl_client_api_version(const zl_client *c);
+/* Number of token refreshes this client has performed (successful ones). */
+unsigned long zl_client_refresh_count(zl_client *c);
+
+/* ----------------------------------------------------------------- calls */
+
+typedef struct zl_call zl_call;
+
+typedef enum {
+    ZL_STEP_SEND,        /* perform one HTTP request, then zl_call_feed() */
+    ZL_STEP_WAIT,        /* back off wait_ms milliseconds, then zl_call_next() again */
+    ZL_STEP_WAIT_TOKEN,  /* another call is refreshing the token: wait for it, then next() */
+    ZL_STEP_DONE         /* finished: zl_call_result() */
+} zl_step_kind;
+
+typedef struct zl_step {
+    zl_step_kind kind;
+    /* SEND. All pointers stay valid until the next next()/feed()/free() of the call. */
+    const char *method;             /* "GET", "POST", "PUT", "DELETE" */
+    const char *url;                /* absolute */
+    const char *const *headers;     /* "Name: value" lines */
+    size_t nheaders;
+    const char *body;               /* NULL when none */
+    size_t body_len;
+    bool is_token_request;          /* the OAuth refresh (body holds secrets: never log it) */
+    bool idempotent;                /* false: the transport must never re-send on its own */
+    /* WAIT: why, and which attempt just failed. */
+    long wait_ms;
+    int  attempt;                   /* 1-based number of the attempt that failed */
+    const zl_error *reason;         /* the failure that caused the wait */
+    /* WAIT_TOKEN */
+    uint64_t token_seq;
+} zl_step;
+
+/* Transport outcome of one SEND (ZL_TERR_NONE when an HTTP reply arrived). */
+typedef enum {
+    ZL_TERR_NONE = 0,
+    ZL_TERR_CONNECT,     /* connection not established: the request was not sent */
+    ZL_TERR_TIMEOUT,     /* timed out after sending (may have been applied) */
+    ZL_TERR_CLOSED,      /* connection closed / reset before a full reply (may have been applied) */
+    ZL_TERR_TLS,         /* TLS or certificate failure */
+    ZL_TERR_TOO_LARGE,   /* reply over max_response_bytes */
+    ZL_TERR_OTHER
+} zl_transport_error;
+
+/* Creates a call. Validates the op (returns NULL, *err INVALID_ARGUMENT, nothing sent). */
+zl_call *zl_call_new(zl_client *c, const zl_op *op, zl_error *err);
+/* The next step. After DONE it keeps answering DONE. */
+void zl_call_next(zl_call *call, zl_step *step);
+/* Feeds the outcome of the last SEND. body may be NULL when len is 0. */
+void zl_call_feed(zl_call *call, int http_status, const char *body, size_t len,
+                  zl_transport_error terr);
+/* Satisfies a SEND with is_token_request from outside (e.g. a token another nginx worker
+ * refreshed): installs the token as zl_client_set_token() does and moves on. */
+void zl_call_feed_token(zl_call *call, const char *token, double expires_at);
+/* Ends the call now with `code` (e.g. "CANCELLED") and message. */
+void zl_call_cancel(zl_call *call, const char *code, const char *message);
+
+typedef struct zl_result {
+    int http_status;        /* of the deciding reply (204: no lock) */
+    const char *body;       /* the deciding reply's body ("" when none); owned by the call */
+    size_t body_len;
+    const char *lock_id;    /* LOCK/UPDATE/UNLOCK/GET_ONE: the lock id; NULL otherwise */
+    bool reconciled;        /* LOCK: found by a GET after an ambiguous failure (body is the
+                               list reply); UNLOCK: "relation not found" after a retry */
+    int attempts;           /* HTTP requests made (token refreshes excluded) */
+} zl_result;
+
+/* After DONE: true and *res on success, false and *err (owned by the call) on failure. */
+bool zl_call_result(const zl_call *call, zl_result *res, const zl_error **err);
+/* Frees the call; releases a token refresh it owned (waiters then retry it themselves). */
+void zl_call_free(zl_call *call);
+
+/* ------------------------------------------------- blocking libcurl driver */
+
+/* Drives the call to its end with the client's libcurl easy handle (keep-alive, one
+ * connection reused across calls). WAIT steps are slept in place, unless `wait` is
+ * non-NULL: then run() returns ZL_STEP_WAIT with *wait filled (the caller may run an
+ * on_retry hook, sleep wait->wait_ms, and call run() again). Returns ZL_STEP_DONE when
+ * finished. Safe to call from several threads on different calls of one client. */
+zl_step_kind zl_call_run(zl_call *call, zl_step *wait);
+
+/* Convenience: one operation, blocking. On success returns a malloc'd copy of the body
+ * (*len set) and, when lock_id_out is non-NULL, copies the lock id (>= 20 bytes).
+ * On failure returns NULL and fills *err. */
+char *zl_perform(zl_client *c, const zl_op *op, size_t *len, char *lock_id_out,
+                 int *http_status, zl_error *err);
+
+/* Sleeps ms milliseconds (nanosleep, restarted on EINTR). */
+void zl_sleep_ms(long ms);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ZLOCK_H */

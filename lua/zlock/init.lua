@@ -1,0 +1,186 @@
+--- zlock: Zoho CRM record locks from Lua.
+--
+--     local zlock = require "zlock"
+--     local c = assert(zlock.new{ dc = "eu", client_id = ID, client_secret = SECRET, refresh_token = RT })
+--     local lock = assert(c:lock("Deals", "5843104000001068086", "last round of negotiations"))
+--     c:get("Deals", "5843104000001068086", lock.id)     -- the lock record
+--     c:get("Deals", "5843104000001068086")              -- array of locks ({} when unlocked), info
+--     c:update("Deals", "5843104000001068086", lock.id, "awaiting final approval")
+--     c:unlock("Deals", "5843104000001068086", lock.id)
+--     zlock.lock("Deals", id, reason)   -- same four on a default client (environment / zlock.configure)
+--
+-- The C core (`zlock.core`, libcurl + jansson) builds requests, retries 429/5xx/transport
+-- failures with exponential backoff and full jitter, refreshes the token once on 401 (one
+-- refresh in flight per client), and reconciles a lock after an ambiguous failure.
+-- JSON null is `zlock.null` (it is `cjson.null`). Ids are strings.
+-- @module zlock
+local core = require "zlock.core"
+local cjson = require "cjson.safe"
+local errors = require "zlock.error"
+local Client = require "zlock.client"
+
+local zlock = {
+  _VERSION = core.version,
+  --- JSON null in results (`cjson.null`).
+  null = cjson.null,
+  error = errors,
+}
+
+local ENV = {
+  access_token = "ZOHO_ACCESS_TOKEN", refresh_token = "ZOHO_REFRESH_TOKEN",
+  client_id = "ZOHO_CLIENT_ID", client_secret = "ZOHO_CLIENT_SECRET", dc = "ZOHO_DC",
+  api_domain = "ZOHO_API_DOMAIN", accounts_domain = "ZOHO_ACCOUNTS_DOMAIN",
+  api_version = "ZOHO_API_VERSION", env = "ZOHO_ENV",
+}
+
+local STRING_OPTS = { "api_domain", "accounts_domain", "dc", "env", "api_version", "access_token",
+  "client_id", "client_secret", "refresh_token", "ca_file", "user_agent" }
+
+local function ms(v, name)
+  if v == nil then return nil end
+  if type(v) ~= "number" or v < 0 then
+    error("bad argument #1 to 'new' (" .. name .. " must be a non-negative number of seconds)", 3)
+  end
+  return math.floor(v * 1000 + 0.5)
+end
+
+-- Picks the transport: nil = libcurl in C; a table with :send(step) otherwise.
+local function pick_transport(t)
+  if t == nil or t == "auto" then
+    if rawget(_G, "ngx") and type(ngx.get_phase) == "function" then    -- luacheck: ignore 113
+      local ok, ngxt = pcall(require, "zlock.ngx")
+      if ok and type(ngxt) == "table" and ngxt.usable and ngxt.usable() then return ngxt.transport() end
+    end
+    return nil
+  elseif t == "curl" then
+    return nil
+  elseif t == "ngx" then
+    return require("zlock.ngx").transport()
+  elseif type(t) == "table" and type(t.send) == "function" then
+    return t
+  end
+  error("bad argument #1 to 'new' (transport must be 'auto', 'curl', 'ngx' or a table with send)", 3)
+end
+
+--- Options from the environment (`ZOHO_ACCESS_TOKEN`, `ZOHO_REFRESH_TOKEN`, `ZOHO_CLIENT_ID`,
+-- `ZOHO_CLIENT_SECRET`, `ZOHO_DC`, `ZOHO_ENV`, `ZOHO_API_DOMAIN`, `ZOHO_ACCOUNTS_DOMAIN`,
+-- `ZOHO_API_VERSION`), overlaid with `opts`.
+-- @tparam[opt] table opts options that win over the environment
+-- @treturn table options for `zlock.new`
+function zlock.env_options(opts)
+  local o = {}
+  for k, var in pairs(ENV) do
+    local v = os.getenv(var)
+    if v and v ~= "" then o[k] = v end
+  end
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return o
+end
+
+--- Creates a client.
+-- @tparam table opts
+--  `api_domain` (e.g. `"https://www.zohoapis.eu"`, or `"http://127.0.0.1:PORT"` for zlock-emu;
+--  plain http only to loopback), `accounts_domain`, `dc` (`us eu in au jp cn ca sa`, default us),
+--  `env` (`production` | `sandbox` | `developer`), `api_version` (default `"v8"`);
+--  auth: `access_token` (+ `expires_at`, Unix seconds) and/or `client_id`, `client_secret`,
+--  `refresh_token` (refresh flow; the API domain is learned from the token reply unless given);
+--  `timeout` (whole request, seconds, default 30), `connect_timeout` (default 10),
+--  `max_response_bytes`, `ca_file`, `user_agent`;
+--  `retries = { max_attempts = 5, max_time = 60, base_delay = 0.2, max_delay = 10 }` (seconds);
+--  `on_retry = function(info)` called before each backoff with `info.attempt`, `info.delay`
+--  (seconds), `info.error`, `info.operation`, `info.module`, `info.record_id`; return `false`
+--  to stop retrying;
+--  `transport` (`"auto"` default: nginx cosockets inside OpenResty, else libcurl; `"curl"`, `"ngx"`,
+--  or a table with `send(self, step)` -> status, body, errcode).
+-- @return the client, or `nil, err`
+function zlock.new(opts)
+  if opts ~= nil and type(opts) ~= "table" then
+    error("bad argument #1 to 'new' (options table expected, got " .. type(opts) .. ")", 2)
+  end
+  opts = opts or {}
+  local cfg = {}
+  for _, k in ipairs(STRING_OPTS) do
+    local v = opts[k]
+    if v ~= nil then
+      if type(v) ~= "string" then error("bad argument #1 to 'new' (" .. k .. " must be a string)", 2) end
+      cfg[k] = v
+    end
+  end
+  if opts.expires_at ~= nil and type(opts.expires_at) ~= "number" then
+    error("bad argument #1 to 'new' (expires_at must be a number)", 2)
+  end
+  cfg.expires_at = opts.expires_at
+  cfg.timeout_ms = ms(opts.timeout, "timeout")
+  cfg.connect_timeout_ms = ms(opts.connect_timeout, "connect_timeout")
+  cfg.max_response_bytes = opts.max_response_bytes
+  cfg.seed = opts.seed
+  local r = opts.retries
+  if r ~= nil then
+    if type(r) ~= "table" then error("bad argument #1 to 'new' (retries must be a table)", 2) end
+    cfg.max_attempts = r.max_attempts
+    cfg.max_time_ms = ms(r.max_time, "retries.max_time")
+    cfg.base_delay_ms = ms(r.base_delay, "retries.base_delay")
+    cfg.max_delay_ms = ms(r.max_delay, "retries.max_delay")
+  end
+  if opts.on_retry ~= nil and type(opts.on_retry) ~= "function" then
+    error("bad argument #1 to 'new' (on_retry must be a function)", 2)
+  end
+  local transport = pick_transport(opts.transport)
+  local cc, err = core.client(cfg)
+  if not cc then return nil, errors.new(err) end
+  return setmetatable({ _core = cc, _on_retry = opts.on_retry, _transport = transport }, Client)
+end
+
+local default_opts, default_client
+
+--- Sets the options of the default client used by `zlock.get/lock/update/unlock`
+-- (overlaid on the environment). The client is (re)built on next use.
+-- @tparam table opts as for `zlock.new`
+function zlock.configure(opts)
+  if type(opts) ~= "table" then
+    error("bad argument #1 to 'configure' (options table expected, got " .. type(opts) .. ")", 2)
+  end
+  if default_client then default_client:close() end
+  default_opts, default_client = opts, nil
+end
+
+--- The default client (built from the environment and `zlock.configure`).
+-- @return the client, or `nil, err`
+function zlock.default()
+  if not default_client then
+    local c, err = zlock.new(zlock.env_options(default_opts))
+    if not c then return nil, err end
+    default_client = c
+  end
+  return default_client
+end
+
+local function forward(name)
+  return function(...)
+    local c, err = zlock.default()
+    if not c then return nil, err end
+    return c[name](c, ...)
+  end
+end
+
+--- `zlock.get(module, record_id[, lock_id][, opts])` on the default client (see `zlock.client:get`).
+-- @function get
+zlock.get = forward("get")
+--- `zlock.lock(module, record_id, reason)` on the default client.
+-- @function lock
+zlock.lock = forward("lock")
+--- `zlock.update(module, record_id, lock_id, reason)` on the default client.
+-- @function update
+zlock.update = forward("update")
+--- `zlock.unlock(module, record_id[, lock_id])` on the default client.
+-- @function unlock
+zlock.unlock = forward("unlock")
+--- `zlock.locked(module, record_id)` on the default client.
+-- @function locked
+zlock.locked = forward("locked")
+--- `zlock.request(method, path[, opts])` on the default client.
+-- @function request
+zlock.request = forward("request")
+
+zlock.Client = Client
+return zlock
