@@ -36,14 +36,52 @@ void      emu_cond_free(emu_cond *c);
 /* Number of leaf comparisons in the tree (Zoho allows at most 10 in a search). */
 size_t    emu_cond_count(const emu_cond *c);
 
-/* Fills *err with an INVALID_QUERY for `field` (helper for callers that find an unknown
-   field through emu_cond_fields): {"code":"INVALID_QUERY","details":{"reason":"invalid
-   field","api_name":"<field>"},...}. */
+/* Checks every comparison of `c` against one record of the module (typically the first
+   one, or each one): unknown field -> the dialect's unknown-field error; a value that does
+   not fit the field's type (greater_than:abc on a number, starts_with on a number, an
+   ordering operator on a boolean) -> Zoho's INVALID_QUERY. Fields that are empty in
+   `rec` are only checked for existence. Returns true when the query is fine. */
+bool      emu_cond_check(const emu_cond *c, emu_field_fn get, const void *rec, void *ud,
+                         emu_parse_error *err);
+
+/* Fills *err with the search API's answer for a field the module does not have:
+   400 INVALID_QUERY "the field is not available for search",
+   details {"reason":"the field is not available for search","api_name":"<field>"}. */
 void      emu_criteria_unknown_field(const char *field, emu_parse_error *err);
 
-/* Limits (hostile-input bounds, not Zoho's). */
+/* Limits (hostile-input bounds, not Zoho's, except EMU_CRITERIA_MAX / EMU_CRITERIA_IN_MAX). */
 #define EMU_CRITERIA_MAX        10      /* Zoho: at most 10 criteria per search */
+#define EMU_CRITERIA_IN_MAX     100     /* Zoho: "in" takes at most 100 values */
 #define EMU_QUERY_MAX_LEN       65536   /* longer input is refused, not parsed */
 #define EMU_QUERY_MAX_DEPTH     64      /* parenthesis nesting bound (recursion bound) */
+
+/* ---- internal: shared by criteria.c and coql.c, not for the record store ---- */
+typedef enum { EMU_DIALECT_CRITERIA, EMU_DIALECT_COQL } emu_dialect;
+typedef enum {
+    EMU_OP_EQ, EMU_OP_NE, EMU_OP_STARTS, EMU_OP_ENDS, EMU_OP_CONTAINS, EMU_OP_NOT_CONTAINS,
+    EMU_OP_IN, EMU_OP_NOT_IN, EMU_OP_GT, EMU_OP_GE, EMU_OP_LT, EMU_OP_LE, EMU_OP_BETWEEN,
+    EMU_OP_IS_NULL, EMU_OP_NOT_NULL
+} emu_op;
+/* How a literal was written: raw search text (may be a number, true/false or null),
+   a quoted COQL string, a bare COQL number, COQL true/false, COQL null. */
+typedef enum { EMU_LIT_TEXT, EMU_LIT_STRING, EMU_LIT_NUMBER, EMU_LIT_BOOL, EMU_LIT_NULL } emu_litkind;
+typedef struct emu_cnode emu_cnode;
+
+emu_cond  *emu_cond__new(emu_dialect d);                       /* NULL when out of memory */
+char      *emu_cond__strndup(emu_cond *c, const char *s, size_t n);
+emu_cnode *emu_cond__leaf(emu_cond *c, const char *field, size_t flen, emu_op op);
+bool       emu_cond__add_value(emu_cond *c, emu_cnode *leaf, const char *s, size_t n,
+                               emu_litkind kind);
+size_t     emu_cond__nvalues(const emu_cnode *leaf);
+emu_cnode *emu_cond__join(emu_cond *c, bool is_and, emu_cnode *a, emu_cnode *b);
+void       emu_cond__set_root(emu_cond *c, emu_cnode *root);
+const char *emu_op__name(emu_op op, emu_dialect d);
+
+/* Error helpers: set resets details to {}; add_* append one key (silently dropped when
+   the 256-byte details buffer is full); strings are JSON-escaped, invalid UTF-8 -> '?'. */
+void emu_err__set(emu_parse_error *e, int status, const char *code, const char *message);
+void emu_err__add_str(emu_parse_error *e, const char *key, const char *val, size_t vlen);
+void emu_err__add_int(emu_parse_error *e, const char *key, long v);
+bool emu_strict_number(const char *s, size_t n, double *out);
 
 #endif
