@@ -1,0 +1,25 @@
+# Shared by bench/emu_*.sh: start zlock-emu on a free loopback port and stop it.
+# emu_start ARGS... sets EMU_PID and EMU_URL; emu_stop stops that process only.
+EMU_BIN=${ZLOCK_EMU:-build/zlock-emu}
+EMU_TOKEN=1000.zlockemu.demo-access-token
+
+emu_start() {
+  EMU_OUT=$(mktemp)
+  "$EMU_BIN" --listen 127.0.0.1:0 "$@" >"$EMU_OUT" 2>/dev/null &
+  EMU_PID=$!
+  EMU_URL=
+  for _ in $(seq 1 300); do
+    EMU_URL=$(sed -n '1s#^zlock-emu listening on \(http://127\.0\.0\.1:[0-9]*\)$#\1#p' "$EMU_OUT")
+    [ -n "$EMU_URL" ] && return 0
+    kill -0 "$EMU_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "zlock-emu did not start" >&2
+  return 1
+}
+
+emu_stop() {
+  [ -n "${EMU_PID:-}" ] && kill "$EMU_PID" 2>/dev/null && wait "$EMU_PID" 2>/dev/null
+  rm -f "$EMU_OUT"
+  EMU_PID=
+}
