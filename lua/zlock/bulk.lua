@@ -1,0 +1,425 @@
+--- The bulk runner: many lock / update / unlock / get calls, streamed, journaled, resumable.
+--
+--     local run = c:bulk{ concurrency = 10, journal = "closed-lost.journal", progress = true }
+--     for deal in c:search("Deals", "(Stage:equals:Closed Lost)") do
+--       run:lock("Deals", deal.id, "closed lost " .. deal.Closing_Date)
+--     end
+--     local summary = run:finish()
+--     -- summary.counts.locked, summary.counts.failed, summary.failures[i].record_id / .err ...
+--
+-- Items stream in (`run:lock` returns as soon as the engine accepts the item; when the engine
+-- is full the runner polls it and dispatches finished items), so memory does not grow with the
+-- number of records (the journal's index of done keys and the failure list excepted).
+-- A failed item never stops the others and never vanishes: it is counted, journaled, passed to
+-- `on_result`, and listed in `summary.failures`.
+--
+-- ## Outcomes
+-- `locked`, `already_locked` (the record holds another lock: automatic, or manual with another
+-- reason: nothing to do), `updated`, `unlocked`, `already_unlocked` (the lock is gone), `got`,
+-- `skipped` (done in an earlier run, per the journal), `planned` (dry run), `failed`.
+--
+-- ## Journal, resume and `kill -9`
+-- With `journal = FILE`, every finished item is appended to FILE and flushed (see
+-- `zlock.journal`); a rerun with the same FILE skips every item already done there without a
+-- call. Items that failed are tried again. The items *in flight* when the process died are not
+-- in the journal, so the rerun sends them again, and each op is safe to send twice:
+--
+-- * lock: if the first POST landed, the second answers 403 "record is already locked"; the
+--   runner then GETs the record's locks, and a **Manual lock with the same reason** counts as
+--   this item's lock (outcome `locked`, `result.reconciled = true`): no lock missing, none
+--   duplicated (Zoho holds at most one lock per record). Any other lock means `already_locked`.
+--   (The core applies the same rule to its own retries after a lost reply.) A reason template
+--   must therefore be deterministic for a record (no "locked at <now>").
+-- * update: a PUT of the same reason is idempotent.
+-- * unlock: if the first DELETE landed, the second answers "relation not found" (or, without a
+--   lock id, finds no manual lock): outcome `already_unlocked`.
+-- * get: read-only.
+--
+-- ## The engine interface (what a concurrent engine, e.g. the C one on libcurl multi, implements)
+-- An engine runs items concurrently; the runner feeds it and drains results; there are no
+-- callbacks from C into Lua.
+--
+--     engine:submit(item)     -- item = {op="lock"|"update"|"unlock"|"get", module=, record_id=,
+--                             --         lock_id=, reason=, key=<unique string>}
+--                             -- returns true, or false when full (the runner then polls)
+--     engine:poll(timeout_s)  -- drives I/O for up to timeout_s seconds (returns early when
+--                             -- something finished); returns an array (possibly empty) of
+--                             -- {item=<the submitted table, same identity>, result=, err=}
+--     engine:inflight()       -- number of items submitted and not yet returned by poll
+--     engine:stats()          -- {concurrency=<current limit>, max=<configured max>,
+--                             --  retries=<count>, throttled=<429s seen>}
+--     engine:close()          -- idempotent; items still in flight are abandoned
+--
+-- * `result`/`err` are exactly what the client's blocking call returns for the same op:
+--   lock -> the lock table (`result.id` is the lock id); update/unlock -> Zoho's success item
+--   (`details.id`); get -> the lock list (array, `{}` when 204) or one lock; `err` is the zlock
+--   error table (`code`, `message`, `http_status`, `details`, `retryable`).
+--   `item.lock_id` may be nil for unlock (remove the record's manual lock: list + delete) and
+--   for get (list the record's locks).
+-- * The runner validates items before `submit` (module name, 1-19 digit ids, reason up to
+--   3000 characters), so an engine may assume well-formed items; every submitted item must come
+--   back from `poll` exactly once, with a result or an error, never dropped.
+-- * Retries (429, 5xx, transport), the single-flight token refresh and the lock reconciliation
+--   of the core apply to every item, as in the blocking calls.
+-- * How the runner finds it: if the client has a method `bulk_engine`, the runner calls
+--   `client:bulk_engine{concurrency = N}` and uses the engine it returns (nil, err: falls back to
+--   the sequential engine, `zlock.engine_seq`). `opts.engine` overrides both (an engine object).
+-- @module zlock.bulk
+local journal_mod = require "zlock.journal"
+local progress_mod = require "zlock.progress"
+local engine_seq = require "zlock.engine_seq"
+
+local M = {}
+
+M.DEFAULT_CONCURRENCY = 10
+M.REASON_MAX = 3000
+
+--- Outcomes that count as failures.
+M.FAILED = { failed = true }
+
+local err_mt = { __tostring = function(e)
+  local s = tostring(e.code) .. ": " .. tostring(e.message)
+  if e.http_status then s = s .. " (HTTP " .. tostring(e.http_status) .. ")" end
+  return s
+end }
+
+local function mkerr(code, message, extra)
+  local e = { code = code, message = message, retryable = false }
+  for k, v in pairs(extra or {}) do e[k] = v end
+  return setmetatable(e, err_mt)
+end
+
+--- The journal key of an item: `op|module|record_id[|lock_id]` (the reason is not part of it).
+-- @tparam table item
+-- @treturn string
+function M.key(item)
+  local k = item.op .. "|" .. item.module .. "|" .. item.record_id
+  if item.lock_id then k = k .. "|" .. item.lock_id end
+  return k
+end
+
+local function utf8_len(s)
+  if utf8 and utf8.len then return utf8.len(s) end
+  local _, n = s:gsub("[^\128-\191]", "")
+  return n
+end
+
+-- Returns nil when the item is well-formed, else an INVALID_ARGUMENT error table.
+local function check(item)
+  if not item.module:match("^[A-Za-z][A-Za-z0-9_]*$") or #item.module > 100 then
+    return mkerr("INVALID_ARGUMENT", "invalid module name: " .. item.module)
+  end
+  if not item.record_id:match("^%d+$") or #item.record_id > 19 then
+    return mkerr("INVALID_ARGUMENT", "invalid record id: " .. item.record_id)
+  end
+  if item.lock_id and (not item.lock_id:match("^%d+$") or #item.lock_id > 19) then
+    return mkerr("INVALID_ARGUMENT", "invalid lock id: " .. item.lock_id)
+  end
+  if item.op == "lock" or item.op == "update" then
+    local n = utf8_len(item.reason)
+    if not n then return mkerr("INVALID_ARGUMENT", "reason is not valid UTF-8") end
+    if n == 0 then return mkerr("INVALID_ARGUMENT", "reason is empty") end
+    if n > M.REASON_MAX then
+      return mkerr("INVALID_ARGUMENT", "reason longer than " .. M.REASON_MAX .. " characters")
+    end
+  end
+  return nil
+end
+
+local function is_already_locked(err)
+  return type(err) == "table" and err.code == "NOT_ALLOWED"
+    and tostring(err.message or ""):lower():find("already locked") ~= nil
+end
+
+local function is_gone(err)
+  if type(err) ~= "table" then return false end
+  local msg = tostring(err.message or ""):lower()
+  if err.code == "INVALID_DATA" and (msg:find("relation not found", 1, true) or
+     (type(err.details) == "table" and tonumber(err.details.resource_path_index) == 3)) then
+    return true
+  end
+  -- unlock without a lock id on a record that holds no manual lock
+  return err.code == "NOT_LOCKED" or err.code == "NO_LOCK" or msg:find("not locked", 1, true) ~= nil
+end
+
+local Run = {}
+Run.__index = Run
+
+local function pick_engine(client, opts)
+  if opts.engine then return opts.engine end
+  if opts.dry_run then return nil end
+  if opts.sequential ~= true and type(client.bulk_engine) == "function" then
+    local eng = client:bulk_engine{ concurrency = opts.concurrency }
+    if eng then return eng end
+  end
+  return engine_seq.new(client)
+end
+
+--- Starts a bulk run on a client (also reachable as `c:bulk(opts)`).
+-- @param client a zlock client
+-- @tparam[opt] table opts
+--  `concurrency` (default 10: calls in flight at most; the C engine adapts below it on 429),
+--  `journal` (file name: resume support), `dry_run` (no call is made; items end as `planned`),
+--  `on_result` (function(item, result, err), item.outcome set; errors it raises are reported
+--  on stderr and do not stop the run), `progress` (true: bar on stderr when it is a terminal;
+--  a function(state) receives `{done, total, failed, skipped}`), `total` (expected item count, for
+--  the bar; see `run:set_total`), `label` (bar label), `engine` (an engine object),
+--  `sequential` (true: never the C engine).
+-- @return run object, or nil and an error (journal cannot be opened)
+function M.new(client, opts)
+  opts = opts or {}
+  if type(opts) ~= "table" then error("bad argument #1 to 'bulk' (table expected)", 2) end
+  local conc = opts.concurrency or M.DEFAULT_CONCURRENCY
+  if type(conc) ~= "number" or conc < 1 or conc ~= math.floor(conc) then
+    error("bad argument #1 to 'bulk' (concurrency must be a positive integer)", 2)
+  end
+  if opts.on_result ~= nil and type(opts.on_result) ~= "function" then
+    error("bad argument #1 to 'bulk' (on_result must be a function)", 2)
+  end
+  local self = setmetatable({
+    client = client, opts = opts, dry_run = opts.dry_run and true or false,
+    counts = {}, failures = {}, done = 0, failed = 0, skipped = 0, submitted = 0, seq = 0,
+    total = opts.total, started = progress_mod.clock(),
+  }, Run)
+  if opts.journal then
+    local j, err = journal_mod.open(opts.journal)
+    if not j then return nil, err end
+    self.journal = j
+  end
+  local p = opts.progress
+  if p == true then
+    self.bar = progress_mod.new{ label = opts.label }
+  elseif type(p) == "function" then
+    self.progress_fn = p
+  end
+  self.engine = pick_engine(client, { engine = opts.engine, dry_run = self.dry_run,
+                                      concurrency = conc, sequential = opts.sequential })
+  return self
+end
+
+--- Installs `bulk` on a client class: `c:bulk(opts)` is `bulk.new(c, opts)`.
+-- @tparam table Client the client method table
+function M.install(Client)
+  Client.bulk = M.new
+end
+
+function Run:_state()
+  return { done = self.done, total = self.total, failed = self.failed, skipped = self.skipped }
+end
+
+function Run:_progress(force)
+  if self.bar then self.bar:update(self:_state(), force) end
+  if self.progress_fn then self.progress_fn(self:_state()) end
+end
+
+--- Sets (or raises) the number of items the bar counts towards (selection may learn it late).
+-- @tparam integer n
+function Run:set_total(n)
+  self.total = n
+  self:_progress(true)
+end
+
+-- Records a finished item: counts, failures, journal, on_result, progress.
+function Run:_record(item, outcome, result, err)
+  item.outcome = outcome
+  self.counts[outcome] = (self.counts[outcome] or 0) + 1
+  self.done = self.done + 1
+  if M.FAILED[outcome] then
+    self.failed = self.failed + 1
+    self.failures[#self.failures + 1] = { op = item.op, module = item.module, record_id = item.record_id,
+                                          lock_id = item.lock_id, err = err,
+                                          code = type(err) == "table" and err.code or nil,
+                                          message = type(err) == "table" and err.message or tostring(err) }
+  elseif outcome == "skipped" then
+    self.skipped = self.skipped + 1
+  end
+  if self.journal and outcome ~= "skipped" and outcome ~= "planned" then
+    local lock_id
+    if type(result) == "table" then
+      lock_id = result.id or (type(result.details) == "table" and result.details.id) or nil
+      if type(lock_id) ~= "string" then lock_id = nil end
+    end
+    self.journal:append(item.jkey, outcome, {
+      lock_id = lock_id or item.lock_id,
+      code = type(err) == "table" and err.code or nil,
+      http_status = type(err) == "table" and err.http_status or nil,
+    })
+  end
+  if self.opts.on_result then
+    local ok, msg = pcall(self.opts.on_result, item, result, err)
+    if not ok then io.stderr:write("zlock: on_result raised: ", tostring(msg), "\n") end
+  end
+  self:_progress()
+end
+
+-- Maps an engine answer to an outcome, reconciling "already locked" with a GET.
+function Run:_classify(item, result, err)
+  local op = item.op
+  if not err and result ~= nil then
+    local ok = { lock = "locked", update = "updated", unlock = "unlocked", get = "got" }
+    return ok[op] or "done", result, nil
+  end
+  if err == nil then err = mkerr("BAD_RESPONSE", "engine returned neither a result nor an error") end
+  if op == "lock" and is_already_locked(err) then
+    local locks, gerr = self.client:get(item.module, item.record_id)
+    if not locks then return "failed", nil, gerr end
+    if locks.id then locks = { locks } end
+    for _, l in ipairs(locks) do
+      if l.Lock_Source__s == "Manual" and l.Locked_Reason__s == item.reason then
+        l.reconciled = true
+        return "locked", l, nil
+      end
+    end
+    return "already_locked", locks[1], nil
+  end
+  if op == "unlock" and is_gone(err) then return "already_unlocked", nil, nil end
+  return "failed", nil, err
+end
+
+function Run:_drain(timeout)
+  local finished = self.engine:poll(timeout)
+  for _, r in ipairs(finished) do
+    local item = r.item
+    local outcome, result, err = self:_classify(item, r.result, r.err)
+    self:_record(item, outcome, result, err)
+  end
+  return #finished
+end
+
+-- Adds one item to the run: skip (journal), plan (dry run), fail (malformed) or submit.
+function Run:_add(item)
+  if self.finished then error("bulk run already finished", 3) end
+  item.jkey = M.key(item)
+  if self.journal and self.journal:done(item.jkey) then
+    return self:_record(item, "skipped", nil, nil)
+  end
+  local bad = check(item)
+  if bad then return self:_record(item, "failed", nil, bad) end
+  if self.dry_run then return self:_record(item, "planned", nil, nil) end
+  self.seq = self.seq + 1
+  item.key = item.jkey .. "#" .. self.seq
+  self.submitted = self.submitted + 1
+  while not self.engine:submit(item) do
+    self:_drain(0.05)
+  end
+  -- the sequential engine runs on poll: keep results flowing while the caller produces items
+  if self.engine:inflight() > 0 then self:_drain(0) end
+  return true
+end
+
+local function argcheck(fname, n, v, what, optional)
+  if v == nil and optional then return end
+  if type(v) ~= "string" then
+    error(("bad argument #%d to '%s' (%s expected, got %s)"):format(n, fname, what, type(v)), 3)
+  end
+end
+
+--- Queues a lock of `module/record_id` with `reason`.
+-- @tparam string module
+-- @tparam string record_id
+-- @tparam string reason
+-- @tparam[opt] table extra fields copied into the item (e.g. `why`, `record`) for `on_result`
+function Run:lock(module, record_id, reason, extra)
+  argcheck("lock", 1, module, "module name")
+  argcheck("lock", 2, record_id, "record id string")
+  argcheck("lock", 3, reason, "reason string")
+  local item = { op = "lock", module = module, record_id = record_id, reason = reason }
+  for k, v in pairs(extra or {}) do if item[k] == nil then item[k] = v end end
+  return self:_add(item)
+end
+
+--- Queues an update of the reason of lock `lock_id`.
+-- @tparam string module
+-- @tparam string record_id
+-- @tparam string lock_id
+-- @tparam string reason
+-- @tparam[opt] table extra
+function Run:update(module, record_id, lock_id, reason, extra)
+  argcheck("update", 1, module, "module name")
+  argcheck("update", 2, record_id, "record id string")
+  argcheck("update", 3, lock_id, "lock id string")
+  argcheck("update", 4, reason, "reason string")
+  local item = { op = "update", module = module, record_id = record_id, lock_id = lock_id, reason = reason }
+  for k, v in pairs(extra or {}) do if item[k] == nil then item[k] = v end end
+  return self:_add(item)
+end
+
+--- Queues an unlock: of lock `lock_id`, or (nil) of the record's manual lock (two calls).
+-- @tparam string module
+-- @tparam string record_id
+-- @tparam[opt] string lock_id
+-- @tparam[opt] table extra
+function Run:unlock(module, record_id, lock_id, extra)
+  argcheck("unlock", 1, module, "module name")
+  argcheck("unlock", 2, record_id, "record id string")
+  argcheck("unlock", 3, lock_id, "lock id string", true)
+  local item = { op = "unlock", module = module, record_id = record_id, lock_id = lock_id }
+  for k, v in pairs(extra or {}) do if item[k] == nil then item[k] = v end end
+  return self:_add(item)
+end
+
+--- Queues a get: of lock `lock_id`, or (nil) of the record's lock list.
+-- @tparam string module
+-- @tparam string record_id
+-- @tparam[opt] string lock_id
+-- @tparam[opt] table extra
+function Run:get(module, record_id, lock_id, extra)
+  argcheck("get", 1, module, "module name")
+  argcheck("get", 2, record_id, "record id string")
+  argcheck("get", 3, lock_id, "lock id string", true)
+  local item = { op = "get", module = module, record_id = record_id, lock_id = lock_id }
+  for k, v in pairs(extra or {}) do if item[k] == nil then item[k] = v end end
+  return self:_add(item)
+end
+
+--- Records a failure that happened before any call (e.g. a policy's `where` raised): it is
+-- counted, listed in the summary and passed to `on_result` like any failed item.
+-- @tparam string op
+-- @tparam string module
+-- @tparam string record_id
+-- @param err error table or message
+-- @tparam[opt] table extra
+function Run:fail(op, module, record_id, err, extra)
+  local item = { op = tostring(op), module = tostring(module), record_id = tostring(record_id) }
+  for k, v in pairs(extra or {}) do if item[k] == nil then item[k] = v end end
+  item.jkey = M.key(item)
+  if type(err) ~= "table" then err = mkerr("POLICY", tostring(err)) end
+  return self:_record(item, "failed", nil, err)
+end
+
+--- Counts so far: `{done=, total=, failed=, skipped=, counts={...}}`.
+-- @treturn table
+function Run:stats()
+  local s = self:_state()
+  s.counts = self.counts
+  return s
+end
+
+--- Waits for every item in flight, closes the engine and the journal (fsync), ends the bar.
+-- Calling it again returns the same summary.
+-- @treturn table summary: `counts` (by outcome), `failures` (list of `{op, module, record_id,
+-- lock_id, code, message, err}`), `done`, `failed`, `skipped`, `elapsed` (s), `rate` (items/s),
+-- `engine` (engine stats), `dry_run`, `journal` (file name), `ok` (no failure)
+function Run:finish()
+  if self.summary then return self.summary end
+  if self.engine then
+    while self.engine:inflight() > 0 do self:_drain(0.1) end
+  end
+  self.finished = true
+  local estats = self.engine and self.engine:stats() or { concurrency = 0, max = 0, retries = 0, throttled = 0 }
+  if self.engine then self.engine:close() end
+  if self.journal then self.journal:close() end
+  if self.total == nil then self.total = self.done end
+  self:_progress(true)
+  if self.bar then self.bar:finish() end
+  local elapsed = progress_mod.clock() - self.started
+  local worked = self.done - self.skipped
+  self.summary = {
+    counts = self.counts, failures = self.failures, done = self.done, failed = self.failed,
+    skipped = self.skipped, elapsed = elapsed, rate = elapsed > 0 and worked / elapsed or 0,
+    engine = estats, dry_run = self.dry_run, journal = self.opts.journal, ok = self.failed == 0,
+  }
+  return self.summary
+end
+
+return M

@@ -1,0 +1,82 @@
+--- The sequential bulk engine: one item at a time over the client's blocking calls.
+--
+-- Correct everywhere (every Lua, every client, no libcurl multi needed): the fallback the bulk
+-- runner uses when the C core offers no concurrent engine. It implements the engine interface
+-- documented in `zlock.bulk` exactly; the retry, token refresh and lock reconciliation rules
+-- are those of the client's own `get`/`lock`/`update`/`unlock`.
+-- @module zlock.engine_seq
+local M = {}
+
+local Engine = {}
+Engine.__index = Engine
+
+--- Creates a sequential engine on a client.
+-- @param client a zlock client (anything with `get`, `lock`, `update`, `unlock` methods)
+-- @return engine
+function M.new(client)
+  return setmetatable({ client = client, queue = nil, n = 0, closed = false }, Engine)
+end
+
+--- Accepts an item when nothing is pending.
+-- @tparam table item `{op=, module=, record_id=, lock_id=, reason=, key=}`
+-- @treturn boolean true when accepted, false when full (poll first)
+function Engine:submit(item)
+  if self.closed then error("engine is closed", 2) end
+  if self.queue then return false end
+  self.queue = item
+  return true
+end
+
+local function call(client, item)
+  local op = item.op
+  if op == "lock" then
+    return client:lock(item.module, item.record_id, item.reason)
+  elseif op == "update" then
+    return client:update(item.module, item.record_id, item.lock_id, item.reason)
+  elseif op == "unlock" then
+    if item.lock_id then return client:unlock(item.module, item.record_id, item.lock_id) end
+    return client:unlock(item.module, item.record_id)
+  elseif op == "get" then
+    if item.lock_id then return client:get(item.module, item.record_id, item.lock_id) end
+    return client:get(item.module, item.record_id)
+  end
+  return nil, { code = "INVALID_ARGUMENT", message = "unknown op " .. tostring(op) }
+end
+
+--- Runs the pending item (blocking) and returns it as finished.
+-- @tparam[opt] number timeout_s ignored (a blocking call runs to its end)
+-- @treturn table array of `{item=, result=, err=}` (empty when nothing was pending)
+function Engine:poll(timeout_s) -- luacheck: no unused args
+  local item = self.queue
+  if not item then return {} end
+  self.queue = nil
+  local ok, res, err = pcall(call, self.client, item)
+  if not ok then
+    -- a raised error (bad argument) must not stop the run: it becomes this item's error
+    local msg = tostring(res)
+    res, err = nil, setmetatable({ code = "INVALID_ARGUMENT", message = msg, retryable = false },
+                                 { __tostring = function(e) return e.code .. ": " .. e.message end })
+  end
+  self.n = self.n + 1
+  return { { item = item, result = res, err = err } }
+end
+
+--- Items in flight (0 or 1).
+-- @treturn integer
+function Engine:inflight()
+  return self.queue and 1 or 0
+end
+
+--- Counters: `{concurrency=1, max=1, retries=0, throttled=0}` (retries happen inside the client).
+-- @treturn table
+function Engine:stats()
+  return { concurrency = 1, max = 1, retries = 0, throttled = 0, done = self.n, engine = "sequential" }
+end
+
+--- Closes the engine (the client stays open). Idempotent.
+function Engine:close()
+  self.closed = true
+  self.queue = nil
+end
+
+return M

@@ -1,0 +1,461 @@
+--- Bulk lock policies: a Lua file that says which records, which action, and why.
+--
+--     -- examples/lock_closed_lost.lua
+--     return {
+--       name   = "lock Closed Lost deals older than N days",
+--       module = "Deals",
+--       params = { days = 30 },                      -- defaults; ZLOCK_DAYS=60 or --param days=60
+--       select = { criteria = "(Stage:equals:Closed Lost)" },   -- or { coql = "select ..." },
+--                                                    -- { fields = {...} } (every record), { locks = true }
+--       where  = function(rec, ctx) return ctx.days_since(rec.Closing_Date) > ctx.params.days end,
+--       action = "lock",                             -- "lock" | "unlock" | "update" | "report"
+--       reason = "closed lost on ${Closing_Date}",   -- template (${Field}, ${Owner.name}, ${params.days})
+--                                                    -- or function(rec, ctx) return "..." end
+--     }
+--
+-- Fields: `module` (required unless `select.locks` over every module), `select` (a table or a
+-- `function(ctx)` returning one), `where` (optional `function(rec, ctx)` -> boolean [, why]),
+-- `action`, `reason` (lock/update), `why` (optional template/function: the dry-run explanation,
+-- defaults to `where`'s second value, then the reason), `label` (optional template/function
+-- naming the record in the plan), `params` (defaults), `concurrency`, `name`, `description`;
+-- for `action = "report"`: `header` (string) and `row` (`function(rec, ctx)` -> line), written to
+-- `params.out` (a file) or stdout.
+--
+-- With `select = { locks = true }` each `rec` is a lock (`rec.id` the lock id, `rec.module`,
+-- `rec.record_id`, `Locked_Reason__s`, `Lock_Source__s`, `Locked_Time__s`...): the selection an
+-- unlock or update policy wants. `update` needs it (the lock id comes from the lock).
+--
+-- A policy file runs in a sandbox: the usual pure functions (`string`, `table`, `math`, `utf8`,
+-- `pairs`, `tostring`...), `os.time/date/clock/getenv`, and nothing that touches files or loads
+-- code. `ctx` gives `params`, `now` (Unix time), `today` ("YYYY-MM-DD", UTC),
+-- `days_since(date_or_datetime)`, `parse_time(s)`, `field(rec, "Owner.name")`, `csv(...)`.
+-- @module zlock.policy
+local bulk = require "zlock.bulk"
+
+local M = {}
+
+M.ACTIONS = { lock = true, unlock = true, update = true, report = true }
+
+-- ---------------------------------------------------------------- time helpers
+
+-- Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm): no time zone involved.
+local function days_from_civil(y, m, d)
+  y = (m <= 2) and y - 1 or y
+  local era = math.floor(y / 400)
+  local yoe = y - era * 400
+  local mp = (m + 9) % 12
+  local doy = math.floor((153 * mp + 2) / 5) + d - 1
+  local doe = yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy
+  return era * 146097 + doe - 719468
+end
+
+--- Parses `YYYY-MM-DD` or ISO 8601 `YYYY-MM-DDTHH:MM:SS[.fff](Z|+hh:mm|-hh:mm)` to Unix seconds.
+-- @tparam string s
+-- @treturn number|nil Unix time, or nil when `s` is not such a date
+function M.parse_time(s)
+  if type(s) ~= "string" then return nil end
+  local y, mo, d, rest = s:match("^(%d%d%d%d)-(%d%d)-(%d%d)(.*)$")
+  if not y then return nil end
+  y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
+  if mo < 1 or mo > 12 or d < 1 or d > 31 then return nil end
+  local t = days_from_civil(y, mo, d) * 86400
+  if rest == "" then return t end
+  local h, mi, sec, tz = rest:match("^[T ](%d%d):(%d%d):(%d%d)%.?%d*(.*)$")
+  if not h then return nil end
+  t = t + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec)
+  if tz == "" or tz == "Z" then return t end
+  local sign, oh, om = tz:match("^([+-])(%d%d):?(%d%d)$")
+  if not sign then return nil end
+  local off = tonumber(oh) * 3600 + tonumber(om) * 60
+  return sign == "+" and t - off or t + off
+end
+
+--- A policy context: `params`, `now`, `today`, `days_since`, `parse_time`, `field`, `csv`.
+-- @tparam[opt] table params
+-- @tparam[opt] number now Unix time (default `os.time()`)
+-- @treturn table
+function M.context(params, now)
+  now = now or os.time()
+  local ctx = { params = params or {}, now = now, today = os.date("!%Y-%m-%d", now) }
+  ctx.parse_time = M.parse_time
+  --- Whole days elapsed since a date or date-time (raises on anything else).
+  function ctx.days_since(s)
+    local t = M.parse_time(s)
+    if not t then error("days_since: not a date: " .. tostring(s), 2) end
+    return math.floor((now - t) / 86400)
+  end
+  ctx.field = M.field
+  ctx.csv = M.csv
+  return ctx
+end
+
+-- ---------------------------------------------------------------- templates
+
+local function is_null(v)
+  return v == nil or (type(v) == "userdata")   -- cjson.null is a lightuserdata
+end
+
+--- A value by dotted path (`"Owner.name"`), nil when absent or JSON null.
+-- @tparam table rec
+-- @tparam string path
+-- @return the value or nil
+function M.field(rec, path)
+  local v = rec
+  for part in path:gmatch("[^%.]+") do
+    if type(v) ~= "table" then return nil end
+    v = v[part]
+  end
+  if is_null(v) then return nil end
+  return v
+end
+
+--- One CSV line (RFC 4180 quoting) from the given values.
+-- @treturn string
+function M.csv(...)
+  local out = {}
+  for i = 1, select("#", ...) do
+    local v = select(i, ...)
+    v = is_null(v) and "" or tostring(v)
+    if v:find('[,"\r\n]') then v = '"' .. v:gsub('"', '""') .. '"' end
+    out[#out + 1] = v
+  end
+  return table.concat(out, ",")
+end
+
+--- Expands `${Field}` / `${Owner.name}` / `${params.days}` in a template. Raises when a
+-- field is missing (a lock reason must never say "closed lost on nil").
+-- @tparam string tpl
+-- @tparam table rec
+-- @tparam table ctx
+-- @treturn string
+function M.expand(tpl, rec, ctx)
+  return (tpl:gsub("%${([%w_%.]+)}", function(path)
+    local v = M.field(rec, path)
+    if v == nil and path:match("^params%.") then v = M.field(ctx, path) end
+    if v == nil then error("template ${" .. path .. "}: the record has no value for " .. path, 0) end
+    if type(v) == "table" then v = v.name or v.id or "?" end
+    return tostring(v)
+  end))
+end
+
+local function render(spec, rec, ctx)
+  if spec == nil then return nil end
+  if type(spec) == "function" then
+    local v = spec(rec, ctx)
+    if v ~= nil then v = tostring(v) end
+    return v
+  end
+  return M.expand(spec, rec, ctx)
+end
+
+-- ---------------------------------------------------------------- loading
+
+local SAFE = { "assert", "error", "ipairs", "next", "pairs", "pcall", "select", "tonumber", "tostring",
+               "type", "unpack", "xpcall", "rawequal", "rawget", "rawlen", "setmetatable", "getmetatable" }
+
+local function sandbox()
+  local env = {}
+  for _, k in ipairs(SAFE) do env[k] = _G[k] end
+  for _, lib in ipairs{ "string", "table", "math", "utf8" } do
+    if _G[lib] then
+      local t = {}
+      for k, v in pairs(_G[lib]) do t[k] = v end
+      env[lib] = t
+    end
+  end
+  env.os = { time = os.time, date = os.date, clock = os.clock, getenv = os.getenv, difftime = os.difftime }
+  env._G = env
+  return env
+end
+
+local function perr(path, msg)
+  return nil, ("policy %s: %s"):format(path, msg)
+end
+
+--- Checks a policy table; returns it, or nil and a message naming the problem.
+-- @tparam table p
+-- @tparam[opt="policy"] string name for messages
+-- @treturn table|nil
+-- @treturn string|nil
+function M.validate(p, name)
+  name = name or "policy"
+  if type(p) ~= "table" then return perr(name, "must return a table, got " .. type(p)) end
+  local known = { module = 1, select = 1, where = 1, action = 1, reason = 1, why = 1, label = 1, params = 1,
+                  concurrency = 1, name = 1, description = 1, header = 1, row = 1 }
+  for k in pairs(p) do
+    if not known[k] then return perr(name, ("unknown field %q (known: action, concurrency, description, "
+      .. "header, label, module, name, params, reason, row, select, where, why)"):format(tostring(k))) end
+  end
+  if not M.ACTIONS[p.action] then
+    return perr(name, ("action must be \"lock\", \"unlock\", \"update\" or \"report\", got %s")
+      :format(p.action == nil and "nothing" or ("%q"):format(tostring(p.action))))
+  end
+  local sel = p.select
+  if type(sel) ~= "table" and type(sel) ~= "function" then
+    return perr(name, "select must be a table ({criteria=}, {coql=}, {fields=} or {locks=true}) or a function")
+  end
+  if type(sel) == "table" then
+    local n = (sel.criteria and 1 or 0) + (sel.coql and 1 or 0) + (sel.locks and 1 or 0)
+    if n > 1 then return perr(name, "select takes one of criteria, coql, locks") end
+    if n == 0 and not sel.fields then
+      return perr(name, "select needs criteria, coql, locks = true, or fields (every record)")
+    end
+    if sel.criteria ~= nil and type(sel.criteria) ~= "string" then
+      return perr(name, "select.criteria must be a string")
+    end
+    if sel.coql ~= nil and type(sel.coql) ~= "string" then return perr(name, "select.coql must be a string") end
+    if p.action == "update" and not sel.locks then
+      return perr(name, "action \"update\" needs select = { locks = true } (the lock id comes from the lock)")
+    end
+  end
+  local locks_all = type(sel) == "table" and sel.locks and p.module == nil
+  if not locks_all and (type(p.module) ~= "string" or not p.module:match("^[A-Za-z][A-Za-z0-9_]*$")) then
+    return perr(name, "module must be a module API name such as \"Deals\"")
+  end
+  if p.where ~= nil and type(p.where) ~= "function" then return perr(name, "where must be a function(rec, ctx)") end
+  if p.action == "lock" or p.action == "update" then
+    if type(p.reason) ~= "string" and type(p.reason) ~= "function" then
+      return perr(name, "action \"" .. p.action .. "\" needs a reason (a template string or a function(rec, ctx))")
+    end
+  end
+  if p.action == "report" and type(p.row) ~= "function" then
+    return perr(name, "action \"report\" needs row = function(rec, ctx) returning a line")
+  end
+  for _, k in ipairs{ "why", "label" } do
+    if p[k] ~= nil and type(p[k]) ~= "string" and type(p[k]) ~= "function" then
+      return perr(name, k .. " must be a template string or a function(rec, ctx)")
+    end
+  end
+  if p.params ~= nil and type(p.params) ~= "table" then return perr(name, "params must be a table") end
+  if p.concurrency ~= nil and (type(p.concurrency) ~= "number" or p.concurrency < 1) then
+    return perr(name, "concurrency must be a positive number")
+  end
+  return p
+end
+
+--- Loads a policy file in a sandbox and validates it.
+-- @tparam string path
+-- @treturn table|nil the policy
+-- @treturn string|nil the error message
+function M.load(path)
+  local f, msg = io.open(path, "rb")
+  if not f then return nil, "cannot read policy: " .. tostring(msg) end
+  local src = f:read("*a")
+  f:close()
+  local env = sandbox()
+  local chunk, cerr
+  if setfenv then  -- luacheck: ignore 113 (Lua 5.1 / LuaJIT)
+    chunk, cerr = loadstring(src, "@" .. path)  -- luacheck: ignore 113
+    if chunk then setfenv(chunk, env) end  -- luacheck: ignore 113
+  else
+    chunk, cerr = load(src, "@" .. path, "t", env)
+  end
+  if not chunk then return nil, "policy " .. path .. " does not compile: " .. tostring(cerr) end
+  local ok, p = pcall(chunk)
+  if not ok then return nil, "policy " .. path .. " failed to load: " .. tostring(p) end
+  return M.validate(p, path)
+end
+
+--- Policy parameters: `policy.params` defaults, overridden by the environment (`ZLOCK_<NAME>`,
+-- upper case) and then by `overrides` (e.g. from `--param name=value`). Values are converted to
+-- the type of the default (number, boolean).
+-- @tparam table p policy
+-- @tparam[opt] table overrides name -> string
+-- @tparam[opt] function getenv (default os.getenv)
+-- @treturn table|nil params
+-- @treturn string|nil error
+function M.params(p, overrides, getenv)
+  getenv = getenv or os.getenv
+  local out = {}
+  for k, v in pairs(p.params or {}) do out[k] = v end
+  local function set(k, s, from)
+    local def = (p.params or {})[k]
+    if type(def) == "number" then
+      local n = tonumber(s)
+      if not n then return ("%s: %s must be a number, got %q"):format(from, k, s) end
+      out[k] = n
+    elseif type(def) == "boolean" then
+      if s ~= "true" and s ~= "false" then return ("%s: %s must be true or false"):format(from, k) end
+      out[k] = (s == "true")
+    else
+      out[k] = s
+    end
+  end
+  for k in pairs(p.params or {}) do
+    local s = getenv("ZLOCK_" .. tostring(k):upper())
+    if s and s ~= "" then
+      local e = set(k, s, "ZLOCK_" .. tostring(k):upper())
+      if e then return nil, e end
+    end
+  end
+  for k, s in pairs(overrides or {}) do
+    local e = set(k, s, "--param")
+    if e then return nil, e end
+  end
+  return out
+end
+
+-- ---------------------------------------------------------------- running
+
+local NAME_FIELDS = { "Deal_Name", "Full_Name", "Account_Name", "Last_Name", "Subject", "Product_Name",
+                      "Name", "Vendor_Name", "Solution_Title", "Case_Number" }
+
+--- A short name for a record (or lock) in plans and reports.
+-- @tparam table rec
+-- @treturn string
+function M.record_name(rec)
+  for _, f in ipairs(NAME_FIELDS) do
+    local v = M.field(rec, f)
+    if v then return tostring(v) end
+  end
+  return M.field(rec, "Locked_For__s.name") or ""
+end
+
+-- Resolves the selection to a page iterator: each call returns an array of records, and
+-- whether it was the last page.
+local function pages(c, p, sel)
+  local it
+  if sel.locks then
+    -- every lock is already fetched by c:locks (one GET per locked record): one "page"
+    local all = {}
+    for l in c:locks(p.module) do all[#all + 1] = l end
+    local given = false
+    return function()
+      if given then return nil end
+      given = true
+      return all, true
+    end
+  elseif sel.criteria then
+    it = c:search_pages(p.module, sel.criteria, { fields = sel.fields })
+  elseif sel.coql then
+    it = c:coql_pages(sel.coql)
+  else
+    it = c:records_pages(p.module, { fields = sel.fields })
+  end
+  return function()
+    local recs, info = it()
+    if not recs then return nil end
+    return recs, not (info and info.more_records == true)
+  end
+end
+
+local function perr_item(msg)
+  return setmetatable({ code = "POLICY", message = msg, retryable = false },
+    { __tostring = function(e) return e.code .. ": " .. e.message end })
+end
+
+--- Runs a policy: selects, filters with `where`, and feeds the bulk runner (or, for `report`,
+-- writes rows). Nothing is changed with `dry_run`: every item ends as `planned`.
+-- @param c client (with `zlock.select` and `zlock.bulk` installed)
+-- @tparam table p validated policy
+-- @tparam[opt] table opts `params` (resolved), `dry_run`, `concurrency`, `journal`, `progress`,
+--  `on_result` (function(item, result, err): item has `why`, `name`, `outcome`), `out` (stream
+--  for report rows, default io.stdout), `now`, `engine`, `sequential`
+-- @treturn table the bulk summary (plus `selected`, `matched`, `selection_error`), or nil, err
+function M.run(c, p, opts)
+  opts = opts or {}
+  local ctx = M.context(opts.params or p.params, opts.now)
+  local sel = p.select
+  if type(sel) == "function" then
+    local ok, s = pcall(sel, ctx)
+    if not ok then return nil, "policy select() failed: " .. tostring(s) end
+    sel = s
+    local vp = {}
+    for k, v in pairs(p) do vp[k] = v end
+    vp.select = sel
+    local okv, verr = M.validate(vp, p.name)
+    if not okv then return nil, verr end
+  end
+
+  local out_file
+  local report = p.action == "report"
+  local out = opts.out or io.stdout
+  if report and ctx.params.out and ctx.params.out ~= "" and ctx.params.out ~= "-" then
+    local f, msg = io.open(ctx.params.out, "wb")
+    if not f then return nil, "cannot write " .. ctx.params.out .. ": " .. tostring(msg) end
+    out_file, out = f, f
+  end
+
+  local run, rerr = bulk.new(c, {
+    concurrency = opts.concurrency or p.concurrency, journal = (not report) and opts.journal or nil,
+    dry_run = opts.dry_run or report, progress = opts.progress, label = p.action,
+    on_result = opts.on_result, engine = opts.engine, sequential = opts.sequential,
+  })
+  if not run then return nil, rerr end
+  if report and p.header then out:write(p.header, "\n") end
+
+  local selected, matched, count = 0, 0, 0
+  -- Turns one selected record into an item spec (nil when filtered out or failed: a failure is
+  -- recorded in the run at once).
+  local function prepare(rec)
+    selected = selected + 1
+    local module = sel.locks and rec.module or p.module
+    local record_id = sel.locks and rec.record_id or rec.id
+    record_id = record_id and tostring(record_id) or "?"
+    local function fail(msg)
+      count = count + 1
+      run:fail(p.action, module or "?", record_id, perr_item(msg))
+    end
+    local ok, match, why = true, true, nil
+    if p.where then ok, match, why = pcall(p.where, rec, ctx) end
+    if not ok then return fail("where() failed: " .. tostring(match)) end
+    if not match then return nil end
+    matched = matched + 1
+    if report then
+      local okr, line = pcall(p.row, rec, ctx)
+      if not okr then return fail("row() failed: " .. tostring(line)) end
+      if line then out:write(line, "\n") end
+      return nil
+    end
+    local reason
+    if p.action == "lock" or p.action == "update" then
+      local okr, r = pcall(render, p.reason, rec, ctx)
+      if not okr then return fail("reason: " .. tostring(r)) end
+      if type(r) ~= "string" or r == "" then return fail("reason: the policy gave no reason for this record") end
+      reason = r
+    end
+    local extra = { record = rec, name = M.record_name(rec) }
+    local okw, w = pcall(render, p.why, rec, ctx)
+    extra.why = (okw and w) or (type(why) == "string" and why) or reason or ""
+    local okl, l = pcall(render, p.label, rec, ctx)
+    if okl and l then extra.name = l end
+    count = count + 1
+    return { module = module, record_id = record_id, lock_id = sel.locks and tostring(rec.id) or nil,
+             reason = reason, extra = extra }
+  end
+  local function submit(it)
+    if p.action == "lock" then
+      run:lock(it.module, it.record_id, it.reason, it.extra)
+    elseif p.action == "update" then
+      run:update(it.module, it.record_id, it.lock_id, it.reason, it.extra)
+    else
+      run:unlock(it.module, it.record_id, it.lock_id, it.extra)
+    end
+  end
+
+  local selection_error
+  local ok, serr = pcall(function()
+    local next_page = pages(c, p, sel)
+    while true do
+      local recs, last = next_page()
+      if not recs then break end
+      -- a whole page is filtered first, so the bar learns the total once the last page is in
+      local items = {}
+      for _, rec in ipairs(recs) do items[#items + 1] = prepare(rec) end
+      if last then run:set_total(count) end
+      for _, it in ipairs(items) do submit(it) end
+    end
+  end)
+  if not ok then
+    selection_error = serr
+    run:fail("select", p.module or "*", "-", type(serr) == "table" and serr or perr_item(tostring(serr)))
+  end
+  local summary = run:finish()
+  if out_file then out_file:close() end
+  summary.selected, summary.matched, summary.selection_error = selected, matched, selection_error
+  summary.reported = report and matched or nil
+  summary.policy = p.name
+  return summary
+end
+
+return M
