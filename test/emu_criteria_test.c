@@ -15,12 +15,14 @@ static void ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 
 #include <stdarg.h>
 static void ok(int cond, const char *fmt, ...)
 {
+    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    printf("%s %d - ", cond ? "ok" : "not ok", ++T);
-    vprintf(fmt, ap);
-    printf("\n");
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    for (char *c = msg; *c; c++)            /* one TAP line per test, printable */
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f) *c = '?';
+    printf("%s %d - %s\n", cond ? "ok" : "not ok", ++T, msg);
     if (!cond) F++;
 }
 
