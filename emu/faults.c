@@ -1,0 +1,98 @@
+/* Fault and limit settings, from the command line and POST /__emu/faults. */
+#include "emu.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void emu_faults_from_opts(emu_server *s)
+{
+    const emu_opts *o = &s->opts;
+    emu_faults *f = &s->faults;
+    f->latency_ms = o->latency_ms;
+    f->jitter_ms = o->jitter_ms;
+    f->concurrency_limit = o->concurrency_limit;
+    f->credits = o->credits;
+    f->credits_window = o->credits_window > 0 ? o->credits_window : 86400;
+    f->token_ttl = o->token_ttl > 0 ? o->token_ttl : 3600;
+    f->fail_rate = o->fail_rate;
+    f->drop_rate = o->drop_rate;
+}
+
+json_t *emu_faults_json(emu_server *s)
+{
+    pthread_mutex_lock(&s->mu);
+    emu_faults f = s->faults;
+    pthread_mutex_unlock(&s->mu);
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:f}",
+        "latency_ms", (json_int_t)f.latency_ms, "jitter_ms", (json_int_t)f.jitter_ms,
+        "concurrency_limit", (json_int_t)f.concurrency_limit, "credits", (json_int_t)f.credits,
+        "credits_window", (json_int_t)f.credits_window, "token_ttl", (json_int_t)f.token_ttl,
+        "fail_rate", f.fail_rate, "drop_rate", f.drop_rate);
+}
+
+static bool get_long(json_t *j, const char *k, long lo, long hi, long *out, char *err, size_t n)
+{
+    json_t *v = json_object_get(j, k);
+    if (!v) return true;
+    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
+        snprintf(err, n, "%s must be an integer in %ld..%ld", k, lo, hi);
+        return false;
+    }
+    *out = (long)json_integer_value(v);
+    return true;
+}
+
+static bool get_rate(json_t *j, const char *k, double *out, char *err, size_t n)
+{
+    json_t *v = json_object_get(j, k);
+    if (!v) return true;
+    double d = json_number_value(v);
+    if (!json_is_number(v) || !(d >= 0 && d <= 1)) {
+        snprintf(err, n, "%s must be a number in 0..1", k);
+        return false;
+    }
+    *out = d;
+    return true;
+}
+
+bool emu_faults_update(emu_server *s, json_t *j, char *err, size_t errlen)
+{
+    static const char *const known[] = { "latency_ms", "jitter_ms", "concurrency_limit", "credits",
+        "credits_window", "token_ttl", "fail_rate", "drop_rate", "revoke_tokens", NULL };
+    const char *k;
+    json_t *v;
+    json_object_foreach(j, k, v) {
+        bool ok = false;
+        for (size_t i = 0; known[i]; i++) ok |= strcmp(known[i], k) == 0;
+        if (!ok) { snprintf(err, errlen, "unknown setting '%.64s'", k); return false; }
+    }
+    pthread_mutex_lock(&s->mu);
+    emu_faults f = s->faults;
+    bool ok = get_long(j, "latency_ms", 0, 600000, &f.latency_ms, err, errlen)
+        && get_long(j, "jitter_ms", 0, 600000, &f.jitter_ms, err, errlen)
+        && get_long(j, "concurrency_limit", 0, 1000000, &f.concurrency_limit, err, errlen)
+        && get_long(j, "credits", 0, 1000000000, &f.credits, err, errlen)
+        && get_long(j, "credits_window", 1, 100000000, &f.credits_window, err, errlen)
+        && get_long(j, "token_ttl", 1, 100000000, &f.token_ttl, err, errlen)
+        && get_rate(j, "fail_rate", &f.fail_rate, err, errlen)
+        && get_rate(j, "drop_rate", &f.drop_rate, err, errlen);
+    json_t *rv = json_object_get(j, "revoke_tokens");
+    if (ok && rv && !json_is_boolean(rv)) {
+        snprintf(err, errlen, "revoke_tokens must be a boolean");
+        ok = false;
+    }
+    if (ok) {
+        s->faults = f;
+        if (json_is_true(rv)) emu_oauth_revoke_all(s);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return ok;
+}
+
+double emu_rand_unit(emu_server *s)
+{
+    pthread_mutex_lock(&s->mu);
+    double d = emu_rng_unit(&s->rng);
+    pthread_mutex_unlock(&s->mu);
+    return d;
+}

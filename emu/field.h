@@ -1,0 +1,18 @@
+/* Field values of records: the getter criteria/COQL evaluate with, and JSON rendering. */
+#ifndef ZLOCK_EMU_FIELD_H
+#define ZLOCK_EMU_FIELD_H
+
+#include "emu.h"
+#include "criteria.h"
+
+typedef struct { emu_org *org; char buf[2][32]; unsigned which; } emu_value_ctx;
+
+/* emu_field_fn for criteria.h: ud is an emu_value_ctx. */
+bool emu_record_value(const void *rec, const char *field, emu_value *out, void *ud);
+bool emu_module_has_field(const emu_module *m, const char *field);
+json_t *emu_field_json(emu_org *o, const emu_record *r, const char *field); /* NULL: unknown */
+/* A record as Zoho returns it; fields NULL = every field. */
+json_t *emu_record_json(emu_org *o, const emu_record *r, char **fields, size_t nfields);
+bool emu_field_store(emu_record *r, const emu_field *f, size_t idx, json_t *v);
+
+#endif

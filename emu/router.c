@@ -1,0 +1,159 @@
+/* Routing of one request, with the hooks every Zoho call goes through:
+ * concurrency limit -> latency -> token -> credits -> injected 500 -> drop -> handler. */
+#include "emu.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const char *const emu_route_names[EMU_R_COUNT] = {
+    "locks.list", "locks.get", "locks.lock", "locks.update", "locks.unlock",
+    "records.list", "records.get", "records.update", "records.create",
+    "records.search", "coql", "settings.record_locking_configurations", "settings.modules",
+    "settings.fields", "users", "oauth.token", "admin", "other",
+};
+
+static void not_found(emu_ctx *c)
+{
+    c->route = EMU_R_OTHER;
+    emu_reply_error(c, 404, "INVALID_URL_PATTERN",
+                    "Please check if the URL trying to access is a correct one", NULL);
+}
+
+static void sleep_ms(double ms)
+{
+    if (ms <= 0) return;
+    struct timespec ts = { (time_t)(ms / 1000), (long)((ms - (double)(long)(ms / 1000) * 1000) * 1e6) };
+    while (nanosleep(&ts, &ts) != 0) {}
+}
+
+/* Splits the path after /crm/{v}/ into c->seg; false when the URL is not a CRM API path. */
+static bool split_path(emu_ctx *c)
+{
+    const char *p = c->url + 5;   /* after "/crm/" */
+    if (p[0] != 'v' || p[1] < '2' || p[1] > '8' || (p[2] != '/' && p[2] != 0)) return false;
+    c->version = p[1] - '0';
+    p += 2;
+    while (*p == '/') {
+        p++;
+        const char *e = strchr(p, '/');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n == 0) { if (!e) break; continue; }
+        if (c->nseg == sizeof c->seg / sizeof *c->seg || n > 512) return false;
+        char *s = emu_xmalloc(n + 1);
+        memcpy(s, p, n); s[n] = 0;
+        c->seg[c->nseg++] = s;
+        p += n;
+    }
+    return c->nseg > 0;
+}
+
+static void crm_route(emu_ctx *c)
+{
+    const char *a = c->seg[0];
+    size_t n = c->nseg;
+    if (strcmp(a, "settings") == 0) {
+        if (n >= 2 && n <= 3 && strcmp(c->seg[1], "record_locking_configurations") == 0) emu_config_route(c);
+        else if (n == 2 && (strcmp(c->seg[1], "modules") == 0 || strcmp(c->seg[1], "fields") == 0)) emu_meta_route(c);
+        else if (n == 3 && (strcmp(c->seg[1], "modules") == 0 || strcmp(c->seg[1], "fields") == 0)) emu_meta_route(c);
+        else not_found(c);
+    } else if (strcmp(a, "users") == 0 && n <= 2) {
+        emu_meta_route(c);
+    } else if (strcmp(a, "coql") == 0 && n == 1) {
+        emu_coql_route(c);
+    } else if (n == 1 || (n == 2 && strcmp(c->seg[1], "search") != 0)) {
+        emu_records_route(c);
+    } else if (n == 2) {
+        emu_search_route(c);
+    } else if ((n == 3 || n == 4) && strcmp(c->seg[2], "Locking_Information__s") == 0) {
+        emu_locks_route(c);
+    } else {
+        not_found(c);
+    }
+}
+
+static bool check_token(emu_ctx *c)
+{
+    const char *h = emu_header(c, "Authorization");
+    static const char pfx[] = "Zoho-oauthtoken ";
+    if (h && strncmp(h, pfx, sizeof pfx - 1) == 0 && emu_token_valid(c->s, h + sizeof pfx - 1))
+        return true;
+    emu_reply_error(c, 401, "INVALID_TOKEN", "invalid oauth token", NULL);
+    return false;
+}
+
+static void crm_call(emu_ctx *c)
+{
+    emu_server *s = c->s;
+    emu_stats *st = &s->stats;
+    pthread_mutex_lock(&s->mu);
+    emu_faults f = s->faults;
+    double jitter = f.jitter_ms > 0 ? emu_rng_unit(&s->rng) * (double)f.jitter_ms : 0;
+    double roll_fail = emu_rng_unit(&s->rng), roll_drop = emu_rng_unit(&s->rng);
+    bool drop_after = emu_rng_unit(&s->rng) < 0.5;
+    pthread_mutex_unlock(&s->mu);
+
+    long inflight = atomic_fetch_add(&st->in_flight, 1) + 1;
+    if (f.concurrency_limit > 0 && inflight > f.concurrency_limit) {
+        atomic_fetch_sub(&st->in_flight, 1);
+        atomic_fetch_add(&st->too_many, 1);
+        c->route = EMU_R_OTHER;
+        emu_reply_error(c, 429, "TOO_MANY_REQUESTS",
+                        "The number of concurrent requests made exceeded the allowed limit",
+                        json_pack("{s:i}", "concurrency_limit", (int)f.concurrency_limit));
+        return;
+    }
+    for (long m = atomic_load(&st->max_in_flight); inflight > m
+         && !atomic_compare_exchange_weak(&st->max_in_flight, &m, inflight);) {}
+    sleep_ms((double)f.latency_ms + jitter);
+
+    if (!split_path(c)) { not_found(c); goto done; }
+    if (!check_token(c)) goto done;
+    long remaining = -1;
+    if (!emu_credit_take(s, &remaining)) {
+        atomic_fetch_add(&st->too_many, 1);
+        c->credits_remaining = 0;
+        emu_reply_error(c, 429, "TOO_MANY_REQUESTS",
+                        "You have exceeded the maximum number of API credits allowed", NULL);
+        goto done;
+    }
+    c->credits_remaining = remaining;
+    if (roll_fail < f.fail_rate) {
+        atomic_fetch_add(&st->faults_500, 1);
+        emu_reply_error(c, 500, "INTERNAL_ERROR", "Internal Server Error", NULL);
+        goto done;
+    }
+    bool drop = roll_drop < f.drop_rate;
+    if (drop && !drop_after) { c->drop = true; goto done; }
+    crm_route(c);
+    if (drop) { c->drop = true; atomic_fetch_add(&st->drops_after, 1); }
+done:
+    atomic_fetch_sub(&st->in_flight, 1);
+}
+
+void emu_dispatch(emu_ctx *c)
+{
+    c->credits_remaining = -1;
+    c->user = c->s->org ? c->s->org->current_user : 0;
+    if (strncmp(c->url, "/__emu/", 7) == 0) {
+        c->route = EMU_R_ADMIN;
+        if (!c->loopback) {
+            emu_reply_error(c, 403, "NO_PERMISSION", "the admin API answers loopback clients only", NULL);
+            return;
+        }
+        emu_admin_route(c);
+    } else if (strcmp(c->url, "/oauth/v2/token") == 0) {
+        c->route = EMU_R_OAUTH;
+        pthread_mutex_lock(&c->s->mu);
+        double ms = (double)c->s->faults.latency_ms;
+        pthread_mutex_unlock(&c->s->mu);
+        sleep_ms(ms);
+        emu_oauth_route(c);
+    } else if (strncmp(c->url, "/crm/", 5) == 0) {
+        c->route = EMU_R_OTHER;
+        crm_call(c);
+    } else {
+        not_found(c);
+    }
+}
