@@ -255,7 +255,7 @@ end
 -- Maps an engine answer to an outcome, reconciling "already locked" with a GET.
 function Run:_classify(item, result, err)
   local op = item.op
-  if not err and result ~= nil then
+  if result ~= nil then
     local ok = { lock = "locked", update = "updated", unlock = "unlocked", get = "got" }
     return ok[op] or "done", result, nil
   end

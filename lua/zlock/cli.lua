@@ -351,7 +351,11 @@ local OUTCOME_TEXT = { locked = "locked", already_locked = "already locked (left
                        got = "read", planned = "planned (dry run)", skipped = "skipped (done, per journal)",
                        failed = "failed" }
 
-local function print_summary(p, s, opts)
+local function print_summary(p, s, opts, params)
+  local out = out -- luacheck: ignore 431
+  if p.action == "report" and (params.out == nil or params.out == "" or params.out == "-") then
+    out = function(...) io.stderr:write(...) end   -- stdout carries the report itself
+  end
   out("\n")
   out(("Policy: %s%s\n"):format(p.name or p.action, s.dry_run and p.action ~= "report" and "  (dry run)" or ""))
   out(("  %d record%s selected, %d matched\n"):format(s.selected, s.selected == 1 and "" or "s", s.matched))
@@ -422,7 +426,7 @@ local function cmd_run(c, a, opts)
         out("nothing to do\n")
       end
     end
-    print_summary(p, s, opts)
+    print_summary(p, s, opts, params)
   end
   return s.failed == 0 and 0 or 1
 end

@@ -57,6 +57,7 @@ function Engine:poll(timeout_s) -- luacheck: no unused args
     res, err = nil, setmetatable({ code = "INVALID_ARGUMENT", message = msg, retryable = false },
                                  { __tostring = function(e) return e.code .. ": " .. e.message end })
   end
+  if res ~= nil then err = nil end   -- c:get's list form returns (locks, info): info is no error
   self.n = self.n + 1
   return { { item = item, result = res, err = err } }
 end
