@@ -141,6 +141,7 @@ typedef struct {
     const char *seed;             /* "demo", "empty" or a file */
     emu_count counts[32]; size_t ncounts;
 } emu_seed_opts;
+void emu_seed_users(emu_org *o);   /* the demo users */
 /* Builds a new org, or NULL with a message in err. */
 emu_org *emu_seed_build(const emu_seed_opts *so, char *err, size_t errlen);
 

@@ -85,7 +85,11 @@ json_t *emu_field_json(emu_org *o, const emu_record *r, const char *field)
     const char *v = r->v[i];
     if (!v) return json_null();
     switch (m->fields[i].type) {
-    case EMU_F_CURRENCY: case EMU_F_DOUBLE: return json_real(strtod(v, NULL));
+    case EMU_F_CURRENCY: case EMU_F_DOUBLE: {
+        double d = strtod(v, NULL);
+        if (d == (double)(long long)d && d > -1e15 && d < 1e15) return json_integer((long long)d);
+        return json_real(d);
+    }
     case EMU_F_INTEGER: return json_integer(strtoll(v, NULL, 10));
     case EMU_F_BOOLEAN: return json_boolean(strcmp(v, "true") == 0);
     case EMU_F_LOOKUP: {
@@ -109,6 +113,7 @@ json_t *emu_record_json(emu_org *o, const emu_record *r, char **fields, size_t n
             json_t *v = emu_field_json(o, r, fields[i]);
             if (v) json_object_set_new(j, fields[i], v);
         }
+        if (!json_object_get(j, "Locked__s")) json_object_set_new(j, "Locked__s", json_boolean(r->lock != NULL));
     } else {
         json_object_set_new(j, "Owner", emu_field_json(o, r, "Owner"));
         for (size_t i = 0; i < m->nfields; i++)

@@ -15,4 +15,9 @@ json_t *emu_field_json(emu_org *o, const emu_record *r, const char *field); /* N
 json_t *emu_record_json(emu_org *o, const emu_record *r, char **fields, size_t nfields);
 bool emu_field_store(emu_record *r, const emu_field *f, size_t idx, json_t *v);
 
+/* records.c helpers shared with search.c */
+char **emu_split_fields(const char *s, size_t *n);   /* "a, b" -> {"a","b"} */
+void emu_free_fields(char **v, size_t n);
+bool emu_paging(emu_ctx *c, long *page, long *per_page);   /* false after replying */
+
 #endif

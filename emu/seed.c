@@ -42,7 +42,7 @@ static const char *const deal_types[] = { "New Business", "Existing Business" };
 
 #define PICK(rng, arr) (arr[emu_rng_below(rng, sizeof arr / sizeof *arr)])
 
-static void add_users(emu_org *o)
+void emu_seed_users(emu_org *o)
 {
     static const struct { const char *name, *email, *role, *profile; } u[] = {
         { "Patricia Boyle", "patricia.boyle@zlock-emu.example", "CEO", "Administrator" },
@@ -192,7 +192,7 @@ emu_org *emu_seed_build(const emu_seed_opts *so, char *err, size_t errlen)
         if (!o) return NULL;
     } else {
         o = emu_org_new();
-        add_users(o);
+        emu_seed_users(o);
         emu_schema_standard(o);
     }
     emu_rng rng = { 0x5EEDC0FFEEULL };
