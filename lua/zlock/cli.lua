@@ -102,6 +102,23 @@ end
 
 local function out(...) io.stdout:write(...) end
 
+--- Width tables are cut to: the terminal's columns when stdout is a terminal, else no limit.
+-- @treturn number
+function M.width()
+  if M._width then return M._width end
+  local progress = require "zlock.progress"
+  M._width = math.huge
+  if progress.isatty(1) then
+    local n = tonumber(os.getenv("COLUMNS") or "")
+    if not n then
+      local p = io.popen("stty size </dev/tty 2>/dev/null")
+      if p then n = tonumber((p:read("*a") or ""):match("%d+%s+(%d+)")); p:close() end
+    end
+    M._width = (n and n >= 40) and n or 100
+  end
+  return M._width
+end
+
 local function json_value(v, depth)
   depth = depth or 0
   if type(v) == "table" then
@@ -130,7 +147,7 @@ end
 -- @tparam[opt=120] integer width
 -- @treturn string
 function M.table(cols, rows, width)
-  width = width or 120
+  width = width or M.width()
   local w = {}
   for i, c in ipairs(cols) do
     w[i] = #c[1]
@@ -382,15 +399,22 @@ local function print_summary(p, s, opts, params)
   end
 end
 
-local function cmd_run(c, a, opts)
+-- Loads and checks the policy and its parameters (before any client exists): p, params or
+-- nil and the exit status.
+local function load_policy(a, opts)
   local policy = require "zlock.policy"
   local path = a[1]
-  if not path then return usage_error("run needs a POLICY.lua file") end
-  if a[2] then return usage_error("run takes one policy file, got also " .. a[2]) end
+  if not path then return nil, usage_error("run needs a POLICY.lua file") end
+  if a[2] then return nil, usage_error("run takes one policy file, got also " .. a[2]) end
   local p, perr = policy.load(path)
-  if not p then io.stderr:write("zlock: ", perr, "\n"); return 2 end
+  if not p then io.stderr:write("zlock: ", perr, "\n"); return nil, 2 end
   local params, e = policy.params(p, opts.params)
-  if not params then io.stderr:write("zlock: ", e, "\n"); return 2 end
+  if not params then io.stderr:write("zlock: ", e, "\n"); return nil, 2 end
+  return p, params
+end
+
+local function cmd_run(c, p, params, opts)
+  local policy = require "zlock.policy"
   local plan = {}
   local dry = opts.dry_run and true or false
   local show_plan = dry and p.action ~= "report"
@@ -444,15 +468,22 @@ function M.main(argv)
   if ID_OPS[name] then
     if not a[1] or not a[2] then return usage_error(name .. " needs MODULE RECORD_ID") end
     if #a > 3 then return usage_error("too many arguments to " .. name) end
-  elseif name ~= "run" and name ~= "locks" then
+  elseif name == "locks" then
+    if #a > 1 then return usage_error("locks takes at most one MODULE") end
+  elseif name ~= "run" then
     return usage_error("unknown command " .. name)
+  end
+  local p, params
+  if name == "run" then
+    p, params = load_policy(a, opts)
+    if not p then return params end
   end
   local c, err = client(opts)
   if not c then io.stderr:write("zlock: cannot create the client: ", tostring(err), "\n"); return 2 end
   local ok, status = pcall(function()
     if ID_OPS[name] then return ID_OPS[name](c, a, opts) end
     if name == "locks" then return cmd_locks(c, a, opts) end
-    return cmd_run(c, a, opts)
+    return cmd_run(c, p, params, opts)
   end)
   c:close()
   if not ok then

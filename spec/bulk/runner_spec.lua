@@ -102,7 +102,7 @@ describe("bulk runner", function()
     assert.equals(0, run:finish().done)
   end)
 
-  it("counts a record already holding this manual lock as locked (reconciled), another lock as already_locked", function()
+  it("counts a record holding this manual lock as locked (reconciled), another lock as already_locked", function()
     local ids = take(2)
     local _, mine = org.lock(e, "Deals", ids[1], "spec same reason")
     local _, other = org.lock(e, "Deals", ids[2], "somebody else's lock")
@@ -267,7 +267,7 @@ describe("bulk runner under faults", function()
     local ids = S.unlocked(e, "Deals", 40)
     e:faults{ fail_rate = 0.2, drop_rate = 0.1 }
     local jf = os.tmpname()
-    local runs, s = 0, nil
+    local runs, s = 0
     repeat
       runs = runs + 1
       local run = c:bulk{ journal = jf }
