@@ -249,7 +249,7 @@ emu_config *emu_config_from_json(emu_org *o, emu_module *m, json_t *item, const 
         goto fail;
     }
     if (!parse_rules(o, c, json_object_get(item, "locking_rules"), old, err)) goto fail;
-    if (c->lock_type != 0 && c->nrules == 0) {
+    if (c->lock_type == 1 && c->nrules == 0) {
         *err = field_err("MANDATORY_NOT_FOUND", "required field not found", "locking_rules", NULL);
         goto fail;
     }

@@ -1,7 +1,7 @@
 /* OAuth 2.0 token endpoint (POST /oauth/v2/token) and access token checks.
- * Rules: the static token (demo or --access-token) is valid from start and never expires,
- * unless --token-ttl was given: then it expires token_ttl seconds after start. Minted tokens
- * live token_ttl seconds (run-time changeable). A refresh token (or client, for
+ * Rules: the static token (demo or --access-token) is valid from start and never expires
+ * (POST /__emu/faults {"revoke_tokens":true} kills it and every minted token until the next
+ * reset). Minted tokens live token_ttl seconds (--token-ttl, run-time changeable). A refresh token (or client, for
  * client_credentials) mints at most 10 tokens per 10 minutes; then "Access Denied".
  * Token endpoint errors are HTTP 200 with {"error":...}, as Zoho's accounts server does. */
 #include "emu.h"
@@ -20,7 +20,7 @@ bool emu_token_valid(emu_server *s, const char *tok)
     double now = emu_mono();
     pthread_mutex_lock(&s->mu);
     if (strcmp(tok, s->opts.access_token) == 0 && !s->static_revoked)
-        ok = !s->opts.token_ttl_given || now - s->started < (double)s->opts.token_ttl;
+        ok = true;
     for (emu_token *t = s->tokens; !ok && t; t = t->next)
         if (strcmp(t->tok, tok) == 0) ok = now < t->expires;
     pthread_mutex_unlock(&s->mu);

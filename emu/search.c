@@ -36,8 +36,8 @@ void emu_search_route(emu_ctx *c)
     }
     const char *crit = emu_query(c, "criteria");
     if (!crit || !*crit) {
-        emu_reply_error(c, 400, "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing",
-                        json_pack("{s:s}", "param", "criteria"));
+        emu_reply_error(c, 400, "EXPECTED_PARAM_MISSING", "one of the expected parameter is missing",
+                        json_pack("{s:[ssss]}", "param_names", "criteria", "email", "phone", "word"));
         return;
     }
     long page, per_page;
@@ -46,10 +46,10 @@ void emu_search_route(emu_ctx *c)
     memset(&pe, 0, sizeof pe);
     emu_cond *cond = emu_criteria_parse(crit, &pe);
     if (!cond) { parse_error(c, &pe); return; }
-    if (emu_cond_count(cond) > EMU_CRITERIA_MAX) {
+    if ((page - 1) * per_page >= SEARCH_LIMIT) {
         emu_cond_free(cond);
-        emu_reply_error(c, 400, "LIMIT_EXCEEDED", "limit exceeded",
-                        json_pack("{s:s,s:i}", "param", "criteria", "limit", EMU_CRITERIA_MAX));
+        emu_reply_error(c, 400, "LIMIT_REACHED", "maximum response iteration limit reached",
+                        json_pack("{s:s}", "limit", "2000"));
         return;
     }
     pthread_rwlock_rdlock(&c->s->org_lock);
@@ -66,12 +66,16 @@ void emu_search_route(emu_ctx *c)
         parse_error(c, &pe);
         goto out;
     }
+    emu_value_ctx vc = { .org = o };
+    if (m->nrecs && !emu_cond_check(cond, emu_record_value, m->recs[0], &vc, &pe)) {
+        parse_error(c, &pe);
+        goto out;
+    }
     const char *fs = emu_query(c, "fields");
     size_t nf = 0;
     char **fields = fs && *fs ? emu_split_fields(fs, &nf) : NULL;
     size_t off = (size_t)((page - 1) * per_page), end = off + (size_t)per_page, seen = 0;
     json_t *data = json_array();
-    emu_value_ctx vc = { .org = o };
     bool more = false;
     for (size_t k = 0; k < m->nrecs; k++) {
         if (!emu_cond_match(cond, emu_record_value, m->recs[k], &vc)) continue;
@@ -139,8 +143,8 @@ void emu_coql_route(emu_ctx *c)
     const char *q = json_string_value(json_object_get(root, "select_query"));
     if (!q || !*q) {
         json_decref(root);
-        emu_reply_error(c, 400, "MANDATORY_NOT_FOUND", "required field not found",
-                        json_pack("{s:s,s:s}", "api_name", "select_query", "json_path", "$.select_query"));
+        emu_reply_error(c, 400, "MANDATORY_NOT_FOUND", "mandatory key not found",
+                        json_pack("{s:s}", "api_name", "select_query"));
         return;
     }
     emu_parse_error pe;
@@ -154,8 +158,7 @@ void emu_coql_route(emu_ctx *c)
     sort_row *rows = NULL;
     size_t nrows = 0;
     if (!m) {
-        emu_reply_error(c, 400, "INVALID_QUERY", "invalid query formed",
-                        json_pack("{s:s,s:o}", "reason", "invalid module", "module", emu_jstr(cq->module)));
+        emu_reply_error(c, 400, "INVALID_MODULE", "the given module is not supported in api", NULL);
         goto out;
     }
     field_check fc = { m, NULL };
@@ -168,6 +171,10 @@ void emu_coql_route(emu_ctx *c)
         goto out;
     }
     emu_value_ctx vc = { .org = o };
+    if (cq->where && m->nrecs && !emu_cond_check(cq->where, emu_record_value, m->recs[0], &vc, &pe)) {
+        parse_error(c, &pe);
+        goto out;
+    }
     rows = emu_xmalloc((m->nrecs ? m->nrecs : 1) * sizeof *rows);
     for (size_t k = 0; k < m->nrecs; k++) {
         emu_record *r = m->recs[k];
