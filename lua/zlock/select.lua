@@ -12,9 +12,10 @@
 -- to a `for` loop); wrap the loop in `pcall` to handle it. 204 means "no (more) records".
 --
 -- Paging rules (Zoho's): `per_page` at most 200; record lists past 2,000 records continue with
--- `page_token` (from `info.next_page_token`); search stops at 2,000 records (Zoho's cap: the
--- iterator raises `LIMIT_EXCEEDED` when more remain, so a policy never acts on a silently
--- truncated set: use COQL or a record list instead); COQL pages with `limit offset, 2000`.
+-- `page_token` (from `info.next_page_token`); search stops at 2,000 records (Zoho's cap, and
+-- its reply does not say whether more matched: once 2,000 records were yielded the iterator
+-- raises `LIMIT_EXCEEDED`, so a policy never acts on a silently truncated set: use COQL or a
+-- record list instead); COQL pages with `limit offset, 2000`.
 -- @module zlock.select
 local cjson = require "cjson.safe"
 
@@ -86,21 +87,21 @@ end
 -- @param c client
 -- @tparam string path e.g. "Deals" or "Deals/search" (relative to /crm/{version}/)
 -- @tparam table query query parameters (per_page defaulted to 200)
--- @tparam[opt] table opts `max` (stop after that many records, for search: 2,000 raises)
+-- @tparam[opt] table opts `max` (the endpoint's cap: when more records remain past it,
+-- `on_cap(n)` is called on the next step, e.g. to raise)
 -- @treturn function
 function M.pages(c, path, query, opts)
   opts = opts or {}
   local q = {}
   for k, v in pairs(query or {}) do q[k] = v end
   q.per_page = q.per_page or M.PER_PAGE
-  local page, token, seen, finished = 1, nil, 0, false
+  local page, token, seen, finished, capped = 1, nil, 0, false, false
   return function()
-    if finished then return nil end
-    if opts.max and seen >= opts.max then
-      finished = true
+    if capped then
+      capped = false
       if opts.on_cap then opts.on_cap(seen) end
-      return nil
     end
+    if finished then return nil end
     if token then q.page_token = token; q.page = nil else q.page = page end
     local data, status = request(c, "GET", path, q)
     if status == 204 or not data or type(data.data) ~= "table" or #data.data == 0 then
@@ -109,7 +110,11 @@ function M.pages(c, path, query, opts)
     end
     local info = data.info or {}
     seen = seen + #data.data
-    if info.more_records == true then
+    if opts.max and seen >= opts.max then
+      -- the endpoint's cap: more may remain than it can page to (Zoho's search then says
+      -- more_records = false all the same)
+      finished, capped = true, true
+    elseif info.more_records == true then
       if type(info.next_page_token) == "string" and info.next_page_token ~= "" then
         token = info.next_page_token
       else
@@ -150,18 +155,15 @@ function M.search_pages(c, module, criteria, opts)
     max = M.SEARCH_MAX,
     on_cap = function(n)
       -- Zoho's search returns at most 2,000 records: refuse to pretend the set is complete
-      local probe = request(c, "GET", module .. "/search",
-        { criteria = criteria, fields = "id", per_page = 1, page = M.SEARCH_MAX + 1 })
-      if probe and type(probe.data) == "table" and #probe.data > 0 then
-        error(mkerr("LIMIT_EXCEEDED", ("search matched more than %d records (Zoho's cap); "
-          .. "use c:coql() or c:records() to select them all"):format(n)), 0)
-      end
+      error(mkerr("LIMIT_EXCEEDED", ("search matched more than %d records (Zoho's cap); "
+        .. "use c:coql() or c:records() to select them all"):format(n)), 0)
     end,
   })
 end
 
 --- Iterates over the records matching a search criteria (`GET /crm/{v}/{module}/search`).
--- Costs one call per 200 records. Raises LIMIT_EXCEEDED when more than 2,000 match.
+-- Costs one call per 200 records. Raises LIMIT_EXCEEDED after yielding 2,000 records (Zoho's
+-- cap: more may match).
 -- @param c client
 -- @tparam string module e.g. "Deals"
 -- @tparam string criteria e.g. `"((Stage:equals:Closed Lost)and(Amount:greater_than:1000))"`
