@@ -178,7 +178,7 @@ function M.new(client, opts)
   end
   local self = setmetatable({
     client = client, opts = opts, dry_run = opts.dry_run and true or false,
-    counts = {}, failures = {}, done = 0, failed = 0, skipped = 0, submitted = 0, seq = 0,
+    counts = {}, failures = {}, done = 0, failed = 0, skipped = 0, submitted = 0, seq = 0, reconciled = 0,
     total = opts.total, started = progress_mod.clock(),
   }, Run)
   if opts.journal then
@@ -222,6 +222,7 @@ end
 -- Records a finished item: counts, failures, journal, on_result, progress.
 function Run:_record(item, outcome, result, err)
   item.outcome = outcome
+  if type(result) == "table" and result.reconciled then self.reconciled = self.reconciled + 1 end
   self.counts[outcome] = (self.counts[outcome] or 0) + 1
   self.done = self.done + 1
   if M.FAILED[outcome] then
@@ -398,7 +399,8 @@ end
 --- Waits for every item in flight, closes the engine and the journal (fsync), ends the bar.
 -- Calling it again returns the same summary.
 -- @treturn table summary: `counts` (by outcome), `failures` (list of `{op, module, record_id,
--- lock_id, code, message, err}`), `done`, `failed`, `skipped`, `elapsed` (s), `rate` (items/s),
+-- lock_id, code, message, err}`), `done`, `failed`, `skipped`, `reconciled` (items whose
+-- earlier, interrupted or unanswered call had landed), `elapsed` (s), `rate` (items/s),
 -- `engine` (engine stats), `dry_run`, `journal` (file name), `ok` (no failure)
 function Run:finish()
   if self.summary then return self.summary end
@@ -418,6 +420,7 @@ function Run:finish()
     counts = self.counts, failures = self.failures, done = self.done, failed = self.failed,
     skipped = self.skipped, elapsed = elapsed, rate = elapsed > 0 and worked / elapsed or 0,
     engine = estats, dry_run = self.dry_run, journal = self.opts.journal, ok = self.failed == 0,
+    reconciled = self.reconciled,
   }
   return self.summary
 end

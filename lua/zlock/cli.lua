@@ -385,6 +385,9 @@ local function print_summary(p, s, opts, params)
       out(("  %-30s %6d\n"):format(OUTCOME_TEXT[k], n))
     end
   end
+  if (s.reconciled or 0) > 0 then
+    out(("  (%d found already done by an earlier, interrupted call)\n"):format(s.reconciled))
+  end
   if not s.dry_run then
     out(("  took %.1f s (%.1f calls/s, %s engine, concurrency %s)\n"):format(s.elapsed, s.rate,
       s.engine.engine or "C", tostring(s.engine.max or s.engine.concurrency)))
@@ -436,6 +439,7 @@ local function cmd_run(c, p, params, opts)
     end
     print_json{ policy = p.name, action = p.action, dry_run = dry, selected = s.selected, matched = s.matched,
                 counts = s.counts, failures = fails, elapsed = s.elapsed, rate = s.rate, engine = s.engine,
+                reconciled = s.reconciled,
                 plan = show_plan and plan or nil, reported = s.reported }
   else
     if show_plan then

@@ -14,12 +14,18 @@ function S.start(args)
   return emu.start(a)
 end
 
+--- The emulator's URL for zlock. TEMPORARY: "localhost" instead of 127.0.0.1 until the core
+-- accepts plain http to 127.0.0.1 (.tmp/core-bugs.md, B1 10:07); then simply e.url.
+function S.url(e)
+  return (e.url:gsub("127%.0%.0%.1", "localhost"))
+end
+
 --- A zlock client on emulator `e` with the selection and bulk methods installed.
 function S.client(e, opts)
   local zlock = require "zlock"
   require("zlock.select").install(zlock.Client)
   require("zlock.bulk").install(zlock.Client)
-  local o = { api_domain = (e.url:gsub("127%.0%.0%.1", "localhost")), access_token = emu.ACCESS_TOKEN } -- TEMP until core-bugs 10:07
+  local o = { api_domain = S.url(e), access_token = emu.ACCESS_TOKEN }
   for k, v in pairs(opts or {}) do o[k] = v end
   return assert(zlock.new(o))
 end
@@ -39,7 +45,7 @@ S.slurp = slurp
 --- The environment prefix that points the `zlock` command at emulator `e`.
 function S.env(e, extra)
   local parts = { "env -u ZOHO_REFRESH_TOKEN -u ZOHO_CLIENT_ID -u ZOHO_CLIENT_SECRET -u ZOHO_DC",
-                  "ZOHO_API_DOMAIN=" .. q(e.url), "ZOHO_ACCESS_TOKEN=" .. q(emu.ACCESS_TOKEN) }
+                  "ZOHO_API_DOMAIN=" .. q(S.url(e)), "ZOHO_ACCESS_TOKEN=" .. q(emu.ACCESS_TOKEN) }
   for k, v in pairs(extra or {}) do parts[#parts + 1] = k .. "=" .. q(v) end
   return table.concat(parts, " ")
 end
