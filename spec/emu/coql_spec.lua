@@ -219,15 +219,21 @@ describe("zlock-emu COQL (POST /crm/v8/coql)", function()
       end
     end)
 
-    it("an unknown module: INVALID_MODULE (or INVALID_QUERY naming the module; crm-oas has both)", function()
-      local o = err("select id from No_Such_Module__c where id is not null",
-        { codes = { "INVALID_MODULE", "INVALID_QUERY" } })
-      if o.code == "INVALID_QUERY" then assert.are.equal("No_Such_Module__c", o.details.module) end
+    it("an unknown module: INVALID_MODULE", function()
+      err("select id from No_Such_Module__c where id is not null", { code = "INVALID_MODULE",
+        message = "the given module is not supported in api" })
+    end)
+
+    it("a literal of the wrong type or an operator the column does not take: INVALID_QUERY", function()
+      err("select id from Deals where Amount = 'abc'", { code = "INVALID_QUERY" })
+      local o = err("select id from Deals where Amount like '1%'", { code = "INVALID_QUERY" })
+      assert.are.equal("Amount", o.details.column_name)
     end)
 
     it("no select_query: MANDATORY_NOT_FOUND", function()
       local res = e:req("POST", "/crm/v8/coql", { body = "{}" })
-      shape.top_error(res, { status = 400, code = "MANDATORY_NOT_FOUND", details = { api_name = "select_query" } })
+      shape.top_error(res, { status = 400, code = "MANDATORY_NOT_FOUND", message = "mandatory key not found",
+        details = { api_name = "select_query" } })
     end)
 
     it("outside the subset (*, aggregates): SYNTAX_ERROR, never a 500", function()
