@@ -243,6 +243,18 @@ describe("zlock-emu COQL (POST /crm/v8/coql)", function()
       end
     end)
 
+    it("hostile queries (deep nesting, 100 KB, wrong JSON types) get Zoho-shaped answers", function()
+      local deep = "select id from Deals where " .. ("("):rep(30000) .. "id is null" .. (")"):rep(30000)
+      err(deep, { code = "SYNTAX_ERROR" })
+      local res = coql(e, "select id from Deals where Deal_Name = '" .. ("a"):rep(100000) .. "'")
+      assert(res and res.status ~= 500, shape.show(res))
+      shape.top_error(res, { status = 400 })
+      for _, body in ipairs{ '{"select_query":42}', '{"select_query":null}', "[1,2]", "not json" } do
+        local r = e:req("POST", "/crm/v8/coql", { body = body })
+        shape.top_error(r, { status = 400, what = body })
+      end
+    end)
+
     it("is a POST: GET answers Zoho's wrong-method error", function()
       local res = e:req("GET", "/crm/v8/coql")
       assert(res and (res.status == 400 or res.status == 403 or res.status == 405), shape.show(res))

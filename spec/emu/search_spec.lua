@@ -245,6 +245,21 @@ describe("zlock-emu search (GET /crm/v8/{module}/search)", function()
         details = { param_names = { "criteria", "email", "phone", "word" } } })
     end)
 
+    it("hostile criteria (deep nesting, 100 KB, NUL, '+' for space) get Zoho-shaped answers", function()
+      local deep = ("("):rep(20000) .. "Stage:equals:x" .. (")"):rep(20000)
+      shape.top_error(e:req("GET", "/crm/v8/Deals/search?criteria=" .. enc(deep)),
+        { status = 400, code = "INVALID_QUERY", what = "deep nesting" })
+      local long = "(Deal_Name:equals:" .. ("a"):rep(100000) .. ")"
+      shape.top_error(e:req("GET", "/crm/v8/Deals/search?criteria=" .. enc(long)),
+        { status = 400, code = "INVALID_QUERY", what = "100 KB criteria" })
+      local nul = "/crm/v8/Deals/search?criteria=" .. enc("(Stage:equals:Closed") .. "%00" .. enc("Lost)")
+      shape.top_error(e:req("GET", nul), { status = 400, code = "INVALID_QUERY", what = "NUL in criteria" })
+      local plus = e:req("GET", "/crm/v8/Deals/search?criteria=(Stage:equals:Closed+Won)")
+      local spaced = e:req("GET", "/crm/v8/Deals/search?criteria=" .. enc("(Stage:equals:Closed Won)"))
+      shape.status(plus, 200, "'+' in the query string")
+      assert.are.equal(spaced.body, plus.body, "'+' decodes to a space")
+    end)
+
     it("needs a token like every Zoho call", function()
       local res = e:req("GET", "/crm/v8/Deals/search?criteria=" .. enc("(Stage:equals:x)"), { token = false })
       shape.status(res, 401, "no token")
