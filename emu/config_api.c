@@ -111,6 +111,13 @@ void emu_config_route(emu_ctx *c)
         emu_reply_error_rpi(c, 400, "INVALID_DATA", "the id given seems to be invalid", 2);
         return;
     }
+    pthread_mutex_lock(&c->s->mu);
+    bool feature = c->s->faults.locking_feature;
+    pthread_mutex_unlock(&c->s->mu);
+    if (!feature) {
+        emu_reply_error(c, 400, "FEATURE_NOT_SUPPORTED", "The feature is not supported in your edition", NULL);
+        return;
+    }
     const char *mod = emu_query(c, "module");
     if (!mod || !*mod) {
         emu_reply_error(c, 400, "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing",

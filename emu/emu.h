@@ -15,6 +15,9 @@
 #define EMU_DEMO_CLIENT_ID "1000.ZLOCKEMUDEMOCLIENT"
 #define EMU_DEMO_CLIENT_SECRET "zlock-emu-demo-client-secret"
 #define EMU_DEMO_REFRESH_TOKEN "1000.zlockemu.demo-refresh-token"
+/* A second static token, for a user with the Standard profile (NO_PERMISSION on others' locks). */
+#define EMU_STANDARD_ACCESS_TOKEN "1000.zlockemu.standard-user-token"
+#define EMU_STANDARD_USER 2
 
 /* ---- deterministic random (splitmix64) ---- */
 typedef struct { uint64_t s; } emu_rng;
@@ -173,7 +176,6 @@ typedef struct {
     long credits;                 /* 0 = unlimited */
     long credits_window;          /* seconds, default 86400 */
     long token_ttl;               /* seconds for minted tokens */
-    bool token_ttl_given;         /* static token expires token_ttl s after start */
     double fail_rate, drop_rate;
     const char *access_token, *client_id, *client_secret, *refresh_token;
     uint64_t random_seed; bool random_seed_given;
@@ -186,6 +188,7 @@ typedef struct {
 typedef struct {
     long latency_ms, jitter_ms, concurrency_limit, credits, credits_window, token_ttl;
     double fail_rate, drop_rate;
+    bool locking_feature;         /* false: locking endpoints answer FEATURE_NOT_SUPPORTED */
 } emu_faults;
 
 /* ---- statistics ---- */
@@ -204,7 +207,7 @@ typedef struct {
 } emu_stats;
 
 /* ---- tokens (oauth.c) ---- */
-typedef struct emu_token { char tok[80]; double expires; struct emu_token *next; } emu_token;
+typedef struct emu_token { char tok[80]; double expires; bool crm_scope; struct emu_token *next; } emu_token;
 typedef struct { char key[128]; double t[10]; int n; } emu_mint_hist;
 
 typedef struct emu_server {
@@ -275,7 +278,9 @@ void emu_oauth_route(emu_ctx *c);       /* oauth.c */
 void emu_admin_route(emu_ctx *c);       /* admin.c */
 
 /* oauth.c */
-bool emu_token_valid(emu_server *s, const char *tok);
+/* The user a token belongs to, or -1 when missing, unknown or expired; *scope_ok false when
+   the token's scope does not cover CRM (client_credentials with another scope). */
+int emu_token_user(emu_server *s, const char *tok, bool *scope_ok);
 void emu_oauth_reset(emu_server *s);
 void emu_oauth_free(emu_server *s);
 void emu_oauth_revoke_all(emu_server *s);

@@ -16,6 +16,7 @@ void emu_faults_from_opts(emu_server *s)
     f->token_ttl = o->token_ttl > 0 ? o->token_ttl : 3600;
     f->fail_rate = o->fail_rate;
     f->drop_rate = o->drop_rate;
+    f->locking_feature = true;
 }
 
 json_t *emu_faults_json(emu_server *s)
@@ -23,11 +24,11 @@ json_t *emu_faults_json(emu_server *s)
     pthread_mutex_lock(&s->mu);
     emu_faults f = s->faults;
     pthread_mutex_unlock(&s->mu);
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:f}",
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:b}",
         "latency_ms", (json_int_t)f.latency_ms, "jitter_ms", (json_int_t)f.jitter_ms,
         "concurrency_limit", (json_int_t)f.concurrency_limit, "credits", (json_int_t)f.credits,
         "credits_window", (json_int_t)f.credits_window, "token_ttl", (json_int_t)f.token_ttl,
-        "fail_rate", f.fail_rate, "drop_rate", f.drop_rate);
+        "fail_rate", f.fail_rate, "drop_rate", f.drop_rate, "locking_feature", f.locking_feature);
 }
 
 static bool get_long(json_t *j, const char *k, long lo, long hi, long *out, char *err, size_t n)
@@ -58,7 +59,8 @@ static bool get_rate(json_t *j, const char *k, double *out, char *err, size_t n)
 bool emu_faults_update(emu_server *s, json_t *j, char *err, size_t errlen)
 {
     static const char *const known[] = { "latency_ms", "jitter_ms", "concurrency_limit", "credits",
-        "credits_window", "token_ttl", "fail_rate", "drop_rate", "revoke_tokens", NULL };
+        "credits_window", "token_ttl", "fail_rate", "drop_rate", "revoke_tokens", "locking_feature",
+        NULL };
     const char *k;
     json_t *v;
     json_object_foreach(j, k, v) {
@@ -76,11 +78,12 @@ bool emu_faults_update(emu_server *s, json_t *j, char *err, size_t errlen)
         && get_long(j, "token_ttl", 1, 100000000, &f.token_ttl, err, errlen)
         && get_rate(j, "fail_rate", &f.fail_rate, err, errlen)
         && get_rate(j, "drop_rate", &f.drop_rate, err, errlen);
-    json_t *rv = json_object_get(j, "revoke_tokens");
-    if (ok && rv && !json_is_boolean(rv)) {
-        snprintf(err, errlen, "revoke_tokens must be a boolean");
+    json_t *rv = json_object_get(j, "revoke_tokens"), *lf = json_object_get(j, "locking_feature");
+    if (ok && ((rv && !json_is_boolean(rv)) || (lf && !json_is_boolean(lf)))) {
+        snprintf(err, errlen, "revoke_tokens and locking_feature must be booleans");
         ok = false;
     }
+    if (ok && lf) f.locking_feature = json_is_true(lf);
     if (ok) {
         s->faults = f;
         if (json_is_true(rv)) emu_oauth_revoke_all(s);

@@ -224,10 +224,15 @@ static void one_lock(emu_ctx *c, emu_record *r)
         emu_reply_json(c, 200, json_pack("{s:[o]}", "data", emu_lock_json(o, r, mask)));
         return;
     }
+    bool admin = strcmp(o->users[c->user].profile, "Administrator") == 0;
     if (strcmp(c->method, "DELETE") == 0) {
         if (l->automatic) {
             emu_reply_error_rpi(c, 403, "NOT_ALLOWED",
                                 "Automatically locked records can not be unlocked manually", 1);
+            return;
+        }
+        if (!admin && l->locked_by != c->user) {
+            emu_reply_error(c, 403, "NO_PERMISSION", "You do not have permission to unlock this record", NULL);
             return;
         }
         emu_reply_json(c, 200, json_pack("{s:[o]}", "data",
@@ -240,6 +245,10 @@ static void one_lock(emu_ctx *c, emu_record *r)
     if (l->automatic) {
         emu_reply_error_rpi(c, 403, "NOT_ALLOWED",
                             "Automatically locked records can not be updated manually", 1);
+        return;
+    }
+    if (!admin && l->locked_by != c->user) {
+        emu_reply_error(c, 403, "NO_PERMISSION", "You do not have permission to update this record lock", NULL);
         return;
     }
     json_t *root;
@@ -267,6 +276,9 @@ void emu_locks_route(emu_ctx *c)
     c->route = one ? (get ? EMU_R_LOCK_GET : me[0] == 'P' ? EMU_R_LOCK_UPDATE : EMU_R_LOCK_DELETE)
                    : (get ? EMU_R_LOCK_LIST : EMU_R_LOCK_CREATE);
     emu_server *s = c->s;
+    pthread_mutex_lock(&s->mu);
+    bool feature = s->faults.locking_feature;
+    pthread_mutex_unlock(&s->mu);
     if (get) pthread_rwlock_rdlock(&s->org_lock);
     else pthread_rwlock_wrlock(&s->org_lock);
     emu_org *o = s->org;
@@ -277,6 +289,8 @@ void emu_locks_route(emu_ctx *c)
         emu_reply_error_rpi(c, 400, "INVALID_MODULE", "the module name given seems to be invalid", 0);
     } else if (!emu_parse_id(c->seg[1], &rid) || !(r = emu_org_record(o, m, rid))) {
         emu_reply_error_rpi(c, 400, "INVALID_DATA", "the related id given seems to be invalid", 1);
+    } else if (!feature) {
+        emu_reply_error(c, 400, "FEATURE_NOT_SUPPORTED", "The feature is not supported in your edition", NULL);
     } else if (!m->config) {
         emu_reply_error_rpi(c, 400, "NOT_ALLOWED", "Required Record Locking Configuration is not present", 2);
     } else if (one) {

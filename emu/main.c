@@ -51,6 +51,9 @@ static void usage(FILE *f)
 "  client id       " EMU_DEMO_CLIENT_ID "\n"
 "  client secret   " EMU_DEMO_CLIENT_SECRET "\n"
 "  refresh token   " EMU_DEMO_REFRESH_TOKEN "\n"
+"  a second static access token, for user Mei Lin (Standard profile: NO_PERMISSION on\n"
+"  others' locks): " EMU_STANDARD_ACCESS_TOKEN "\n"
+"  client_credentials tokens whose scope has no 'ZohoCRM.' get 401 OAUTH_SCOPE_MISMATCH.\n"
 "\n"
 "Zoho endpoints: /crm/v2..v8/{module}/{id}/Locking_Information__s[/{lock_id}], records, search,\n"
 "coql, settings/record_locking_configurations, settings/modules, settings/fields, users,\n"
@@ -58,7 +61,7 @@ static void usage(FILE *f)
 "token per 10 minutes). Header: Authorization: Zoho-oauthtoken TOKEN.\n"
 "Admin (loopback only, no token): GET /__emu/state[?module=M&records=0], POST /__emu/reset,\n"
 "GET|POST /__emu/faults {latency_ms, jitter_ms, concurrency_limit, credits, credits_window,\n"
-"token_ttl, fail_rate, drop_rate, revoke_tokens}, GET /__emu/stats.\n"
+"token_ttl, fail_rate, drop_rate, revoke_tokens, locking_feature}, GET /__emu/stats.\n"
 "Exit status: 0 after SIGINT/SIGTERM, 1 when it cannot start, 2 on a bad command line.\n",
         DEFAULT_PORT);
 }
@@ -194,7 +197,6 @@ int main(int argc, char **argv)
             break;
         case O_TTL:
             if (!parse_long(a, 1, 100000000, &o.token_ttl)) return bad("--token-ttl wants SECONDS >= 1, got '%s'", a);
-            o.token_ttl_given = true;
             break;
         case O_FAIL: if (!parse_rate(a, &o.fail_rate)) return bad("--fail-rate wants P in 0..1, got '%s'", a); break;
         case O_DROP: if (!parse_rate(a, &o.drop_rate)) return bad("--drop-rate wants P in 0..1, got '%s'", a); break;

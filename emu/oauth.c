@@ -13,18 +13,19 @@
 #define MINT_MAX 10
 #define MINT_WINDOW 600.0
 
-bool emu_token_valid(emu_server *s, const char *tok)
+int emu_token_user(emu_server *s, const char *tok, bool *scope_ok)
 {
-    if (!tok || !*tok) return false;
-    bool ok = false;
+    *scope_ok = true;
+    if (!tok || !*tok) return -1;
+    int user = -1;
     double now = emu_mono();
     pthread_mutex_lock(&s->mu);
-    if (strcmp(tok, s->opts.access_token) == 0 && !s->static_revoked)
-        ok = true;
-    for (emu_token *t = s->tokens; !ok && t; t = t->next)
-        if (strcmp(t->tok, tok) == 0) ok = now < t->expires;
+    if (!s->static_revoked && strcmp(tok, s->opts.access_token) == 0) user = 0;
+    else if (!s->static_revoked && strcmp(tok, EMU_STANDARD_ACCESS_TOKEN) == 0) user = EMU_STANDARD_USER;
+    for (emu_token *t = s->tokens; user < 0 && t; t = t->next)
+        if (strcmp(t->tok, tok) == 0 && now < t->expires) { user = 0; *scope_ok = t->crm_scope; }
     pthread_mutex_unlock(&s->mu);
-    return ok;
+    return user;
 }
 
 static void free_tokens(emu_server *s)
@@ -80,7 +81,7 @@ static bool mint_slot(emu_server *s, const char *key, double now)
     return true;
 }
 
-static void mint(emu_ctx *c, const char *key, const char *scope)
+static void mint(emu_ctx *c, const char *key, const char *scope, bool crm)
 {
     emu_server *s = c->s;
     double now = emu_mono();
@@ -106,6 +107,7 @@ static void mint(emu_ctx *c, const char *key, const char *scope)
              (unsigned long long)b, (unsigned long long)d);
     long ttl = s->faults.token_ttl;
     t->expires = now + (double)ttl;
+    t->crm_scope = crm;
     t->next = s->tokens;
     s->tokens = t;
     char tok[80];
@@ -144,12 +146,12 @@ void emu_oauth_route(emu_ctx *c)
     if (refresh) {
         const char *rt = emu_query(c, "refresh_token");
         if (!rt || strcmp(rt, s->opts.refresh_token) != 0) { oauth_error(c, "invalid_code"); return; }
-        mint(c, rt, "ZohoCRM.modules.ALL ZohoCRM.settings.ALL ZohoCRM.users.READ ZohoCRM.coql.READ");
+        mint(c, rt, "ZohoCRM.modules.ALL ZohoCRM.settings.ALL ZohoCRM.users.READ ZohoCRM.coql.READ", true);
     } else {
         const char *scope = emu_query(c, "scope");
         if (!scope || !*scope) { oauth_error(c, "invalid_scope"); return; }
         char key[128];
         snprintf(key, sizeof key, "cc:%s", id);
-        mint(c, key, scope);
+        mint(c, key, scope, strstr(scope, "ZohoCRM.") != NULL);
     }
 }

@@ -146,14 +146,14 @@ static json_t *item_path(const char *field, size_t i, const char *action)
     return d;
 }
 
-static json_t *done_details(emu_org *o, const emu_record *r)
+static json_t *done_details(emu_org *o, const emu_record *r, int user)
 {
     char ct[32], mt[32];
     emu_fmt_time(r->created, ct);
     emu_fmt_time(r->modified, mt);
     json_t *d = json_object();
     json_object_set_new(d, "Modified_Time", json_string(mt));
-    json_object_set_new(d, "Modified_By", emu_user_json(o, o->current_user, false));
+    json_object_set_new(d, "Modified_By", emu_user_json(o, user, false));
     json_object_set_new(d, "Created_Time", json_string(ct));
     json_object_set_new(d, "id", emu_jid(r->id));
     json_object_set_new(d, "Created_By", emu_user_json(o, r->owner, false));
@@ -235,13 +235,13 @@ static void write_items(emu_ctx *c, emu_module *m, uint64_t path_id, bool create
         if (!res) {
             if (create) {
                 r = emu_org_add_record(o, m, 0);
-                r->owner = (uint16_t)o->current_user;
+                r->owner = (uint16_t)c->user;
                 r->created = now;
             }
             store_item(m, r, item);
             r->modified = now;
             emu_config_apply(o, r, now);
-            res = emu_success_item(create ? "record added" : "record updated", done_details(o, r));
+            res = emu_success_item(create ? "record added" : "record updated", done_details(o, r, c->user));
             ok++;
         }
         json_array_append_new(out, res);

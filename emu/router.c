@@ -77,10 +77,21 @@ static bool check_token(emu_ctx *c)
 {
     const char *h = emu_header(c, "Authorization");
     static const char pfx[] = "Zoho-oauthtoken ";
-    if (h && strncmp(h, pfx, sizeof pfx - 1) == 0 && emu_token_valid(c->s, h + sizeof pfx - 1))
-        return true;
-    emu_reply_error(c, 401, "INVALID_TOKEN", "invalid oauth token", NULL);
-    return false;
+    bool scope_ok = true;
+    int user = h && strncmp(h, pfx, sizeof pfx - 1) == 0 ? emu_token_user(c->s, h + sizeof pfx - 1, &scope_ok) : -1;
+    if (user < 0) {
+        emu_reply_error(c, 401, "INVALID_TOKEN", "invalid oauth token", NULL);
+        return false;
+    }
+    if (!scope_ok) {
+        emu_reply_error(c, 401, "OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL", NULL);
+        return false;
+    }
+    pthread_rwlock_rdlock(&c->s->org_lock);
+    const emu_org *o = c->s->org;
+    c->user = (user == EMU_STANDARD_USER && (size_t)user < o->nusers) ? user : o->current_user;
+    pthread_rwlock_unlock(&c->s->org_lock);
+    return true;
 }
 
 static void crm_call(emu_ctx *c)
@@ -135,7 +146,7 @@ done:
 void emu_dispatch(emu_ctx *c)
 {
     c->credits_remaining = -1;
-    c->user = c->s->org ? c->s->org->current_user : 0;
+    c->user = 0;
     if (strncmp(c->url, "/__emu/", 7) == 0) {
         c->route = EMU_R_ADMIN;
         if (!c->loopback) {
