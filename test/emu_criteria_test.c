@@ -4,6 +4,7 @@
  * input, garbage, a bounded random-mutation fuzz loop). */
 #include "criteria.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,12 +349,40 @@ static void test_hostile(void)
     ok(1, "fuzz: %ld mutations (seed %u), %ld parsed, no crash", iters, seed, parsed);
 }
 
+/* Four threads parse and evaluate the same criteria at once: results must not depend on
+   interleaving (the parser and evaluator share no state). */
+static void *worker(void *arg)
+{
+    long bad = 0, iters = (long)(size_t)arg;
+    for (long i = 0; i < iters; i++) {
+        if (matches("(((Stage:starts_with:Closed)and(Amount:greater_than:900))or(Owner:equals:cid))") != 9) bad++;
+        if (matches("(Deal_Name:equals:Alpha \\(West\\)\\, Inc)") != 1) bad++;
+    }
+    return (void *)(size_t)bad;
+}
+
+static void test_threads(void)
+{
+    pthread_t th[4];
+    long iters = getenv("THREAD_ITERS") ? atol(getenv("THREAD_ITERS")) : 2000, bad = 0;
+    int started = 0;
+    for (int i = 0; i < 4; i++)
+        if (pthread_create(&th[i], NULL, worker, (void *)(size_t)iters) == 0) started++;
+    for (int i = 0; i < started; i++) {
+        void *r;
+        pthread_join(th[i], &r);
+        bad += (long)(size_t)r;
+    }
+    ok(started == 4 && bad == 0, "4 threads x %ld parse+match rounds agree (%ld wrong)", iters, bad);
+}
+
 int main(void)
 {
     test_matching();
     test_errors();
     test_check();
     test_hostile();
+    test_threads();
     printf("1..%d\n", T);
     return F ? 1 : 0;
 }
