@@ -47,7 +47,9 @@ echo "listening on $URL"
 # zlock reads its configuration from the environment (a real org: ZOHO_DC + OAuth client).
 unset ZOHO_REFRESH_TOKEN ZOHO_CLIENT_ID ZOHO_CLIENT_SECRET ZOHO_DC ZOHO_ACCOUNTS_DOMAIN ZOHO_ENV
 export ZOHO_API_DOMAIN="$URL" ZOHO_ACCESS_TOKEN=1000.zlockemu.demo-access-token
-JOURNAL="$WORK/closed-lost.journal"
+mkdir -p build/demo
+JOURNAL=build/demo/closed-lost.journal
+rm -f "$JOURNAL"
 
 step "The locks the org holds now (audit by module, source and age)"
 show bin/zlock locks

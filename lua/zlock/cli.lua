@@ -389,8 +389,11 @@ local function print_summary(p, s, opts, params)
     out(("  (%d found already done by an earlier, interrupted call)\n"):format(s.reconciled))
   end
   if not s.dry_run then
-    out(("  took %.1f s (%.1f calls/s, %s engine, concurrency %s)\n"):format(s.elapsed, s.rate,
-      s.engine.engine or "C", tostring(s.engine.max or s.engine.concurrency)))
+    local worked = s.done - s.skipped
+    if worked > 0 then
+      out(("  took %.1f s (%.1f items/s, %s engine, concurrency %s)\n"):format(s.elapsed, s.rate,
+        s.engine.engine or "C", tostring(s.engine.max or s.engine.concurrency)))
+    end
     if opts.journal then out("  journal: ", opts.journal, "\n") end
   end
   if #s.failures > 0 then

@@ -378,7 +378,8 @@ function M.run(c, p, opts)
 
   local run, rerr = bulk.new(c, {
     concurrency = opts.concurrency or p.concurrency, journal = (not report) and opts.journal or nil,
-    dry_run = opts.dry_run or report, progress = opts.progress, label = p.action,
+    dry_run = opts.dry_run or report, progress = opts.progress,
+    label = ({ lock = "locking", unlock = "unlocking", update = "updating" })[p.action],
     on_result = opts.on_result, engine = opts.engine, sequential = opts.sequential,
   })
   if not run then return nil, rerr end

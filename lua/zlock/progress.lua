@@ -100,6 +100,7 @@ end
 function Progress:update(s, force)
   self.state = s
   if not self.enabled then return end
+  if (s.done or 0) == 0 and s.total == 0 then return end   -- nothing to do: no bar at all
   local now = M.clock()
   if not force and now - self.last < 0.1 then return end
   self.last = now
@@ -113,6 +114,7 @@ function Progress:finish()
   self.finished = true
   if not self.enabled then return end
   self:update(self.state, true)
+  if self.last < 0 then return end   -- never drawn
   self.stream:write("\n")
   self.stream:flush()
 end
