@@ -10,12 +10,14 @@
  *                          "lock":{id,source,reason,time,modified,locked_by,rule_id,config_id}|null}]}]}
  * Every key but "modules" (and a record's "values") is optional; missing ids are generated.
  * Saving writes FILE.tmp.PID, fsyncs it and renames it over FILE. */
+#define _GNU_SOURCE   /* strptime, timegm */
 #include "field.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static json_t *dump_module(emu_org *o, emu_module *m)
@@ -85,6 +87,15 @@ static bool jid(json_t *v, uint64_t *out)
     return v == NULL || json_is_null(v);
 }
 
+/* "2026-11-01T00:00:00+00:00" (UTC offset only, as the emulator writes it) -> epoch seconds */
+static int64_t iso_time(const char *s)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) return 1793491200;
+    return (int64_t)timegm(&tm);
+}
+
 #define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); goto fail; } while (0)
 
 static bool load_module(emu_org *o, json_t *mj, char *err, size_t errlen)
@@ -143,6 +154,8 @@ static bool load_module(emu_org *o, json_t *mj, char *err, size_t errlen)
             return false;
         }
         if (jid(json_object_get(cfg, "id"), &id) && id) c->id = id;
+        c->created = iso_time(json_string_value(json_object_get(cfg, "created_time")));
+        c->modified = iso_time(json_string_value(json_object_get(cfg, "modified_time")));
         json_array_foreach(json_object_get(cfg, "locking_rules"), i, r)
             if (i < c->nrules && jid(json_object_get(r, "id"), &id) && id) c->rules[i].id = id;
         emu_config_free(m->config);
