@@ -271,7 +271,8 @@ static long int_token(const emu_qparser *p)
 static bool bad_number(emu_qparser *p, const char *key, const char *msg)
 {
     /* crm-oas v8 coql.json example InvalidQueryInvalidLimit ("limit given seems to be
-       invalid", details {"limit":"s"}); the offset variant is UNCONFIRMED. */
+       invalid", details {"limit":"s"}). For the offset the details key {"offset":..} is in
+       coql.json's INVALID_QUERY schema; the message text is UNCONFIRMED. */
     emu_coql__fail(p, "INVALID_QUERY", msg);
     emu_err__add_str(p->err, key, p->s + p->cur.pos, p->cur.len > 40 ? 40 : p->cur.len);
     return false;
