@@ -315,7 +315,7 @@ static void test_hostile(void)
     if (getenv("FUZZ_SEED")) seed = (unsigned)strtoul(getenv("FUZZ_SEED"), NULL, 10);
     srand(seed);
     long iters = getenv("FUZZ_ITERS") ? atol(getenv("FUZZ_ITERS")) : 20000;
-    long parsed = 0;
+    long parsed = 0, bad = 0;
     char m[512];
     for (long it = 0; it < iters; it++) {
         const char *s = seeds[rand() % 4];
@@ -342,11 +342,12 @@ static void test_hostile(void)
             for (size_t i = 0; i < NDEALS; i++) (void)emu_cond_match(c, getter, &deals[i], NULL);
             (void)emu_cond_check(c, getter, &deals[0], NULL, &e);
             emu_cond_free(c);
-        } else if (e.http_status != 400 || e.details[0] != '{') {
-            ok(0, "fuzz: bad error for %s", m);
+        } else if (e.http_status != 400 || e.details[0] != '{' || !e.code[0] || !e.message[0]) {
+            if (!bad++) printf("# fuzz: bad error for %s\n", m);
         }
     }
-    ok(1, "fuzz: %ld mutations (seed %u), %ld parsed, no crash", iters, seed, parsed);
+    ok(bad == 0 && (iters < 1000 || parsed > 0),
+       "fuzz: %ld mutations (seed %u), %ld parsed, %ld bad errors, no crash", iters, seed, parsed, bad);
 }
 
 /* Four threads parse and evaluate the same criteria at once: results must not depend on
