@@ -5,6 +5,58 @@
 #include <stdlib.h>
 #include <string.h>
 
+static bool is_user_field(const char *f, size_t n)
+{
+    return (n == 5 && strncmp(f, "Owner", 5) == 0) || (n == 10 && strncmp(f, "Created_By", 10) == 0)
+        || (n == 11 && strncmp(f, "Modified_By", 11) == 0);
+}
+
+/* Owner.id, Owner.name, Owner.email, Owner.first_name, Owner.last_name (COQL). */
+static bool user_sub(const emu_user *u, const char *sub, char *buf, emu_value *out)
+{
+    const char *sp = strchr(u->name, ' ');
+    out->type = EMU_V_STR;
+    if (strcmp(sub, "id") == 0) out->s = u->id;
+    else if (strcmp(sub, "name") == 0 || strcmp(sub, "full_name") == 0) out->s = u->name;
+    else if (strcmp(sub, "email") == 0) out->s = u->email;
+    else if (strcmp(sub, "last_name") == 0) out->s = sp ? sp + 1 : u->name;
+    else if (strcmp(sub, "first_name") == 0) {
+        size_t n = sp ? (size_t)(sp - u->name) : strlen(u->name);
+        if (n > 31) n = 31;
+        memcpy(buf, u->name, n);
+        buf[n] = 0;
+        out->s = buf;
+    } else return false;
+    return true;
+}
+
+/* Lookup.Field (COQL): the field of the looked-up record. */
+static bool dotted_value(const emu_record *r, const char *field, const char *dot, emu_value *out,
+                         emu_value_ctx *vc, char *buf)
+{
+    emu_org *o = vc->org;
+    const emu_module *m = &o->modules[r->module];
+    size_t n = (size_t)(dot - field);
+    if (strchr(dot + 1, '.')) return false;
+    if (is_user_field(field, n)) return user_sub(&o->users[r->owner], dot + 1, buf, out);
+    char head[128];
+    if (n >= sizeof head) return false;
+    memcpy(head, field, n);
+    head[n] = 0;
+    int i = emu_module_field(m, head);
+    if (i < 0 || m->fields[i].type != EMU_F_LOOKUP) return false;
+    const emu_module *tm = emu_org_module(o, m->fields[i].lookup);
+    if (!tm || !emu_module_has_field(tm, dot + 1)) return false;
+    uint64_t id;
+    const emu_record *t = r->v[i] && emu_parse_id(r->v[i], &id) ? emu_org_record(o, tm, id) : NULL;
+    if (!t) { out->type = EMU_V_NULL; return true; }
+    bool ids = vc->ids;
+    vc->ids = false;
+    bool okv = emu_record_value(t, dot + 1, out, vc);
+    vc->ids = ids;
+    return okv;
+}
+
 bool emu_record_value(const void *rec, const char *field, emu_value *out, void *ud)
 {
     emu_value_ctx *vc = ud;
@@ -13,6 +65,8 @@ bool emu_record_value(const void *rec, const char *field, emu_value *out, void *
     const emu_module *m = &o->modules[r->module];
     char *buf = vc->buf[vc->which++ & 1];
     memset(out, 0, sizeof *out);
+    const char *dot = strchr(field, '.');
+    if (dot) return dotted_value(r, field, dot, out, vc, buf);
     if (strcmp(field, "id") == 0) {
         emu_fmt_id(r->id, buf);
         out->type = EMU_V_STR; out->s = buf;
@@ -20,7 +74,8 @@ bool emu_record_value(const void *rec, const char *field, emu_value *out, void *
     }
     if (strcmp(field, "Owner") == 0 || strcmp(field, "Created_By") == 0
         || strcmp(field, "Modified_By") == 0) {
-        out->type = EMU_V_STR; out->s = o->users[r->owner].name;
+        out->type = EMU_V_STR;
+        out->s = vc->ids ? o->users[r->owner].id : o->users[r->owner].name;
         return true;
     }
     if (strcmp(field, "Created_Time") == 0 || strcmp(field, "Modified_Time") == 0) {
@@ -48,7 +103,7 @@ bool emu_record_value(const void *rec, const char *field, emu_value *out, void *
         const emu_record *t = emu_parse_id(v, &id) ? emu_org_record(o, NULL, id) : NULL;
         const emu_module *tm = t ? &o->modules[t->module] : NULL;
         out->type = EMU_V_STR;
-        out->s = (t && tm->name_field >= 0 && t->v[tm->name_field]) ? t->v[tm->name_field] : v;
+        out->s = (!vc->ids && t && tm->name_field >= 0 && t->v[tm->name_field]) ? t->v[tm->name_field] : v;
         return true;
     }
     default:
@@ -66,10 +121,42 @@ bool emu_module_has_field(const emu_module *m, const char *field)
     return emu_module_field(m, field) >= 0;
 }
 
+bool emu_org_has_field(emu_org *o, const emu_module *m, const char *field)
+{
+    const char *dot = strchr(field, '.');
+    if (!dot) return emu_module_has_field(m, field);
+    if (!m->nrecs) {
+        /* no record to resolve through: check the schema */
+        size_t n = (size_t)(dot - field);
+        if (is_user_field(field, n)) return true;
+        for (size_t i = 0; i < m->nfields; i++)
+            if (m->fields[i].type == EMU_F_LOOKUP && strlen(m->fields[i].api_name) == n
+                && strncmp(m->fields[i].api_name, field, n) == 0) {
+                const emu_module *tm = emu_org_module(o, m->fields[i].lookup);
+                return tm && emu_module_has_field(tm, dot + 1);
+            }
+        return false;
+    }
+    emu_value_ctx vc = { .org = o };
+    emu_value v;
+    return emu_record_value(m->recs[0], field, &v, &vc);
+}
+
 json_t *emu_field_json(emu_org *o, const emu_record *r, const char *field)
 {
     const emu_module *m = &o->modules[r->module];
     char b[32];
+    if (strchr(field, '.')) {
+        emu_value_ctx vc = { .org = o };
+        emu_value v;
+        if (!emu_record_value(r, field, &v, &vc)) return NULL;
+        switch (v.type) {
+        case EMU_V_STR: return emu_jstr(v.s);
+        case EMU_V_NUM: return v.n == (double)(long long)v.n ? json_integer((long long)v.n) : json_real(v.n);
+        case EMU_V_BOOL: return json_boolean(v.b);
+        default: return json_null();
+        }
+    }
     if (strcmp(field, "id") == 0) return emu_jid(r->id);
     if (strcmp(field, "Owner") == 0 || strcmp(field, "Created_By") == 0
         || strcmp(field, "Modified_By") == 0)

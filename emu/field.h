@@ -5,11 +5,14 @@
 #include "emu.h"
 #include "criteria.h"
 
-typedef struct { emu_org *org; char buf[2][32]; unsigned which; } emu_value_ctx;
+/* ids: COQL semantics (lookups and Owner compare by id); false: search semantics (by name). */
+typedef struct { emu_org *org; char buf[2][32]; unsigned which; bool ids; } emu_value_ctx;
 
 /* emu_field_fn for criteria.h: ud is an emu_value_ctx. */
 bool emu_record_value(const void *rec, const char *field, emu_value *out, void *ud);
 bool emu_module_has_field(const emu_module *m, const char *field);
+/* Also resolves COQL's Lookup.Field and Owner.name forms. */
+bool emu_org_has_field(emu_org *o, const emu_module *m, const char *field);
 json_t *emu_field_json(emu_org *o, const emu_record *r, const char *field); /* NULL: unknown */
 /* A record as Zoho returns it; fields NULL = every field. */
 json_t *emu_record_json(emu_org *o, const emu_record *r, char **fields, size_t nfields);

@@ -19,12 +19,13 @@ static void parse_error(emu_ctx *c, const emu_parse_error *pe)
                     pe->message, d);
 }
 
-typedef struct { const emu_module *m; const char *bad; } field_check;
+typedef struct { emu_org *o; const emu_module *m; const char *bad; bool dotted; } field_check;
 
 static void check_field(const char *field, void *ud)
 {
     field_check *fc = ud;
-    if (!fc->bad && !emu_module_has_field(fc->m, field)) fc->bad = field;
+    if (!fc->bad && !(fc->dotted ? emu_org_has_field(fc->o, fc->m, field) : emu_module_has_field(fc->m, field)))
+        fc->bad = field;
 }
 
 void emu_search_route(emu_ctx *c)
@@ -59,7 +60,7 @@ void emu_search_route(emu_ctx *c)
         emu_reply_error_rpi(c, 400, "INVALID_MODULE", "the module name given seems to be invalid", 0);
         goto out;
     }
-    field_check fc = { m, NULL };
+    field_check fc = { o, m, NULL, false };
     emu_cond_fields(cond, check_field, &fc);
     if (fc.bad) {
         emu_criteria_unknown_field(fc.bad, &pe);
@@ -161,7 +162,7 @@ void emu_coql_route(emu_ctx *c)
         emu_reply_error(c, 400, "INVALID_MODULE", "the given module is not supported in api", NULL);
         goto out;
     }
-    field_check fc = { m, NULL };
+    field_check fc = { o, m, NULL, true };
     for (size_t i = 0; i < cq->nfields && !fc.bad; i++) check_field(cq->fields[i], &fc);
     if (cq->where) emu_cond_fields(cq->where, check_field, &fc);
     if (cq->order_field) check_field(cq->order_field, &fc);
@@ -170,7 +171,7 @@ void emu_coql_route(emu_ctx *c)
         parse_error(c, &pe);
         goto out;
     }
-    emu_value_ctx vc = { .org = o };
+    emu_value_ctx vc = { .org = o, .ids = true };
     if (cq->where && m->nrecs && !emu_cond_check(cq->where, emu_record_value, m->recs[0], &vc, &pe)) {
         parse_error(c, &pe);
         goto out;
