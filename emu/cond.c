@@ -379,17 +379,32 @@ static const char *vtype_name(emu_vtype t)
     return t == EMU_V_NUM ? "double" : t == EMU_V_BOOL ? "boolean" : "text";
 }
 
-static bool check_leaf(const emu_cond *c, const emu_cnode *n, emu_field_fn get,
-                       const void *rec, void *ud, emu_parse_error *err)
+typedef struct {
+    emu_field_fn get; const void *rec;                       /* emu_cond_check */
+    bool (*type_of)(const char *field, emu_vtype *out, void *ud);   /* emu_cond_check_types */
+    void *ud;
+} typer;
+
+/* The field's type: EMU_V_NULL when unknown (empty in the sample record); false when the
+   module has no such field. */
+static bool field_type(const typer *t, const char *field, emu_vtype *out)
+{
+    if (t->type_of) return t->type_of(field, out, t->ud);
+    emu_value v = {EMU_V_NULL, NULL, 0, false};
+    if (!t->get || !t->get(t->rec, field, &v, t->ud)) return false;
+    *out = v.type == EMU_V_STR && !v.s ? EMU_V_NULL : v.type;
+    return true;
+}
+
+static bool check_leaf(const emu_cond *c, const emu_cnode *n, const typer *t, emu_parse_error *err)
 {
     emu_value v = {EMU_V_NULL, NULL, 0, false};
     const bool coql = c->dialect == EMU_DIALECT_COQL;
-    if (!get || !get(rec, n->field, &v, ud)) {
+    if (!field_type(t, n->field, &v.type)) {
         if (coql) emu_coql_unknown_field(n->field, err);
         else emu_criteria_unknown_field(n->field, err);
         return false;
     }
-    if (v.type == EMU_V_STR && !v.s) v.type = EMU_V_NULL;
     if (v.type == EMU_V_NULL || n->op == EMU_OP_IS_NULL || n->op == EMU_OP_NOT_NULL) return true;
     bool ordering = n->op == EMU_OP_GT || n->op == EMU_OP_GE || n->op == EMU_OP_LT ||
                     n->op == EMU_OP_LE || n->op == EMU_OP_BETWEEN;
@@ -434,19 +449,30 @@ static bool check_leaf(const emu_cond *c, const emu_cnode *n, emu_field_fn get,
     return true;
 }
 
-static bool node_check(const emu_cond *c, const emu_cnode *n, emu_field_fn get,
-                       const void *rec, void *ud, emu_parse_error *err)
+static bool node_check(const emu_cond *c, const emu_cnode *n, const typer *t, emu_parse_error *err)
 {
     if (!n) return true;
-    if (n->kind == N_LEAF) return check_leaf(c, n, get, rec, ud, err);
-    return node_check(c, n->a, get, rec, ud, err) && node_check(c, n->b, get, rec, ud, err);
+    if (n->kind == N_LEAF) return check_leaf(c, n, t, err);
+    return node_check(c, n->a, t, err) && node_check(c, n->b, t, err);
 }
 
 bool emu_cond_check(const emu_cond *c, emu_field_fn get, const void *rec, void *ud,
                     emu_parse_error *err)
 {
     emu_parse_error scratch;
+    typer t = {get, rec, NULL, ud};
     if (!err) err = &scratch;
     if (!c) return true;
-    return node_check(c, c->root, get, rec, ud, err);
+    return node_check(c, c->root, &t, err);
+}
+
+bool emu_cond_check_types(const emu_cond *c,
+                          bool (*type_of)(const char *field, emu_vtype *out, void *ud), void *ud,
+                          emu_parse_error *err)
+{
+    emu_parse_error scratch;
+    typer t = {NULL, NULL, type_of, ud};
+    if (!err) err = &scratch;
+    if (!c || !type_of) return true;
+    return node_check(c, c->root, &t, err);
 }

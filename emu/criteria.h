@@ -44,6 +44,13 @@ size_t    emu_cond_count(const emu_cond *c);
 bool      emu_cond_check(const emu_cond *c, emu_field_fn get, const void *rec, void *ud,
                          emu_parse_error *err);
 
+/* The same check against the module's schema instead of a record: type_of fills *out with
+   the field's type (EMU_V_STR for text, picklists, dates, lookups; EMU_V_NUM; EMU_V_BOOL;
+   EMU_V_NULL when unknown) and returns false when the module has no such field. */
+bool      emu_cond_check_types(const emu_cond *c,
+                               bool (*type_of)(const char *field, emu_vtype *out, void *ud),
+                               void *ud, emu_parse_error *err);
+
 /* Fills *err with the search API's answer for a field the module does not have:
    400 INVALID_QUERY "the field is not available for search",
    details {"reason":"the field is not available for search","api_name":"<field>"}. */

@@ -257,6 +257,44 @@ static void test_check(void)
        "unknown-field details %s", e.details);
 }
 
+static bool type_of(const char *field, emu_vtype *out, void *ud)
+{
+    (void)ud;
+    static const struct { const char *f; emu_vtype t; } schema[] = {
+        {"Deal_Name", EMU_V_STR}, {"Stage", EMU_V_STR}, {"Amount", EMU_V_NUM},
+        {"Closing_Date", EMU_V_STR}, {"Hot", EMU_V_BOOL}, {"Owner", EMU_V_STR}, {"Description", EMU_V_STR}};
+    for (size_t i = 0; i < sizeof schema / sizeof schema[0]; i++)
+        if (!strcmp(schema[i].f, field)) {
+            *out = schema[i].t;
+            return true;
+        }
+    return false;
+}
+
+static void test_check_types(void)
+{
+    emu_parse_error e;
+    /* deal 3 has an empty Amount: the record-based check cannot see the type, the schema can */
+    emu_cond *c = emu_criteria_parse("(Amount:greater_than:abc)", &e);
+    ok(c && emu_cond_check(c, getter, &deals[3], NULL, &e), "record check skips a field empty in the record");
+    ok(c && !emu_cond_check_types(c, type_of, NULL, &e) && !strcmp(e.message, "invalid value for search") &&
+       strstr(e.details, "\"expected_data_type\":\"double\""), "schema check: %s", e.details);
+    emu_cond_free(c);
+    c = emu_criteria_parse("((Stage:equals:x)or(Hot:between:true,false))", &e);
+    ok(c && !emu_cond_check_types(c, type_of, NULL, &e) && !strcmp(e.message, "invalid operator found"),
+       "schema check: ordering on a boolean (%s)", e.details);
+    emu_cond_free(c);
+    c = emu_criteria_parse("(Ghost:equals:x)", &e);
+    ok(c && !emu_cond_check_types(c, type_of, NULL, &e) &&
+       !strcmp(e.message, "the field is not available for search"), "schema check: unknown field");
+    emu_cond_free(c);
+    c = emu_criteria_parse("((Amount:between:1,2)and(Hot:equals:true)and(Stage:starts_with:Q))", &e);
+    ok(c && emu_cond_check_types(c, type_of, NULL, &e), "schema check accepts a well-typed query");
+    ok(emu_cond_check_types(c, NULL, NULL, &e) && emu_cond_check_types(NULL, type_of, NULL, &e),
+       "schema check with NULLs is a no-op");
+    emu_cond_free(c);
+}
+
 static void test_hostile(void)
 {
     emu_parse_error e;
@@ -382,6 +420,7 @@ int main(void)
     test_matching();
     test_errors();
     test_check();
+    test_check_types();
     test_hostile();
     test_threads();
     printf("1..%d\n", T);
