@@ -1,0 +1,221 @@
+--- A small HTTP/1.1 client on nginx cosockets (`ngx.socket.tcp`): what the zlock nginx
+-- transport sends the core's requests with when lua-resty-http is not installed.
+--
+-- * one request per call, on a connection taken from nginx's keep-alive pool (per
+--   `host:port[:tls:sni]`) and put back with `setkeepalive` when the reply allows it;
+-- * `https` with `sslhandshake(nil, host, true)`: certificate verification is always on
+--   (nginx needs `lua_ssl_trusted_certificate`, see the README's OpenResty section);
+-- * responses: status line, headers, `Content-Length`, `chunked` or close-delimited bodies,
+--   with a size cap; no body for HEAD, 1xx, 204 and 304;
+-- * a connect timeout and a deadline for the whole exchange;
+-- * failures come back as the core's transport error names: `connect` (nothing was sent),
+--   `timeout`, `closed` (the request may have been applied), `tls`, `too_large`, `other`.
+--
+-- A pooled connection the server had already closed shows up as `closed` before any byte of
+-- the reply: an idempotent request is then sent once more on a fresh connection (as libcurl
+-- does); a non-idempotent one (a lock's POST) is not, and the core's reconciliation decides.
+-- @module zlock.ngx.http
+local ngx = ngx
+local tcp = ngx.socket.tcp
+local concat = table.concat
+local tonumber = tonumber
+
+local M = {}
+
+--- Splits an absolute URL.
+-- @tparam string url `http[s]://host[:port]/path?query`
+-- @treturn table `{scheme=, host=, port=, path=}` (path includes the query), or nil, message
+function M.parse_url(url)
+  local scheme, rest = url:match("^(https?)://(.*)$")
+  if not scheme then return nil, "unsupported URL scheme" end
+  local hostport, path = rest:match("^([^/]*)(.*)$")
+  if path == "" then path = "/" end
+  local host, port = hostport:match("^%[(.-)%]:?(%d*)$")   -- [v6]:port
+  if not host then host, port = hostport:match("^([^:]+):?(%d*)$") end
+  if not host or host == "" then return nil, "URL has no host" end
+  port = tonumber(port) or (scheme == "https" and 443 or 80)
+  return { scheme = scheme, host = host, port = port, path = path }
+end
+
+local function now() return ngx.now() end
+
+-- Remaining milliseconds before the deadline (at least 1).
+local function left_ms(deadline)
+  local ms = math.floor((deadline - now()) * 1000)
+  return ms > 0 and ms or 1
+end
+
+-- Maps a cosocket error string to a core transport error name.
+local function terr(e, default)
+  if e == "timeout" then return "timeout" end
+  if e == "closed" or (e and e:find("reset", 1, true)) or (e and e:find("broken pipe", 1, true)) then
+    return "closed"
+  end
+  return default or "other"
+end
+
+local function connect(u, o, deadline)
+  local sock = tcp()
+  sock:settimeouts(o.connect_timeout_ms or 10000, left_ms(deadline), left_ms(deadline))
+  local tls = u.scheme == "https"
+  local pool = u.host .. ":" .. u.port .. (tls and ":tls:" .. u.host or "")
+  local ok, err = sock:connect(u.host, u.port, { pool = pool, pool_size = o.pool_size })
+  if not ok then
+    return nil, "connect", "connect " .. u.host .. ":" .. u.port .. ": " .. tostring(err)
+  end
+  if tls and sock:getreusedtimes() == 0 then
+    local sess, herr = sock:sslhandshake(nil, u.host, true)
+    if not sess then
+      sock:close()
+      if herr == "timeout" then return nil, "timeout", "TLS handshake timed out" end
+      return nil, "tls", "TLS handshake with " .. u.host .. " failed: " .. tostring(herr)
+    end
+  end
+  return sock
+end
+
+local function build_request(method, u, headers, body, ua)
+  local lines = { method, " ", u.path, " HTTP/1.1\r\n" }
+  local have = {}
+  for name, value in pairs(headers or {}) do
+    have[name:lower()] = true
+    lines[#lines + 1] = name .. ": " .. value .. "\r\n"
+  end
+  if not have.host then
+    local default_port = (u.scheme == "https" and 443 or 80)
+    local h = u.host:find(":", 1, true) and "[" .. u.host .. "]" or u.host
+    lines[#lines + 1] = "Host: " .. h .. (u.port ~= default_port and ":" .. u.port or "") .. "\r\n"
+  end
+  if not have["user-agent"] then lines[#lines + 1] = "User-Agent: " .. ua .. "\r\n" end
+  if not have.connection then lines[#lines + 1] = "Connection: keep-alive\r\n" end
+  if body or method == "POST" or method == "PUT" or method == "PATCH" then
+    lines[#lines + 1] = "Content-Length: " .. #(body or "") .. "\r\n"
+  end
+  lines[#lines + 1] = "\r\n"
+  if body then lines[#lines + 1] = body end
+  return concat(lines)
+end
+
+-- Reads the status line and headers. Returns status, headers (lower-case names), or nil, terr, msg.
+local function read_head(sock)
+  local line, err = sock:receive("*l")
+  if not line then return nil, terr(err, "closed"), "no reply: " .. tostring(err), true end
+  local status = tonumber(line:match("^HTTP/1%.[01] (%d%d%d)"))
+  if not status then return nil, "other", "not an HTTP/1.x status line" end
+  local h = {}
+  while true do
+    line, err = sock:receive("*l")
+    if not line then return nil, terr(err, "closed"), "reply headers cut: " .. tostring(err) end
+    if line == "" then break end
+    local name, value = line:match("^([^:]+):%s*(.-)%s*$")
+    if name then
+      name = name:lower()
+      h[name] = h[name] and (h[name] .. ", " .. value) or value
+    end
+  end
+  return status, h
+end
+
+local function read_chunked(sock, cap)
+  local parts, size = {}, 0
+  while true do
+    local line, err = sock:receive("*l")
+    if not line then return nil, terr(err, "closed"), "chunked body cut: " .. tostring(err) end
+    local n = tonumber(line:match("^%s*(%x+)"), 16)
+    if not n then return nil, "other", "bad chunk size line" end
+    if n == 0 then
+      repeat   -- trailers up to the empty line
+        line, err = sock:receive("*l")
+        if not line then return nil, terr(err, "closed"), "chunked trailer cut: " .. tostring(err) end
+      until line == ""
+      return concat(parts)
+    end
+    size = size + n
+    if size > cap then return nil, "too_large", "reply larger than " .. cap .. " bytes" end
+    local data
+    data, err = sock:receive(n)
+    if not data then return nil, terr(err, "closed"), "chunk cut: " .. tostring(err) end
+    parts[#parts + 1] = data
+    line, err = sock:receive(2)
+    if line ~= "\r\n" then return nil, terr(err, "closed"), "chunk not followed by CRLF" end
+  end
+end
+
+local function read_to_close(sock, cap)
+  local parts, size = {}, 0
+  while true do
+    local data, err = sock:receiveany(65536)
+    if not data then
+      if err == "closed" then return concat(parts) end
+      return nil, terr(err), "reply cut: " .. tostring(err)
+    end
+    size = size + #data
+    if size > cap then return nil, "too_large", "reply larger than " .. cap .. " bytes" end
+    parts[#parts + 1] = data
+  end
+end
+
+-- One exchange on one connection. Returns status, body, headers, keepalive-able; or
+-- nil, terr, message, before_reply (true when nothing of a reply arrived).
+local function exchange(sock, req, method, cap)
+  local bytes, err = sock:send(req)
+  if not bytes then return nil, terr(err, "closed"), "send failed: " .. tostring(err), true end
+  local status, h, msg, nothing = read_head(sock)
+  if not status then return nil, h, msg, nothing end
+  local body, e2, m2 = "", nil, nil
+  local te = h["transfer-encoding"]
+  local close = (h.connection or ""):lower():find("close", 1, true) ~= nil
+  if method == "HEAD" or status == 204 or status == 304 or (status >= 100 and status < 200) then
+    body = ""
+  elseif te and te:lower():find("chunked", 1, true) then
+    body, e2, m2 = read_chunked(sock, cap)
+  elseif h["content-length"] then
+    local n = tonumber(h["content-length"])
+    if not n or n < 0 then return nil, "other", "bad Content-Length" end
+    if n > cap then return nil, "too_large", "reply larger than " .. cap .. " bytes" end
+    if n > 0 then
+      body, err = sock:receive(n)
+      if not body then e2, m2 = terr(err, "closed"), "reply body cut: " .. tostring(err) end
+    end
+  else
+    close = true
+    body, e2, m2 = read_to_close(sock, cap)
+  end
+  if not body then return nil, e2, m2 end
+  return status, body, h, not close
+end
+
+--- Performs one request.
+-- @tparam table o `method`, `url`, `headers` ({Name=value}), `body` (string or nil),
+--   `idempotent` (may be re-sent once on a fresh connection when a pooled one was dead),
+--   `connect_timeout_ms` (default 10000), `timeout_ms` (whole exchange, default 30000),
+--   `max_response_bytes` (default 16 MiB), `keepalive_ms` (idle time in the pool, default 30000),
+--   `pool_size` (default nginx's `lua_socket_pool_size`), `user_agent`
+-- @return status, body, headers; or nil, transport error name, message
+function M.request(o)
+  local u, perr = M.parse_url(o.url)
+  if not u then return nil, "other", perr end
+  local method = o.method or "GET"
+  local cap = o.max_response_bytes or 16 * 1024 * 1024
+  local deadline = now() + (o.timeout_ms or 30000) / 1000
+  local req = build_request(method, u, o.headers, o.body, o.user_agent or "zlock")
+  for try = 1, 2 do
+    local sock, e, m = connect(u, o, deadline)
+    if not sock then return nil, e, m end
+    local reused = sock:getreusedtimes() > 0
+    sock:settimeouts(o.connect_timeout_ms or 10000, left_ms(deadline), left_ms(deadline))
+    local status, body, h, keep = exchange(sock, req, method, cap)
+    if status then
+      if keep then sock:setkeepalive(o.keepalive_ms or 30000, o.pool_size)
+      else sock:close() end
+      return status, body, h
+    end
+    sock:close()
+    -- body = error name, h = message, keep = nothing of a reply arrived
+    if not (try == 1 and reused and keep and body == "closed" and o.idempotent) then
+      return nil, body, h
+    end
+  end
+end
+
+return M

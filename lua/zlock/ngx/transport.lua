@@ -1,0 +1,155 @@
+--- The nginx transport: drives the core's call state machine with nginx's non-blocking I/O.
+--
+-- The C core decides everything (request bytes, token, retries with backoff and jitter,
+-- refresh on 401, lock reconciliation, error classification); this object only performs
+-- the steps it asks for, without ever blocking the nginx worker:
+--
+-- * `send` steps go out on cosockets: lua-resty-http when it is installed
+--   (`pcall(require, "resty.http")`), else `zlock.ngx.http` (plain `ngx.socket.tcp`, keep-alive
+--   pool, TLS verification on), which needs nothing beyond Debian's `libnginx-mod-http-lua`;
+-- * `wait` steps (backoff) and `wait_token` steps (another light thread of this worker is
+--   refreshing the token) sleep with `ngx.sleep`, which yields to other requests;
+-- * with `shared_dict`, token refreshes go through `zlock.ngx.token` (one per nginx instance).
+--
+-- `zlock.new{}` picks it automatically inside nginx phases that allow cosockets, or with
+-- `transport = "ngx"`.
+-- @module zlock.ngx.transport
+local ngx = ngx
+local http = require "zlock.ngx.http"
+local token_mod = require "zlock.ngx.token"
+
+local M = {}
+
+local Transport = {}
+Transport.__index = Transport
+
+local function resty_http()
+  local ok, mod = pcall(require, "resty.http")
+  if ok and type(mod) == "table" and mod.new then return mod end
+  return nil
+end
+
+-- lua-resty-http error text -> core transport error name.
+local function resty_terr(err)
+  err = tostring(err)
+  if err:find("handshake", 1, true) or err:find("certificate", 1, true) or err:find("ssl", 1, true) then
+    return "tls"
+  end
+  if err:find("timeout", 1, true) then return "timeout" end
+  if err:find("refused", 1, true) or err:find("resolve", 1, true) or err:find("unreachable", 1, true) then
+    return "connect"
+  end
+  if err:find("closed", 1, true) or err:find("reset", 1, true) then return "closed" end
+  return "other"
+end
+
+local function ms(v, default)
+  if type(v) ~= "number" then return default end
+  return math.floor(v * 1000 + 0.5)
+end
+
+--- Creates the transport.
+-- @tparam[opt] table opts `zlock.new`'s options; used here: `shared_dict` (name of a
+--   `lua_shared_dict` for the token of the whole nginx instance), `timeout` (seconds, whole
+--   request, default 30), `connect_timeout` (seconds, default 10), `max_response_bytes`
+--   (default 16 MiB), `keepalive` (seconds a connection idles in the pool, default 30),
+--   `pool_size` (connections kept per host, default nginx's `lua_socket_pool_size`),
+--   `user_agent`, `http` (`"resty"` | `"cosocket"`: force one HTTP client; default: resty
+--   when installed), `refresh_lock_ttl` (seconds, default 30)
+-- @return the transport, or nil and a message (unknown shared dict)
+function M.new(opts)
+  opts = opts or {}
+  local self = setmetatable({
+    connect_timeout_ms = ms(opts.connect_timeout, 10000),
+    timeout_ms = ms(opts.timeout, 30000),
+    max_response_bytes = opts.max_response_bytes,
+    keepalive_ms = ms(opts.keepalive, 30000),
+    pool_size = opts.pool_size,
+    user_agent = opts.user_agent or "zlock-ngx",
+    name = "ngx",
+  }, Transport)
+  if opts.http ~= "cosocket" then self.resty = resty_http() end
+  if opts.http == "resty" and not self.resty then return nil, "lua-resty-http is not installed" end
+  if opts.shared_dict ~= nil then
+    if type(opts.shared_dict) ~= "string" then return nil, "shared_dict must be a string" end
+    local store, err = token_mod.new(opts.shared_dict, opts.refresh_lock_ttl)
+    if not store then return nil, err end
+    self.shared = store
+  end
+  return self
+end
+
+--- The HTTP client in use: `"resty.http"` or `"cosocket"`.
+-- @treturn string
+function Transport:http_client()
+  return self.resty and "resty.http" or "cosocket"
+end
+
+--- Performs a SEND step.
+-- @tparam table step the core's step (`method`, `url`, `headers`, `body`, `idempotent`)
+-- @return status, body, errcode (`nil` when a reply arrived) as `call:feed` takes them
+function Transport:send(step)
+  if self.resty then
+    local c = self.resty.new()
+    c:set_timeouts(self.connect_timeout_ms, self.timeout_ms, self.timeout_ms)
+    local res, err = c:request_uri(step.url, {
+      method = step.method, headers = step.headers, body = step.body, ssl_verify = true,
+      keepalive_timeout = self.keepalive_ms, keepalive_pool = self.pool_size,
+    })
+    if not res then return 0, "", resty_terr(err) end
+    local body = res.body or ""
+    if self.max_response_bytes and #body > self.max_response_bytes then return 0, "", "too_large" end
+    return res.status, body, nil
+  end
+  local status, body, e = http.request{
+    method = step.method, url = step.url, headers = step.headers, body = step.body,
+    idempotent = step.idempotent, connect_timeout_ms = self.connect_timeout_ms,
+    timeout_ms = self.timeout_ms, max_response_bytes = self.max_response_bytes,
+    keepalive_ms = self.keepalive_ms, pool_size = self.pool_size, user_agent = self.user_agent,
+  }
+  if not status then
+    local errname, msg = body, e   -- msg names the host, never a token
+    if errname == "tls" or errname == "connect" then ngx.log(ngx.WARN, "zlock: ", msg) end
+    return 0, "", errname
+  end
+  return status, body, nil
+end
+
+--- Backs off without blocking the worker.
+-- @tparam number wait_ms milliseconds
+function Transport:sleep(wait_ms) -- luacheck: no self
+  ngx.sleep((wait_ms or 0) / 1000)
+end
+
+--- Another call of this worker refreshes the token: yield a moment, then step again.
+function Transport:wait_token() -- luacheck: no self
+  ngx.sleep(0.005)
+end
+
+--- Before a call: installs a token another worker stored in the shared dict.
+-- @param core the C client
+function Transport:prepare(core)
+  if self.shared then self.shared:install(core) end
+end
+
+--- Satisfies a token-request step: shared dict (one refresh per nginx instance) or a plain send.
+-- @param call the core call
+-- @tparam table step the SEND step with `token_request`
+-- @param core the C client
+function Transport:send_token(call, step, core)
+  if not self.shared then
+    call:feed(self:send(step))
+    return
+  end
+  self.shared:refresh(call, step, core, function(s) return self:send(s) end)
+end
+
+--- A bulk engine on light threads (`zlock.ngx.engine`) for `c:bulk{}` inside nginx.
+-- @param client the zlock client
+-- @tparam[opt] table opts `concurrency`
+-- @return engine
+function Transport:bulk_engine(client, opts) -- luacheck: no self
+  return require("zlock.ngx.engine").new(client, opts)
+end
+
+return M
