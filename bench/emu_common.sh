@@ -20,6 +20,7 @@ emu_start() {
 
 emu_stop() {
   [ -n "${EMU_PID:-}" ] && kill "$EMU_PID" 2>/dev/null && wait "$EMU_PID" 2>/dev/null
-  rm -f "$EMU_OUT"
+  [ -n "${EMU_OUT:-}" ] && rm -f "$EMU_OUT"
   EMU_PID=
+  return 0
 }
