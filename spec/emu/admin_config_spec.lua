@@ -262,6 +262,23 @@ describe("zlock-emu admin API", function()
     assert.falsy(cjson.encode(e:state()):find(lid, 1, true), "lock id gone from state")
   end)
 
+  it("GET /__emu/state reports Locked__s per record and the lock count per module", function()
+    local id = org.fresh(e, "Deals")
+    local s0 = e:state()
+    assert.are.equal(false, s0.records.Deals[id])
+    local _, lid = org.lock(e, "Deals", id, "state flag")
+    local s1 = e:state()
+    assert.are.equal(true, s1.records.Deals[id])
+    assert.are.equal(s0.counts.Deals.locked + 1, s1.counts.Deals.locked)
+    local found
+    for _, l in ipairs(s1.locks) do if l.lock_id == lid then found = l end end
+    assert.truthy(found, "lock listed")
+    assert.are.equal(id, found.record_id)
+    assert.are.equal("Manual", found.source)
+    e:req("DELETE", lock_path("Deals", id, lid))
+    assert.are.equal(false, e:state().records.Deals[id])
+  end)
+
   it("POST /__emu/reset brings back the seeded org: locks and configurations", function()
     local before = cjson.encode(e:state())
     local id = org.fresh(e, "Deals")

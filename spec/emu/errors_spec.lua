@@ -98,6 +98,24 @@ describe("zlock-emu errors", function()
       assert.are.equal("kept", org.locks(e, "Deals", id)[1].Locked_Reason__s)
     end)
 
+    it("reason of the wrong type: 400 INVALID_DATA wrapped, naming Locked_Reason__s", function()
+      local id = org.fresh(e, "Deals")
+      for _, body in ipairs{ '{"data":[{"Locked_Reason__s":5}]}', '{"data":[{"Locked_Reason__s":{"a":1}}]}' } do
+        local res = e:req("POST", lock_path("Deals", id), { body = body })
+        shape.wrapped_error(res, { status = 400, code = "INVALID_DATA", what = body,
+          details = { api_name = "Locked_Reason__s", json_path = "$.data[0].Locked_Reason__s" } })
+      end
+      assert.are.equal(0, #org.locks(e, "Deals", id))
+    end)
+
+    it("two items in data (there is no bulk lock): 400 error, nothing locked", function()
+      local id = org.fresh(e, "Deals")
+      local res = e:req("POST", lock_path("Deals", id),
+        { body = '{"data":[{"Locked_Reason__s":"a"},{"Locked_Reason__s":"b"}]}' })
+      shape.any_error(res, { status = 400 })
+      assert.are.equal(0, #org.locks(e, "Deals", id))
+    end)
+
     it("reason over 3000 characters: 400 wrapped, LIMIT_EXCEEDED or INVALID_DATA, maximum_length 3000", function()
       local id = org.fresh(e, "Deals")
       local res = e:req("POST", lock_path("Deals", id), { body = reason_body(("x"):rep(3001)) })

@@ -28,7 +28,7 @@ describe("zlock-emu limits and faults", function()
       for i = 1, 8 do reqs[i] = { method = "GET", path = USER, token = emu.ACCESS_TOKEN } end
       local results = many.run(e.url, reqs)
       local c = many.count(results)
-      assert.is_true((c[429] or 0) >= 1, "some 429s expected, got " .. require("cjson").encode(c))
+      assert.is_true((c[429] or 0) >= 1, "some 429s expected, got " .. many.show(c))
       assert.is_true((c[200] or 0) >= 1, "some requests must get through")
       assert.is_true((c[200] or 0) + (c[429] or 0) == 8, "only 200 or 429 expected")
       for _, r in ipairs(results) do
@@ -72,10 +72,10 @@ describe("zlock-emu limits and faults", function()
       local reqs = {}
       for i = 1, 6 do reqs[i] = { method = "GET", path = USER, token = emu.ACCESS_TOKEN } end
       local c = many.count(many.run(e.url, reqs))
-      assert.are.equal(6, c[200], "without a limit all 6 pass: " .. require("cjson").encode(c))
+      assert.are.equal(6, c[200], "without a limit all 6 pass: " .. many.show(c))
       e:faults{ concurrency_limit = 1 }
       c = many.count(many.run(e.url, reqs))
-      assert.is_true((c[429] or 0) >= 1, "limit 1 again rejects: " .. require("cjson").encode(c))
+      assert.is_true((c[429] or 0) >= 1, "limit 1 again rejects: " .. many.show(c))
     end)
   end)
 

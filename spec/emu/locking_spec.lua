@@ -4,6 +4,7 @@
 local emu = require "helpers.emu"
 local shape = require "helpers.zoho_shape"
 local org = require "helpers.emu_org"
+local many = require "helpers.http_many"
 
 local function lock_path(v, module, id, lock_id)
   return ("/crm/%s/%s/%s/Locking_Information__s%s"):format(v, module, id, lock_id and ("/" .. lock_id) or "")
@@ -237,6 +238,52 @@ describe("zlock-emu Locking_Information__s", function()
       local again, lid2 = org.lock(e, "Deals", id, "again")
       shape.status(again, 201, "relock")
       assert.are_not.equal(lid, lid2)
+    end)
+  end)
+
+  describe("records and concurrency", function()
+    it("sets Locked__s on the record while it is locked, and clears it after unlock", function()
+      local id = org.fresh(e, "Deals")
+      local function locked()
+        local res = e:req("GET", "/crm/v8/Deals/" .. id)
+        shape.status(res, 200, "get record")
+        return res.json.data[1].Locked__s
+      end
+      assert.is_false(locked())
+      local _, lid = org.lock(e, "Deals", id, "flag")
+      assert.is_true(locked())
+      shape.status(e:req("DELETE", lock_path("v8", "Deals", id, lid)), 200, "unlock")
+      assert.is_false(locked())
+    end)
+
+    it("lets exactly one of 8 concurrent locks on one record win; the others get already locked", function()
+      local id = org.fresh(e, "Deals")
+      local reqs = {}
+      for i = 1, 8 do
+        reqs[i] = { method = "POST", path = lock_path("v8", "Deals", id), token = emu.ACCESS_TOKEN,
+                    body = '{"data":[{"Locked_Reason__s":"race ' .. i .. '"}]}' }
+      end
+      local results = many.run(e.url, reqs)
+      local c = many.count(results)
+      assert.are.equal(1, c[201], "one winner: " .. many.show(c))
+      assert.are.equal(7, c[403], "seven refused: " .. many.show(c))
+      for _, r in ipairs(results) do
+        if r.status == 403 then assert.are.equal("record is already locked", r.json.message) end
+      end
+      assert.are.equal(1, #org.locks(e, "Deals", id))
+    end)
+
+    it("lets exactly one of 8 concurrent unlocks of one lock succeed", function()
+      local id = org.fresh(e, "Deals")
+      local _, lid = org.lock(e, "Deals", id, "race to unlock")
+      local reqs = {}
+      for i = 1, 8 do
+        reqs[i] = { method = "DELETE", path = lock_path("v8", "Deals", id, lid), token = emu.ACCESS_TOKEN }
+      end
+      local c = many.count(many.run(e.url, reqs))
+      assert.are.equal(1, c[200], "one unlock: " .. many.show(c))
+      assert.are.equal(7, c[400], "seven relation-not-found: " .. many.show(c))
+      assert.are.equal(0, #org.locks(e, "Deals", id))
     end)
   end)
 

@@ -133,6 +133,23 @@ describe("zlock-emu OAuth", function()
     end)
   end)
 
+  describe("revoked tokens", function()
+    local e
+    lazy_setup(function() e = emu.start{ "--seed", "demo" } end)
+    lazy_teardown(function() if e then e:stop() end end)
+
+    it("revoke_tokens turns the static and minted tokens into 401 INVALID_TOKEN until reset", function()
+      local t = token_form(e, refresh_params()).json.access_token
+      e:faults{ revoke_tokens = true }
+      shape.top_error(api_call(e, emu.ACCESS_TOKEN), { status = 401, code = "INVALID_TOKEN", what = "static" })
+      shape.top_error(api_call(e, t), { status = 401, code = "INVALID_TOKEN", what = "minted" })
+      local t2 = token_form(e, refresh_params()).json.access_token
+      shape.status(api_call(e, t2), 200, "a token minted after the revocation")
+      e:reset()
+      shape.status(api_call(e, emu.ACCESS_TOKEN), 200, "static token after reset")
+    end)
+  end)
+
   describe("throttling", function()
     local e
     lazy_setup(function() e = emu.start{ "--seed", "demo" } end)

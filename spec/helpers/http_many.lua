@@ -64,4 +64,13 @@ function M.count(results)
   return c
 end
 
+--- Formats a count table from `count` as "200=3 429=5" (for failure messages).
+function M.show(counts)
+  local keys, parts = {}, {}
+  for k in pairs(counts) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for _, k in ipairs(keys) do parts[#parts + 1] = k .. "=" .. counts[k] end
+  return table.concat(parts, " ")
+end
+
 return M
