@@ -137,6 +137,39 @@ describe("zlock errors from Zoho's error table", function()
     assert.same({}, org.locks(e, "Leads", rid))
   end)
 
+  it("no permission (a Standard-profile user unlocking someone else's lock): 403 NO_PERMISSION", function()
+    local rid = org.fresh(e, "Leads")
+    local lock = assert(c:lock("Leads", rid, "mine"))
+    local other = support.client(e, { access_token = "1000.zlockemu.standard-user-token",
+                                      retries = { max_attempts = 1 } })
+    local res, err = other:unlock("Leads", rid, lock.id)
+    check_err(res, err, "NO_PERMISSION", 403)
+    assert.is_false(err.retryable)
+    assert.equals(lock.id, org.locks(e, "Leads", rid)[1].id)
+    assert(c:unlock("Leads", rid, lock.id))
+  end)
+
+  it("an edition without record locking: 400 FEATURE_NOT_SUPPORTED", function()
+    local rid = org.fresh(e, "Leads")
+    e:faults{ locking_feature = false }
+    local res, err = c:lock("Leads", rid, "no feature")
+    e:faults{ locking_feature = true }
+    check_err(res, err, "FEATURE_NOT_SUPPORTED", 400)
+    assert.is_false(err.retryable)
+    assert.same({}, org.locks(e, "Leads", rid))
+  end)
+
+  it("a token without a CRM scope: 401 OAUTH_SCOPE_MISMATCH, the token not in the error", function()
+    local emu = support.emu
+    local minted = assert(e:req("POST", "/oauth/v2/token?grant_type=client_credentials&client_id=" .. emu.CLIENT_ID
+      .. "&client_secret=" .. emu.CLIENT_SECRET .. "&scope=Desk.tickets.ALL&soid=ZohoCRM.1", { token = false }))
+    local token = assert(minted.json and minted.json.access_token, minted.body)
+    local cs = support.client(e, { access_token = token, retries = { max_attempts = 1 } })
+    local res, err = cs:get("Leads", org.fresh(e, "Leads"))
+    check_err(res, err, "OAUTH_SCOPE_MISMATCH", 401)
+    assert.is_nil(support.error_text(err):find(token, 1, true))
+  end)
+
   it("an invalid access token: 401 INVALID_TOKEN, not retryable without a refresh token", function()
     local bad = support.client(e, { access_token = "1000.not-the-demo-token", retries = { max_attempts = 3 } })
     local res, err = bad:get("Leads", org.fresh(e, "Leads"))

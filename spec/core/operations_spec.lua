@@ -53,6 +53,8 @@ describe("zlock operations", function()
       assert.equals("Manual", server[1].Lock_Source__s)
       local in_state = support.state_locks(e, "Deals", rid)
       assert.equals(1, #in_state)
+      assert.equals(lock.id, in_state[1].lock_id)
+      assert.equals("Manual", in_state[1].source)
     end)
 
     it("c:get with a lock id returns that lock with Zoho's field names, ids as strings, nulls as zlock.null",

@@ -29,22 +29,14 @@ function M.oauth_client(e, opts)
   return assert(zlock.new(o))
 end
 
---- Requests the emulator answered on Zoho's routes (everything but /__emu/ admin calls).
+--- Requests the emulator answered on Zoho's routes (everything but /__emu/ admin calls),
+-- from GET /__emu/stats `requests` = { route = { status = count } }.
 function M.api_requests(e)
   local s = e:stats()
   local n = 0
-  local routes = s.by_route or s.routes or {}
-  for route, v in pairs(routes) do
+  for route, by_status in pairs(assert(s.requests, "emulator stats carry no `requests`")) do
     if route ~= "admin" then
-      if type(v) == "number" then
-        n = n + v
-      elseif type(v) == "table" then
-        if type(v.total) == "number" then
-          n = n + v.total
-        else
-          for _, c in pairs(v) do if type(c) == "number" then n = n + c end end
-        end
-      end
+      for _, count in pairs(by_status) do n = n + count end
     end
   end
   return n, s
@@ -56,11 +48,14 @@ function M.tokens_minted(e)
   return assert(s.tokens_minted, "emulator stats carry no tokens_minted"), s
 end
 
---- How many replies with HTTP `status` the emulator sent so far.
+--- How many replies with HTTP `status` the emulator sent on Zoho's routes so far.
 function M.status_count(e, status)
   local s = e:stats()
-  local by = s.by_status or s.statuses or {}
-  return tonumber(by[tostring(status)] or by[status] or 0), s
+  local n = 0
+  for route, by_status in pairs(assert(s.requests, "emulator stats carry no `requests`")) do
+    if route ~= "admin" then n = n + (by_status[tostring(status)] or 0) end
+  end
+  return n, s
 end
 
 --- Every string an error object can show a person: tostring, message, code, details (JSON).
@@ -71,15 +66,13 @@ function M.error_text(err)
                         tostring(cjson.encode(err.details) or "") }, "\n")
 end
 
---- The locks the emulator's state holds for `module`/`record_id` (list of lock objects).
+--- The locks the emulator's state (GET /__emu/state) holds for `module`/`record_id`:
+-- a list of `{lock_id, source, reason, module, record_id, ...}`.
 function M.state_locks(e, module, record_id)
   local st = e:state()
   local out = {}
-  local locks = st.locks or {}
-  for k, l in pairs(locks) do
-    local rid = l.record_id or (l.Locked_For__s and l.Locked_For__s.id) or (type(k) == "string" and k)
-    local mod = l.module or (l.Locked_For__s and l.Locked_For__s.module and l.Locked_For__s.module.api_name)
-    if rid == record_id and (mod == nil or mod == module) then out[#out + 1] = l end
+  for _, l in ipairs(assert(st.locks, "emulator state carries no `locks`")) do
+    if l.record_id == record_id and l.module == module then out[#out + 1] = l end
   end
   return out, st
 end
