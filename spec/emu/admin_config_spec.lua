@@ -78,21 +78,26 @@ describe("zlock-emu demo org", function()
     assert.are.equal("", res.body)
   end)
 
-  it("locks Closed Lost deals automatically exactly when the rule says lock_existing_records", function()
+  it("puts automatic locks only on Closed Lost deals, from the Deals rule (all of them with lock_existing_records)",
+    function()
     local cfg = org.config(e, "Deals")
-    local existing = false
-    for _, r in ipairs(cfg.locking_rules) do existing = existing or r.lock_existing_records == true end
-    local checked = { lost = 0, other = 0 }
-    for _, d in ipairs(org.records(e, "Deals")) do
-      local kind = d.Stage == "Closed Lost" and "lost" or "other"
-      if checked[kind] < 3 then
-        checked[kind] = checked[kind] + 1
-        local locks = org.locks(e, "Deals", d.id)
-        if kind == "lost" then
-          assert.are.equal(existing, #locks == 1 and locks[1].Lock_Source__s == "Automatic",
-            "Closed Lost deal " .. d.id .. " automatic lock vs lock_existing_records=" .. tostring(existing))
+    local rule = cfg.locking_rules[1]
+    local stage, locked_flag = {}, {}
+    for _, d in ipairs(org.records(e, "Deals")) do stage[d.id], locked_flag[d.id] = d.Stage, d.Locked__s end
+    local locked = {}
+    for _, l in ipairs(e:state().locks) do
+      if l.module == "Deals" then
+        locked[l.record_id] = true
+        if l.source == "Automatic" then
+          assert.are.equal("Closed Lost", stage[l.record_id], "automatic lock on " .. l.record_id)
+          assert.are.equal(rule.id, l.rule_id)
         end
-        assert.are.equal(#locks > 0, d.Locked__s, "Locked__s of " .. d.id .. " matches its locks")
+      end
+    end
+    for id, st in pairs(stage) do
+      assert.are.equal(locked[id] == true, locked_flag[id], "Locked__s of " .. id .. " matches its locks")
+      if rule.lock_existing_records == true and st == "Closed Lost" then
+        assert.is_true(locked[id] == true, "lock_existing_records: Closed Lost deal " .. id .. " locked")
       end
     end
   end)
