@@ -103,13 +103,14 @@ describe("data centres", function()
     assert.equals("https://www.zohoapis.jp", got[3].info.api_domain)
   end)
 
-  it("an unknown dc, env or api version is refused by zlock.new", function()
+  it("an unknown dc or env, or an api version that is not v<digits>, is refused by zlock.new", function()
     local got = infos{
       { dc = "xx", access_token = "1000.placeholder" },
       { dc = "eu", env = "staging", access_token = "1000.placeholder" },
-      { dc = "eu", api_version = "v99", access_token = "1000.placeholder" },
+      { dc = "eu", api_version = "v8/../../oauth", access_token = "1000.placeholder" },
+      { dc = "eu", api_version = "eight", access_token = "1000.placeholder" },
     }
-    for i = 1, 3 do
+    for i = 1, 4 do
       assert.is_nil(got[i].info, "accepted entry " .. i)
       assert.is_string(got[i].err or got[i].raised)
     end
