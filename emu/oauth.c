@@ -112,10 +112,11 @@ static void mint(emu_ctx *c, const char *key, const char *scope, bool crm)
     s->tokens = t;
     char tok[80];
     memcpy(tok, t->tok, sizeof tok);
+    int port = s->port;
     pthread_mutex_unlock(&s->mu);
     atomic_fetch_add(&s->stats.tokens_minted, 1);
     char dom[128];
-    snprintf(dom, sizeof dom, "http://%s:%d", s->opts.listen_host, s->port);
+    snprintf(dom, sizeof dom, "http://%s:%d", s->opts.listen_host, port);
     json_t *j = json_object();
     json_object_set_new(j, "access_token", json_string(tok));
     json_object_set_new(j, "scope", emu_jstr(scope));

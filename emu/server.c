@@ -251,7 +251,9 @@ int emu_server_start(emu_server *s, char *err, size_t errlen)
         return -1;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    pthread_mutex_lock(&s->mu);   /* connection threads read it (oauth api_domain) */
     s->port = di ? di->port : s->opts.port;
+    pthread_mutex_unlock(&s->mu);
     s->daemon = d;
     return 0;
 }
