@@ -245,3 +245,33 @@ bool emu_field_store(emu_record *r, const emu_field *f, size_t idx, json_t *v)
         return true;
     }
 }
+
+bool emu_field_type_of(const char *field, emu_vtype *out, void *ud)
+{
+    emu_type_ctx *tc = ud;
+    const emu_module *m = tc->module;
+    const char *dot = strchr(field, '.');
+    *out = EMU_V_STR;
+    if (dot) {
+        size_t n = (size_t)(dot - field);
+        if (strchr(dot + 1, '.')) return false;
+        if (is_user_field(field, n)) return true;
+        for (size_t i = 0; i < m->nfields; i++)
+            if (m->fields[i].type == EMU_F_LOOKUP && strlen(m->fields[i].api_name) == n
+                && strncmp(m->fields[i].api_name, field, n) == 0) {
+                emu_type_ctx sub = { tc->org, emu_org_module(tc->org, m->fields[i].lookup) };
+                return sub.module && emu_field_type_of(dot + 1, out, &sub);
+            }
+        return false;
+    }
+    if (strcmp(field, "Locked__s") == 0) { *out = EMU_V_BOOL; return true; }
+    if (!emu_module_has_field(m, field)) return false;
+    int i = emu_module_field(m, field);
+    if (i < 0) return true;   /* id, Owner, times: text */
+    switch (m->fields[i].type) {
+    case EMU_F_CURRENCY: case EMU_F_DOUBLE: case EMU_F_INTEGER: *out = EMU_V_NUM; break;
+    case EMU_F_BOOLEAN: *out = EMU_V_BOOL; break;
+    default: break;
+    }
+    return true;
+}

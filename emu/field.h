@@ -16,6 +16,9 @@ bool emu_org_has_field(emu_org *o, const emu_module *m, const char *field);
 json_t *emu_field_json(emu_org *o, const emu_record *r, const char *field); /* NULL: unknown */
 /* A record as Zoho returns it; fields NULL = every field. */
 json_t *emu_record_json(emu_org *o, const emu_record *r, char **fields, size_t nfields);
+typedef struct { emu_org *org; const emu_module *module; } emu_type_ctx;
+/* type_of for emu_cond_check_types: the schema type of a field (ud: emu_type_ctx). */
+bool emu_field_type_of(const char *field, emu_vtype *out, void *ud);
 bool emu_field_store(emu_record *r, const emu_field *f, size_t idx, json_t *v);
 
 /* records.c helpers shared with search.c */

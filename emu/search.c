@@ -67,8 +67,8 @@ void emu_search_route(emu_ctx *c)
         parse_error(c, &pe);
         goto out;
     }
-    emu_value_ctx vc = { .org = o };
-    if (m->nrecs && !emu_cond_check(cond, emu_record_value, m->recs[0], &vc, &pe)) {
+    emu_type_ctx tc = { o, m };
+    if (!emu_cond_check_types(cond, emu_field_type_of, &tc, &pe)) {
         parse_error(c, &pe);
         goto out;
     }
@@ -77,6 +77,7 @@ void emu_search_route(emu_ctx *c)
     char **fields = fs && *fs ? emu_split_fields(fs, &nf) : NULL;
     size_t off = (size_t)((page - 1) * per_page), end = off + (size_t)per_page, seen = 0;
     json_t *data = json_array();
+    emu_value_ctx vc = { .org = o };
     bool more = false;
     for (size_t k = 0; k < m->nrecs; k++) {
         if (!emu_cond_match(cond, emu_record_value, m->recs[k], &vc)) continue;
@@ -172,7 +173,8 @@ void emu_coql_route(emu_ctx *c)
         goto out;
     }
     emu_value_ctx vc = { .org = o, .ids = true };
-    if (cq->where && m->nrecs && !emu_cond_check(cq->where, emu_record_value, m->recs[0], &vc, &pe)) {
+    emu_type_ctx tc = { o, m };
+    if (cq->where && !emu_cond_check_types(cq->where, emu_field_type_of, &tc, &pe)) {
         parse_error(c, &pe);
         goto out;
     }
