@@ -192,6 +192,35 @@ static void store_item(emu_module *m, emu_record *r, json_t *item)
     }
 }
 
+static bool named_in(json_t *arr, const char *name)
+{
+    size_t i;
+    json_t *it;
+    json_array_foreach(arr, i, it) {
+        const char *s = json_is_string(it) ? json_string_value(it)
+                      : json_string_value(json_object_get(it, json_object_get(it, "api_name") ? "api_name" : "name"));
+        if (s && strcmp(s, name) == 0) return true;
+    }
+    return false;
+}
+
+/* A lock restricting "update" still lets through users whose profile is in
+ * lock_excluded_profiles, and items that only touch excluded_fields. */
+static bool lock_spares(emu_org *o, const emu_config *cfg, int user, json_t *item)
+{
+    if (named_in(json_object_get(cfg->obj, "lock_excluded_profiles"), o->users[user].profile)) return true;
+    json_t *excluded = json_object_get(cfg->obj, "excluded_fields");
+    const char *k;
+    json_t *v;
+    bool any = false;
+    json_object_foreach(item, k, v) {
+        if (strcmp(k, "id") == 0 || k[0] == '$') continue;
+        if (!named_in(excluded, k)) return false;
+        any = true;
+    }
+    return any;
+}
+
 static void write_items(emu_ctx *c, emu_module *m, uint64_t path_id, bool create)
 {
     emu_org *o = c->s->org;
@@ -224,7 +253,8 @@ static void write_items(emu_ctx *c, emu_module *m, uint64_t path_id, bool create
                 res = emu_error_item("INVALID_DATA", "the id given seems to be invalid", item_path("id", i, NULL));
             else if (!(r = emu_org_record(o, m, id)))
                 res = emu_error_item("INVALID_DATA", "the id given seems to be invalid", item_path("id", i, NULL));
-            else if (r->lock && m->config && m->config->restrict_update)
+            else if (r->lock && m->config && m->config->restrict_update
+                     && !lock_spares(c->s->org, m->config, c->user, item))
                 res = emu_error_item("RECORD_LOCKED", "Sorry, you cannot perform this operation as the record is locked.",
                                      item_path("id", i, "record_locking"));
         } else if (m->name_field >= 0 && !json_is_string(json_object_get(item, m->fields[m->name_field].api_name))) {
