@@ -3,6 +3,7 @@
 local emu = require "helpers.emu"
 local shape = require "helpers.zoho_shape"
 local org = require "helpers.emu_org"
+local socket = require "socket"
 
 local function lock_path(module, id, lock_id)
   return ("/crm/v8/%s/%s/Locking_Information__s%s"):format(module, id, lock_id and ("/" .. lock_id) or "")
@@ -290,6 +291,28 @@ describe("zlock-emu errors", function()
         { body = '{"data":[{"Locked_Reason__s":"bad \255\254 bytes"}]}' })
       shape.any_error(res, { status = 400 })
       assert.are.equal(0, #org.locks(e, "Deals", id))
+      alive()
+    end)
+
+    it("raw garbage, negative Content-Length, a 100 KB URL and broken chunking do not bring it down", function()
+      local host, port = e.url:match("http://([%d.]+):(%d+)")
+      local function raw(data)
+        local c = socket.tcp()
+        c:settimeout(1)
+        assert(c:connect(host, tonumber(port)))
+        c:send(data)
+        local r, _, partial = c:receive("*a")
+        c:close()
+        return r or partial or ""
+      end
+      local auth = "Connection: close\r\nAuthorization: Zoho-oauthtoken " .. emu.ACCESS_TOKEN .. "\r\n"
+      raw("GARBAGE\r\n\r\n")
+      raw("\0\1\2\255\254 / HTTP/1.1\r\n\r\n")
+      raw("GET /crm/v8/users?type=CurrentUser HTTP/1.1\r\nHost: x\r\n" .. auth .. "Content-Length: -5\r\n\r\n")
+      local long = raw("GET /crm/v8/" .. ("a"):rep(100000) .. " HTTP/1.1\r\nHost: x\r\n" .. auth .. "\r\n")
+      assert.truthy(long:match("^HTTP/1%.1 4%d%d"), "a 4xx for a 100 KB URL: " .. long:sub(1, 200))
+      raw("POST /crm/v8/Deals/1/Locking_Information__s HTTP/1.1\r\nHost: x\r\n" .. auth
+        .. "Transfer-Encoding: chunked\r\n\r\n5\r\n{\"dat\r\nZZ\r\n")
       alive()
     end)
 
