@@ -191,16 +191,8 @@ describe("zlock operations", function()
       assert.equals(0, #other)
     end)
 
-    it("page_token reaches the server", function()
-      -- a token the server never issued: Zoho and the emulator refuse it, which proves it was sent
-      local res, err = c:get("Leads", rid, { page_token = "not-a-token-the-emulator-issued" })
-      if res then
-        assert.is_table(err) -- info
-      else
-        assert.is_table(err)
-        assert.equals(400, err.http_status)
-      end
-    end)
+    pending("page_token reaches the server: a record holds at most one lock, so no list has a next page, "
+      .. "and zlock-emu ignores a page_token it never issued; nothing observable tells whether it was sent")
   end)
 
   describe("c:locked", function()
