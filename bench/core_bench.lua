@@ -66,14 +66,16 @@ local ok, err = pcall(function()
       :format(mode, zm, cm, zm / cm, ROUNDS, mode == "get" and count or 2 * count))
   end
 
-  -- (c) require time
+  -- (c) require time, with the cost of merely loading libcurl (and its shared libraries) as the peer
+  local libcurl = sh("ldconfig -p | awk '/libcurl\\.so\\.4 .*x86-64/ {print $NF; exit}'"):gsub("%s+$", "")
   local json = os.tmpname()
-  sh(("%s hyperfine -N --warmup 5 --runs 60 --export-json %s \"%s -e 'require[[zlock]]'\" \"%s -e ''\"")
-    :format(ENV, json, LUA, LUA))
+  sh(("%s hyperfine -N --warmup 5 --runs 60 --export-json %s \"%s -e 'require[[zlock]]'\" \"%s -e ''\" "
+    .. "\"%s -e 'assert(package.loadlib([[%s]], [[*]]))'\""):format(ENV, json, LUA, LUA, LUA, libcurl))
   local f = assert(io.open(json)); local res = cjson.decode(f:read("*a")); f:close(); os.remove(json)
   local with, without = res.results[1].mean * 1e3, res.results[2].mean * 1e3
-  print(("(c) require \"zlock\": %.2f ms (%s -e with require %.2f ms, bare %.2f ms; hyperfine means of 60 runs)")
-    :format(with - without, LUA, with, without))
+  local curl_only = res.results[3].mean * 1e3
+  print(("(c) require \"zlock\": %.2f ms (%s -e with require %.2f ms, bare %.2f ms); loading %s alone: %.2f ms "
+    .. "(hyperfine means of 60 runs)"):format(with - without, LUA, with, without, libcurl, curl_only - without))
 end)
 e:stop()
 if not ok then io.stderr:write("benchmark failed: ", tostring(err), "\n"); os.exit(1) end

@@ -36,6 +36,8 @@ else
   end
 end
 local cpu = os.clock() - t0
-print(("cpu_s=%.4f calls=%d bad=%d per_call_us=%.2f"):format(cpu, calls, bad, calls > 0 and cpu * 1e6 / calls or 0))
+local connects = c.info and c:info().connects
+print(("cpu_s=%.4f calls=%d bad=%d per_call_us=%.2f connects=%s"):format(cpu, calls, bad,
+  calls > 0 and cpu * 1e6 / calls or 0, tostring(connects)))
 if c.close then c:close() end
 os.exit(bad == 0 and 0 or 1)
