@@ -34,7 +34,8 @@ external_dependencies = {
 
 build = {
   type = "make",
-  build_target = "core",
+  -- the module only (the `core` target also builds the C unit tests)
+  build_target = "build/rock/zlock/core.so",
   -- The Makefile builds build/$(LUA)/zlock/core.so; LUA=rock keeps the rock's build apart
   -- from the per-ABI development builds, LUA_INCDIR picks the headers of the Lua being installed for.
   build_variables = {
@@ -48,12 +49,28 @@ build = {
   install_pass = false,
   install = {
     lua = {
+      ["zlock.bulk"] = "lua/zlock/bulk.lua",
+      ["zlock.cli"] = "lua/zlock/cli.lua",
+      ["zlock.client"] = "lua/zlock/client.lua",
+      ["zlock.engine_multi"] = "lua/zlock/engine_multi.lua",
+      ["zlock.engine_seq"] = "lua/zlock/engine_seq.lua",
+      ["zlock.error"] = "lua/zlock/error.lua",
       ["zlock"] = "lua/zlock/init.lua",
+      ["zlock.journal"] = "lua/zlock/journal.lua",
+      ["zlock.ngx.engine"] = "lua/zlock/ngx/engine.lua",
+      ["zlock.ngx.http"] = "lua/zlock/ngx/http.lua",
+      ["zlock.ngx"] = "lua/zlock/ngx/init.lua",
+      ["zlock.ngx.token"] = "lua/zlock/ngx/token.lua",
+      ["zlock.ngx.transport"] = "lua/zlock/ngx/transport.lua",
+      ["zlock.policy"] = "lua/zlock/policy.lua",
+      ["zlock.progress"] = "lua/zlock/progress.lua",
+      ["zlock.select"] = "lua/zlock/select.lua",
     },
     lib = {
       ["zlock.core"] = "build/rock/zlock/core.so",
     },
     bin = {
+      ["zlock"] = "bin/zlock",
     },
   },
 }
