@@ -1,0 +1,209 @@
+--- Test helper: a real nginx (Debian nginx-light + libnginx-mod-http-lua) running
+-- examples/openresty/ in a temporary prefix, in front of zlock-emu.
+--
+--   local ngxs = require "openresty.support"
+--   local n = ngxs.start{ env = { ZOHO_API_DOMAIN = e.url, ZOHO_ACCESS_TOKEN = emu.ACCESS_TOKEN } }
+--   local r = n:req("POST", "/deals/123/lock", { form = { reason = "x" } })  -- {status, body, json, headers}
+--   n:stop()
+--
+-- The nginx.conf is the example's, with /path/to/zlock set to this checkout, a free loopback
+-- port, the resolver line removed (only loopback is reached), `user root;` when run as root
+-- (workers would otherwise run as nobody and may not read the checkout), and every response
+-- carrying `X-Worker-Pid` (which worker served it).
+local socket = require "socket"
+local http = require "socket.http"
+local ltn12 = require "ltn12"
+local cjson = require "cjson.safe"
+
+local M = {}
+
+M.NGINX = os.getenv("NGINX") or "nginx"
+
+local function sh(cmd)
+  local p = assert(io.popen(cmd, "r"))
+  local out = p:read("*a")
+  p:close()
+  return (out:gsub("%s+$", ""))
+end
+
+M.ROOT = sh("pwd")
+-- the LuaJIT build of zlock.core nginx loads (override for experiments: ZLOCK_LUAJIT_CPATH)
+M.CPATH = os.getenv("ZLOCK_LUAJIT_CPATH") or (M.ROOT .. "/build/luajit/?.so")
+
+local function read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+local function write(path, s)
+  local f = assert(io.open(path, "wb"))
+  f:write(s)
+  f:close()
+end
+
+local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+--- A free TCP port on 127.0.0.1.
+function M.free_port()
+  local s = assert(socket.bind("127.0.0.1", 0))
+  local _, port = s:getsockname()
+  s:close()
+  return tonumber(port)
+end
+
+local function plain_replace(s, old, new)
+  local i, j = s:find(old, 1, true)
+  assert(i, "example nginx.conf has no '" .. old .. "'")
+  return s:sub(1, i - 1) .. new .. s:sub(j + 1)
+end
+
+--- The example config adapted to a test prefix.
+-- @tparam table o `port`, `workers`, `reuseport`, `extra_server` (directives added to the server)
+function M.config(o)
+  local conf = assert(read(M.ROOT .. "/examples/openresty/nginx.conf"))
+  conf = conf:gsub("/path/to/zlock/build/luajit/%?%.so", (M.CPATH:gsub("%%", "%%%%")))
+  conf = conf:gsub("/path/to/zlock", (M.ROOT:gsub("%%", "%%%%")))
+  conf = plain_replace(conf, "listen 127.0.0.1:8080;",
+    "listen 127.0.0.1:" .. o.port .. (o.reuseport and " reuseport" or "") .. ";")
+  conf = plain_replace(conf, "worker_processes 1;", "worker_processes " .. (o.workers or 1) .. ";")
+  conf = conf:gsub("\n%s*resolver [^\n]*", "\n")
+  if not read("/etc/ssl/certs/ca-certificates.crt") then
+    conf = conf:gsub("\n%s*lua_ssl_trusted_certificate [^\n]*", "\n")
+  end
+  conf = plain_replace(conf, "default_type application/json;",
+    "default_type application/json;\n        add_header X-Worker-Pid $pid always;\n" .. (o.extra_server or ""))
+  if sh("id -u") == "0" then conf = "user root;\n" .. conf end
+  return conf
+end
+
+local Nginx = {}
+Nginx.__index = Nginx
+
+--- Starts nginx; waits until it accepts connections.
+-- @tparam[opt] table o `env` (variables for nginx, e.g. ZOHO_API_DOMAIN), `workers` (default 1),
+--   `reuseport`, `extra_server`
+function M.start(o)
+  o = o or {}
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(os.execute("mkdir -p " .. q(dir) .. " && chmod 755 " .. q(dir)))
+  local port = M.free_port()
+  write(dir .. "/nginx.conf", M.config{ port = port, workers = o.workers, reuseport = o.reuseport,
+                                        extra_server = o.extra_server })
+  write(dir .. "/handler.lua", assert(read(M.ROOT .. "/examples/openresty/handler.lua")))
+  local env = { "env -i PATH=" .. q(os.getenv("PATH") or "/usr/sbin:/usr/bin:/sbin:/bin") }
+  for k, v in pairs(o.env or {}) do env[#env + 1] = k .. "=" .. q(v) end
+  local cmd = "echo $$; exec " .. table.concat(env, " ") .. " " .. M.NGINX .. " -p " .. q(dir) ..
+    " -c " .. q(dir .. "/nginx.conf") .. " >" .. q(dir .. "/stdout.log") .. " 2>" .. q(dir .. "/stderr.log")
+  local pipe = assert(io.popen(cmd, "r"))
+  local pid = tonumber(pipe:read("*l"))
+  local self = setmetatable({ dir = dir, port = port, pid = pid, pipe = pipe,
+                              url = "http://127.0.0.1:" .. port }, Nginx)
+  local deadline = socket.gettime() + 10
+  while true do
+    local c = socket.connect("127.0.0.1", port)
+    if c then c:close(); break end
+    if socket.gettime() > deadline then
+      local log = self:log()
+      self:stop()
+      error("nginx did not start: " .. log, 2)
+    end
+    socket.sleep(0.05)
+  end
+  return self
+end
+
+--- error.log and stderr of nginx (diagnostics).
+function Nginx:log()
+  return (read(self.dir .. "/error.log") or "") .. (read(self.dir .. "/stderr.log") or "")
+end
+
+--- Stops nginx gracefully (QUIT; TERM after 5 s) and removes its prefix.
+function Nginx:stop()
+  if not self.pipe then return end
+  local function alive()
+    local r = os.execute("kill -0 " .. self.pid .. " 2>/dev/null")
+    return r == true or r == 0
+  end
+  os.execute("kill -QUIT " .. self.pid .. " 2>/dev/null")
+  local deadline = socket.gettime() + 5
+  while alive() do
+    if socket.gettime() > deadline then
+      os.execute("kill -TERM " .. self.pid .. " 2>/dev/null")
+      break
+    end
+    socket.sleep(0.05)
+  end
+  self.pipe:close()
+  self.pipe = nil
+  if os.getenv("ZLOCK_KEEP_NGINX") == nil then os.execute("rm -rf " .. q(self.dir)) end
+end
+
+--- One HTTP request to nginx.
+-- @tparam string method
+-- @tparam string path
+-- @tparam[opt] table o `json` (table: JSON body), `form` (table: urlencoded body), `body`, `headers`
+-- @return `{status, body, json, headers}` or nil, err
+function Nginx:req(method, path, o)
+  o = o or {}
+  local headers, body = {}, o.body
+  if o.json then
+    body = assert(cjson.encode(o.json))
+    headers["content-type"] = "application/json"
+  elseif o.form then
+    local parts = {}
+    for k, v in pairs(o.form) do
+      parts[#parts + 1] = k .. "=" .. tostring(v):gsub("[^%w%-_%.~]", function(ch)
+        return string.format("%%%02X", ch:byte())
+      end)
+    end
+    body = table.concat(parts, "&")
+    headers["content-type"] = "application/x-www-form-urlencoded"
+  end
+  if body then headers["content-length"] = tostring(#body) end
+  for k, v in pairs(o.headers or {}) do headers[k:lower()] = v end
+  local chunks = {}
+  local ok, status, rh = http.request{
+    url = self.url .. path, method = method, headers = headers,
+    source = body and ltn12.source.string(body) or nil, sink = ltn12.sink.table(chunks),
+  }
+  if not ok then return nil, status end
+  local raw = table.concat(chunks)
+  return { status = status, body = raw, json = cjson.decode(raw), headers = rh }
+end
+
+--- Runs `n` requests at once with `curl` processes (one per request) and waits for all.
+-- @tparam table reqs array of `{method=, path=, body=, content_type=}`
+-- @treturn table results `{status=, worker=}` in order
+-- @treturn number wall-clock seconds for the whole batch
+function Nginx:parallel(reqs)
+  local outdir = self.dir .. "/par"
+  os.execute("rm -rf " .. q(outdir) .. " && mkdir -p " .. q(outdir))
+  local lines = {}
+  for i, r in ipairs(reqs) do
+    local args = { "curl -s -o /dev/null -D", q(outdir .. "/" .. i .. ".h"), "-X", r.method or "GET" }
+    if r.body then
+      args[#args + 1] = "-H " .. q("Content-Type: " .. (r.content_type or "application/json"))
+      args[#args + 1] = "--data-binary " .. q(r.body)
+    end
+    args[#args + 1] = q(self.url .. r.path)
+    lines[#lines + 1] = table.concat(args, " ") .. " &"
+  end
+  lines[#lines + 1] = "wait"
+  local script = outdir .. "/run.sh"
+  write(script, table.concat(lines, "\n") .. "\n")
+  local t0 = socket.gettime()
+  os.execute("sh " .. q(script))
+  local elapsed = socket.gettime() - t0
+  local out = {}
+  for i = 1, #reqs do
+    local h = read(outdir .. "/" .. i .. ".h") or ""
+    out[i] = { status = tonumber(h:match("^HTTP/%S+ (%d+)")), worker = h:match("[Xx]%-[Ww]orker%-[Pp]id: (%d+)") }
+  end
+  return out, elapsed
+end
+
+return M
