@@ -42,7 +42,7 @@ build = {
     LUA = "rock",
     LUA_INCDIR = "$(LUA_INCDIR)",
     LIBFLAG = "$(LIBFLAG)",
-    CFLAGS = "$(CFLAGS)",
+    CFLAGS = "$(CFLAGS) -I$(LUA_INCDIR)",
     CC = "$(CC)",
     CURL_LIBDIR = "$(CURL_LIBDIR)",
   },
