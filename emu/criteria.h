@@ -51,6 +51,15 @@ bool      emu_cond_check_types(const emu_cond *c,
                                bool (*type_of)(const char *field, emu_vtype *out, void *ud),
                                void *ud, emu_parse_error *err);
 
+/* Opt-in Zoho search semantics for free-text fields (search criteria only; a no-op on
+   COQL): Zoho documents that "equals" on a text field "behaves like contains" (not on
+   picklists). After this call, equals/not_equal on every field for which is_text(field)
+   is true match when the value's words appear as consecutive words of the field
+   (case-insensitive; any run of non-alphanumerics is one separator). Without the call,
+   equals is an exact case-insensitive match. The word rule approximates Zoho's index
+   (UNCONFIRMED). */
+void      emu_cond_text_search(emu_cond *c, bool (*is_text)(const char *field, void *ud), void *ud);
+
 /* Fills *err with the search API's answer for a field the module does not have:
    400 INVALID_QUERY "the field is not available for search",
    details {"reason":"the field is not available for search","api_name":"<field>"}. */

@@ -249,6 +249,13 @@ static void test_errors(void)
     expect_err(q, 400, "LIMIT_EXCEEDED", NULL, "Amount");
 }
 
+static bool text_all(const char *field, void *ud)
+{
+    (void)field;
+    (void)ud;
+    return true;
+}
+
 static void test_check(void)
 {
     emu_parse_error e;
@@ -266,6 +273,11 @@ static void test_check(void)
     emu_coql_free(q);
     q = emu_coql_parse("select id from Deals where Amount = '5000' and Hot = true", &e);
     ok(q && emu_cond_check(q->where, getter, &deals[0], NULL, &e), "well-typed query passes the check");
+    emu_coql_free(q);
+    q = emu_coql_parse("select id from Deals where Deal_Name = 'beta'", &e);
+    emu_cond_text_search(q ? q->where : NULL, text_all, NULL);
+    ok(q && !emu_cond_match(q->where, getter, &deals[2], NULL) && emu_cond_match(q->where, getter, &deals[1], NULL),
+       "COQL = stays exact even after emu_cond_text_search");
     emu_coql_free(q);
     emu_coql_unknown_field("Foo", &e);
     ok(!strcmp(e.code, "INVALID_QUERY") && !strcmp(e.details, "{\"column_name\":\"Foo\"}"), "unknown select column helper");

@@ -295,6 +295,50 @@ static void test_check_types(void)
     emu_cond_free(c);
 }
 
+static bool is_text(const char *field, void *ud)
+{
+    (void)ud;
+    return !strcmp(field, "Deal_Name") || !strcmp(field, "Description") || !strcmp(field, "Owner");
+}
+
+static int text_mask(const char *crit)
+{
+    emu_parse_error e;
+    emu_cond *c = emu_criteria_parse(crit, &e);
+    if (!c) return -1;
+    emu_cond_text_search(c, is_text, NULL);
+    int m = 0;
+    for (size_t i = 0; i < NDEALS; i++)
+        if (emu_cond_match(c, getter, &deals[i], NULL)) m |= 1 << i;
+    emu_cond_free(c);
+    return m;
+}
+
+static void test_text_search(void)
+{
+    struct { const char *crit; int mask; } cases[] = {
+        {"(Deal_Name:equals:beta)", 6},              /* "Beta" and "gamma beta" */
+        {"(Deal_Name:equals:BETA,delta)", 14},
+        {"(Deal_Name:equals:alpha inc)", 0},         /* words must be consecutive */
+        {"(Deal_Name:equals:West\\, Inc)", 1},       /* punctuation runs are one separator */
+        {"(Deal_Name:equals:delta co)", 8},
+        {"(Deal_Name:equals:bet)", 0},               /* whole words only */
+        {"(Deal_Name:not_equal:beta)", 9},
+        {"(Description:equals:parens)", 8},
+        {"(Stage:equals:Closed)", 0},                /* picklists stay exact */
+        {"(Stage:equals:closed lost)", 1},
+        {"(Deal_Name:equals:--)", 0},                /* no words: exact */
+        {"(Deal_Name:in:beta)", 2},                  /* only equals/not_equal change */
+        {"(Deal_Name:equals:null)", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int m = text_mask(cases[i].crit);
+        ok(m == cases[i].mask, "text search %s -> %d (got %d)", cases[i].crit, cases[i].mask, m);
+    }
+    ok(matches("(Deal_Name:equals:beta)") == 2, "without the opt-in, equals stays exact");
+    emu_cond_text_search(NULL, is_text, NULL);
+}
+
 static void test_hostile(void)
 {
     emu_parse_error e;
@@ -377,6 +421,7 @@ static void test_hostile(void)
         c = emu_criteria_parse(m, &e);
         if (c) {
             parsed++;
+            if (it & 1) emu_cond_text_search(c, is_text, NULL);
             for (size_t i = 0; i < NDEALS; i++) (void)emu_cond_match(c, getter, &deals[i], NULL);
             (void)emu_cond_check(c, getter, &deals[0], NULL, &e);
             emu_cond_free(c);
@@ -421,6 +466,7 @@ int main(void)
     test_errors();
     test_check();
     test_check_types();
+    test_text_search();
     test_hostile();
     test_threads();
     printf("1..%d\n", T);
