@@ -1,0 +1,560 @@
+/* batch.c - the bulk engine: many sans-I/O calls driven by one libcurl multi handle, with an
+ * AIMD window on the number of API requests in flight (see zlock_batch.h for the contract).
+ *
+ * An item moves between these states:
+ *   READY   in the ready FIFO: its call's next step is not known yet (new, fed, timer fired)
+ *   PENDING its call wants to SEND an API request but the window is full (pending FIFO)
+ *   XFER    its request is an easy transfer in the multi
+ *   TIMER   backing off until due_ms (a timer, not a sleep)
+ *   TOKEN   parked until the client's token refresh (owned by another call) completes
+ * A call whose step is DONE is copied out into the done queue and the item is freed.
+ * Token refresh requests bypass the window (they go to the accounts server, not the API). */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+#include "transport_curl.h"
+#include "zlock_batch.h"
+
+typedef enum { IT_READY, IT_PENDING, IT_XFER, IT_TIMER, IT_TOKEN } it_state;
+
+typedef struct item {
+    struct item *prev, *next;    /* the batch's list of live items */
+    struct item *qnext;          /* ready / pending FIFO */
+    uint64_t tag;
+    zl_op op;                    /* deep copy (restarts build a new call from it) */
+    zl_param *params;
+    zl_call *call;
+    it_state st;
+    int64_t due_ms;              /* TIMER */
+    uint64_t token_seq;          /* TOKEN */
+    zl_xfer *x;                  /* XFER */
+    bool token_xfer;
+    uint64_t send_seq;           /* batch-wide order of the request in flight */
+    int sent_inflight;           /* API requests in flight when it was sent (itself included) */
+    int64_t accepted_ms;
+    int sends;                   /* API requests made for this item (every call) */
+    int prior_attempts;          /* those made by calls given up on 429 and restarted */
+} item;
+
+struct zl_batch {
+    zl_client *c;
+    CURLM *multi;
+    zl_batch_opts o;
+    /* AIMD */
+    double w;
+    bool slow_start;
+    int limit_est;
+    uint64_t send_seq, cut_seq;
+    int api_inflight;
+    /* items */
+    item *live;
+    item *ready_h, *ready_t, *pend_h, *pend_t;
+    size_t nlive, ntimer, ntoken, nitems;
+    bool added;
+    /* idle transfer slots */
+    zl_xfer **pool;
+    size_t npool, pool_cap, nxfers;
+    /* finished items, a FIFO [dhead, dtail) in an array of dcap */
+    zl_batch_result *done;
+    size_t dhead, dtail, dcap;
+    uint64_t prng;
+    zl_batch_stats st;
+};
+
+void zl_batch_opts_init(zl_batch_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->concurrency = 10;
+    o->initial = 0;
+    o->decrease = 0.7;
+    o->probe = 8;
+    o->capacity = 0;
+    o->throttle_budget_ms = 300000;
+    o->throttle_pause_ms = 2000;
+}
+
+static int64_t now_ms(zl_batch *b) { return zl_client_mono(b->c); }
+
+static int window(const zl_batch *b) { return (int)b->w; }
+
+static size_t capacity(const zl_batch *b) {
+    if (b->o.capacity > 0) return (size_t)b->o.capacity;
+    size_t cap = 2 * (size_t)window(b) + 8, top = 2 * (size_t)b->o.concurrency + 8;
+    return cap < top ? cap : top;
+}
+
+/* ------------------------------------------------------------ op copies */
+
+static void op_free(item *it) {
+    free((char *)it->op.module);
+    free((char *)it->op.record_id);
+    free((char *)it->op.lock_id);
+    free((char *)it->op.reason);
+    free((char *)it->op.method);
+    free((char *)it->op.path);
+    free((char *)it->op.body);
+    for (size_t i = 0; i < it->op.nparams; i++) {
+        free((char *)it->params[i].key);
+        free((char *)it->params[i].value);
+    }
+    free(it->params);
+}
+
+static bool dup_into(const char **dst, const char *src) {
+    if (!src) { *dst = NULL; return true; }
+    return (*dst = zl_strdup0(src)) != NULL;
+}
+
+static bool op_copy(item *it, const zl_op *op) {
+    it->op = *op;
+    it->op.module = it->op.record_id = it->op.lock_id = it->op.reason = NULL;
+    it->op.method = it->op.path = it->op.body = NULL;
+    it->op.params = NULL;
+    it->op.nparams = 0;
+    bool ok = dup_into(&it->op.module, op->module) && dup_into(&it->op.record_id, op->record_id)
+        && dup_into(&it->op.lock_id, op->lock_id) && dup_into(&it->op.reason, op->reason)
+        && dup_into(&it->op.method, op->method) && dup_into(&it->op.path, op->path)
+        && dup_into(&it->op.body, op->body);
+    if (ok && op->nparams && op->params) {
+        it->params = calloc(op->nparams, sizeof *it->params);
+        ok = it->params != NULL;
+        for (size_t i = 0; ok && i < op->nparams; i++) {
+            it->op.nparams = i + 1;
+            ok = dup_into(&it->params[i].key, op->params[i].key)
+                && dup_into(&it->params[i].value, op->params[i].value);
+        }
+        it->op.params = it->params;
+    }
+    return ok;
+}
+
+/* ------------------------------------------------------------ queues */
+
+static void fifo_push(item **h, item **t, item *it) {
+    it->qnext = NULL;
+    if (*t) (*t)->qnext = it; else *h = it;
+    *t = it;
+}
+
+static item *fifo_pop(item **h, item **t) {
+    item *it = *h;
+    if (it) {
+        *h = it->qnext;
+        if (!*h) *t = NULL;
+        it->qnext = NULL;
+    }
+    return it;
+}
+
+static void make_ready(zl_batch *b, item *it) {
+    it->st = IT_READY;
+    fifo_push(&b->ready_h, &b->ready_t, it);
+}
+
+static bool done_reserve(zl_batch *b, size_t need) {
+    if (b->dhead > 0 && b->dtail == b->dcap) {   /* slide the live part to the front */
+        memmove(b->done, b->done + b->dhead, (b->dtail - b->dhead) * sizeof *b->done);
+        b->dtail -= b->dhead;
+        b->dhead = 0;
+    }
+    if (need <= b->dcap - b->dhead) return true;
+    size_t cap = b->dcap ? b->dcap : 16;
+    while (cap < need + b->dhead) cap *= 2;
+    zl_batch_result *p = realloc(b->done, cap * sizeof *p);
+    if (!p) return false;
+    b->done = p;
+    b->dcap = cap;
+    return true;
+}
+
+/* Space is reserved at submit (nitems entries), so this cannot fail. */
+static zl_batch_result *done_push(zl_batch *b) {
+    if (b->dtail == b->dcap) done_reserve(b, b->nitems);
+    zl_batch_result *r = &b->done[b->dtail++];
+    memset(r, 0, sizeof *r);
+    return r;
+}
+
+static void push_error(zl_batch *b, uint64_t tag, zl_op_kind kind, const zl_error *e, int attempts) {
+    zl_batch_result *r = done_push(b);
+    r->tag = tag;
+    r->kind = kind;
+    r->ok = false;
+    r->attempts = attempts;
+    if (!e || zl_error_copy(&r->err, e)) zl_err_set(&r->err, "INTERNAL", 0, false, "out of memory");
+    b->st.finished++;
+}
+
+/* ------------------------------------------------------------ transfers */
+
+static zl_xfer *pool_get(zl_batch *b) {
+    if (b->npool) return b->pool[--b->npool];
+    if (b->nxfers == b->pool_cap) {
+        size_t cap = b->pool_cap ? b->pool_cap * 2 : 8;
+        zl_xfer **p = realloc(b->pool, cap * sizeof *p);
+        if (!p) return NULL;
+        b->pool = p;
+        b->pool_cap = cap;
+    }
+    zl_xfer *x = zl_xfer_new(b->c);   /* pool_cap >= transfers created: pool_put never reallocs */
+    if (x) b->nxfers++;
+    return x;
+}
+
+static void pool_put(zl_batch *b, zl_xfer *x) { b->pool[b->npool++] = x; }
+
+/* Adds the SEND as a transfer. False when refused at once (the call was fed or cancelled:
+ * step it again). */
+static bool start(zl_batch *b, item *it, const zl_step *s) {
+    zl_xfer *x = pool_get(b);
+    if (!x) {
+        zl_call_cancel(it->call, "INTERNAL", "could not create a libcurl handle");
+        return false;
+    }
+    if (zl_xfer_prepare(x, s)) {
+        pool_put(b, x);
+        zl_call_feed(it->call, 0, NULL, 0, ZL_TERR_OTHER);
+        return false;
+    }
+    CURL *h = zl_xfer_handle(x);
+    curl_easy_setopt(h, CURLOPT_PRIVATE, (void *)it);
+    /* over TLS, wait for HTTP/2 to be confirmed and multiplex instead of opening connections */
+    curl_easy_setopt(h, CURLOPT_PIPEWAIT, strncmp(s->url, "https:", 6) == 0 ? 1L : 0L);
+    if (curl_multi_add_handle(b->multi, h) != CURLM_OK) {
+        pool_put(b, x);
+        zl_call_cancel(it->call, "INTERNAL", "could not add a libcurl transfer");
+        return false;
+    }
+    b->added = true;
+    it->x = x;
+    it->st = IT_XFER;
+    it->token_xfer = s->is_token_request;
+    if (it->token_xfer) {
+        b->st.token_requests++;
+        return true;
+    }
+    it->sends++;
+    it->send_seq = ++b->send_seq;
+    it->sent_inflight = ++b->api_inflight;
+    if (b->api_inflight > b->st.max_inflight) b->st.max_inflight = b->api_inflight;
+    b->st.requests++;
+    return true;
+}
+
+/* The window reacts to each API reply. No reply (transport failure) says nothing. */
+static void aimd(zl_batch *b, const item *it, int status, zl_transport_error te) {
+    if (te != ZL_TERR_NONE) return;
+    double max = (double)b->o.concurrency;
+    if (status == 429) {
+        b->st.throttled++;
+        int est = it->sent_inflight - 1;
+        if (it->send_seq > b->cut_seq) {          /* first 429 of this overshoot: cut */
+            b->w *= b->o.decrease;
+            if (b->w < 1) b->w = 1;
+            b->cut_seq = b->send_seq;             /* requests already out belong to it */
+            b->slow_start = false;
+            b->st.cuts++;
+            b->limit_est = est >= 1 ? est : 1;
+        } else if (est >= 1 && est < b->limit_est) {
+            b->limit_est = est;
+        }
+        return;
+    }
+    if (it->sent_inflight + 1 < window(b)) return;   /* the window was not in use: no evidence */
+    if (b->slow_start) b->w += 1;
+    else if (b->w < b->limit_est) b->w += 1.0 / b->w;
+    else b->w += 1.0 / (b->w * b->o.probe);          /* at the known limit: probe slowly */
+    if (b->w > max) b->w = max;
+}
+
+static void reap(zl_batch *b) {
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(b->multi, &left))) {
+        if (m->msg != CURLMSG_DONE) continue;
+        CURL *h = m->easy_handle;
+        CURLcode rc = m->data.result;          /* m is invalid after remove_handle */
+        char *priv = NULL;
+        curl_easy_getinfo(h, CURLINFO_PRIVATE, &priv);
+        item *it = (item *)(void *)priv;
+        curl_multi_remove_handle(b->multi, h);
+        zl_xfer *x = it->x;
+        it->x = NULL;
+        unsigned long before = zl_xfer_connects(x);
+        int status;
+        const char *body;
+        size_t len;
+        zl_transport_error te;
+        zl_xfer_finish(x, rc, &status, &body, &len, &te);
+        b->st.connects += zl_xfer_connects(x) - before;
+        if (!it->token_xfer) {
+            b->api_inflight--;
+            aimd(b, it, status, te);
+        }
+        zl_call_feed(it->call, status, body, len, te);   /* copies what it keeps */
+        pool_put(b, x);
+        make_ready(b, it);
+    }
+}
+
+/* ------------------------------------------------------------ stepping */
+
+static void unlink_item(zl_batch *b, item *it) {
+    if (it->prev) it->prev->next = it->next; else b->live = it->next;
+    if (it->next) it->next->prev = it->prev;
+    b->nlive--;
+    zl_call_free(it->call);
+    op_free(it);
+    free(it);
+}
+
+/* A call that ran out of attempts on 429 starts again while the item is young enough. */
+static bool restart_throttled(zl_batch *b, item *it, const zl_error *e) {
+    if (!e || strcmp(e->code, "TOO_MANY_REQUESTS") != 0 || b->o.throttle_budget_ms <= 0) return false;
+    int64_t now = now_ms(b);
+    if (now - it->accepted_ms >= b->o.throttle_budget_ms) return false;
+    zl_error err = {0};
+    zl_call *nc = zl_call_new(b->c, &it->op, &err);
+    if (!nc) { zl_error_clear(&err); return false; }
+    it->prior_attempts = it->sends;
+    zl_call_free(it->call);
+    it->call = nc;
+    b->st.restarts++;
+    long pause = b->o.throttle_pause_ms > 0 ? b->o.throttle_pause_ms : 0;
+    it->due_ms = now + (long)(zl_prng_next(&b->prng) % (uint64_t)(pause + 1));
+    it->st = IT_TIMER;
+    b->ntimer++;
+    return true;
+}
+
+static void finish(zl_batch *b, item *it) {
+    zl_result r;
+    const zl_error *e = NULL;
+    if (zl_call_result(it->call, &r, &e)) {
+        zl_batch_result *o = done_push(b);
+        o->tag = it->tag;
+        o->kind = it->op.kind;
+        o->ok = true;
+        o->http_status = r.http_status;
+        o->body = malloc(r.body_len + 1);
+        if (!o->body) {
+            o->ok = false;
+            zl_err_set(&o->err, "INTERNAL", 0, false, "out of memory");
+        } else {
+            memcpy(o->body, r.body, r.body_len);
+            o->body[r.body_len] = '\0';
+            o->body_len = r.body_len;
+        }
+        if (r.lock_id) strncpy(o->lock_id, r.lock_id, ZL_ID_MAX);
+        o->reconciled = r.reconciled;
+        o->attempts = it->prior_attempts + r.attempts;
+        b->st.finished++;
+    } else {
+        if (restart_throttled(b, it, e)) return;
+        push_error(b, it->tag, it->op.kind, e, it->sends);
+    }
+    unlink_item(b, it);
+}
+
+static void step(zl_batch *b, item *it) {
+    for (;;) {
+        zl_step s;
+        zl_call_next(it->call, &s);
+        switch (s.kind) {
+        case ZL_STEP_DONE:
+            finish(b, it);
+            return;
+        case ZL_STEP_WAIT:
+            b->st.retries++;
+            if (s.wait_ms <= 0) continue;
+            it->due_ms = now_ms(b) + s.wait_ms;
+            it->st = IT_TIMER;
+            b->ntimer++;
+            return;
+        case ZL_STEP_WAIT_TOKEN:
+            it->token_seq = s.token_seq;
+            it->st = IT_TOKEN;
+            b->ntoken++;
+            return;
+        case ZL_STEP_SEND:
+            if (s.is_token_request || b->api_inflight < window(b)) {
+                if (start(b, it, &s)) return;
+                continue;                           /* refused at once: step again */
+            }
+            it->st = IT_PENDING;
+            fifo_push(&b->pend_h, &b->pend_t, it);
+            return;
+        }
+    }
+}
+
+static void pump(zl_batch *b) {
+    if (b->ntimer || b->ntoken) {
+        int64_t now = now_ms(b);
+        uint64_t seq = 0;
+        bool refreshing = false;
+        if (b->ntoken) {
+            pthread_mutex_lock(&b->c->mu);
+            seq = b->c->refresh_seq;
+            refreshing = b->c->refreshing;
+            pthread_mutex_unlock(&b->c->mu);
+        }
+        for (item *it = b->live; it; it = it->next) {
+            if (it->st == IT_TIMER && it->due_ms <= now) {
+                b->ntimer--;
+                make_ready(b, it);
+            } else if (it->st == IT_TOKEN && (seq != it->token_seq || !refreshing)) {
+                b->ntoken--;
+                make_ready(b, it);
+            }
+        }
+    }
+    /* requests that waited for room first, in order */
+    while (b->pend_h && b->api_inflight < window(b)) {
+        item *it = fifo_pop(&b->pend_h, &b->pend_t);
+        step(b, it);   /* next() gives the same SEND again */
+    }
+    item *it;
+    while ((it = fifo_pop(&b->ready_h, &b->ready_t))) step(b, it);
+}
+
+/* Milliseconds until the earliest timer (-1: none). */
+static long next_timer(zl_batch *b, int64_t now) {
+    if (!b->ntimer) return -1;
+    int64_t best = INT64_MAX;
+    for (item *it = b->live; it; it = it->next)
+        if (it->st == IT_TIMER && it->due_ms < best) best = it->due_ms;
+    return best <= now ? 0 : (long)(best - now);
+}
+
+/* ------------------------------------------------------------ public */
+
+zl_batch *zl_batch_new(zl_client *c, const zl_batch_opts *o, zl_error *err) {
+    zl_batch_opts d;
+    if (!o) { zl_batch_opts_init(&d); o = &d; }
+    if (!c) { zl_err_set(err, "INVALID_ARGUMENT", 0, false, "a client is required"); return NULL; }
+    if (o->concurrency < 1 || o->concurrency > 1024) {
+        zl_err_set(err, "INVALID_ARGUMENT", 0, false, "concurrency must be 1 to 1024");
+        return NULL;
+    }
+    if (o->decrease < 0.1 || o->decrease > 0.95 || o->probe < 1 || o->initial < 0 || o->capacity < 0) {
+        zl_err_set(err, "INVALID_ARGUMENT", 0, false, "bad bulk engine option (decrease, probe, initial or capacity)");
+        return NULL;
+    }
+    if (zl_curl_global_init()) { zl_err_set(err, "INTERNAL", 0, false, "curl_global_init failed"); return NULL; }
+    zl_batch *b = calloc(1, sizeof *b);
+    if (!b || !(b->multi = curl_multi_init())) {
+        free(b);
+        zl_err_set(err, "INTERNAL", 0, false, "out of memory");
+        return NULL;
+    }
+    b->o = *o;
+    int init = o->initial > 0 ? o->initial : 4;
+    if (init > o->concurrency) init = o->concurrency;
+    b->w = init;
+    b->slow_start = true;
+    curl_multi_setopt(b->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    curl_multi_setopt(b->multi, CURLMOPT_MAXCONNECTS, (long)o->concurrency + 4);
+    zl_client_ref(c);
+    b->c = c;
+    b->prng = (uint64_t)(uintptr_t)b ^ ((uint64_t)now_ms(b) << 20);
+    b->st.max = o->concurrency;
+    return b;
+}
+
+bool zl_batch_submit(zl_batch *b, const zl_op *op, uint64_t tag) {
+    if (!b || !op || b->nitems >= capacity(b)) return false;
+    if (!done_reserve(b, b->nitems + 1)) return false;
+    item *it = calloc(1, sizeof *it);
+    if (!it) return false;
+    zl_error err = {0};
+    if (!op_copy(it, op)) {
+        op_free(it);
+        free(it);
+        return false;
+    }
+    b->nitems++;
+    it->call = zl_call_new(b->c, &it->op, &err);
+    if (!it->call) {                      /* invalid: comes back from poll as a failure */
+        push_error(b, tag, op->kind, &err, 0);
+        zl_error_clear(&err);
+        op_free(it);
+        free(it);
+        return true;
+    }
+    it->tag = tag;
+    it->accepted_ms = now_ms(b);
+    it->next = b->live;
+    if (b->live) b->live->prev = it;
+    b->live = it;
+    b->nlive++;
+    make_ready(b, it);
+    return true;
+}
+
+size_t zl_batch_poll(zl_batch *b, long timeout_ms, zl_batch_result *out, size_t max) {
+    if (!b) return 0;
+    int64_t deadline = now_ms(b) + (timeout_ms > 0 ? timeout_ms : 0);
+    for (;;) {
+        int running = 0;
+        pump(b);
+        b->added = false;
+        curl_multi_perform(b->multi, &running);
+        reap(b);
+        pump(b);
+        if (b->added) {                   /* push the new requests out now */
+            b->added = false;
+            curl_multi_perform(b->multi, &running);
+        }
+        if (b->dtail > b->dhead || b->nlive == 0) break;
+        int64_t now = now_ms(b);
+        long wait = (long)(deadline - now);
+        if (wait <= 0) break;
+        long t = next_timer(b, now);
+        if (t >= 0 && t < wait) wait = t;
+        if (b->ntoken && wait > 10) wait = 10;   /* a refresh owned elsewhere: look again soon */
+        if (wait > 0) curl_multi_poll(b->multi, NULL, 0, (int)(wait > INT_MAX ? INT_MAX : wait), NULL);
+    }
+    size_t n = 0;
+    while (n < max && b->dhead < b->dtail) out[n++] = b->done[b->dhead++];
+    if (b->dhead == b->dtail) b->dhead = b->dtail = 0;
+    b->nitems -= n;
+    return n;
+}
+
+size_t zl_batch_inflight(const zl_batch *b) { return b ? b->nitems : 0; }
+
+void zl_batch_stats_get(const zl_batch *b, zl_batch_stats *st) {
+    *st = b->st;
+    st->window = window(b);
+    st->limit_estimate = b->limit_est;
+    st->items = b->nitems;
+    st->requests_inflight = b->api_inflight;
+}
+
+void zl_batch_result_clear(zl_batch_result *r) {
+    if (!r) return;
+    free(r->body);
+    zl_error_clear(&r->err);
+    memset(r, 0, sizeof *r);
+}
+
+void zl_batch_free(zl_batch *b) {
+    if (!b) return;
+    while (b->live) {
+        item *it = b->live;
+        if (it->x) {
+            curl_multi_remove_handle(b->multi, zl_xfer_handle(it->x));
+            pool_put(b, it->x);
+            it->x = NULL;
+        }
+        unlink_item(b, it);
+    }
+    for (size_t i = b->dhead; i < b->dtail; i++) zl_batch_result_clear(&b->done[i]);
+    free(b->done);
+    for (size_t i = 0; i < b->npool; i++) zl_xfer_free(b->pool[i]);
+    free(b->pool);
+    curl_multi_cleanup(b->multi);
+    zl_client_free(b->c);
+    free(b);
+}

@@ -1,0 +1,223 @@
+/* lua_engine.c - the bulk engine userdata (zlock_batch.h) for Lua, no callbacks into Lua.
+ *   core.engine(client, opts) -> engine | nil, err
+ *       opts: concurrency (max in flight, default 10), initial, decrease, probe, capacity,
+ *             throttle_budget (seconds), throttle_pause (seconds)
+ *   :submit(tag, kind, module, record_id, lock_id, reason [, params]) -> true | false (full)
+ *       kind: "get_one" | "list" | "lock" | "update" | "unlock"; tag: any Lua value (not nil)
+ *   :poll(timeout_ms) -> array of {tag=, result={status, body, lock_id, reconciled, attempts}}
+ *                        or {tag=, err={code, message, http_status, retryable, details}}
+ *   :inflight() -> n     :stats() -> table     :close() (idempotent; __gc; __close)
+ * The tags of items in flight live in a table referenced from the registry (per Lua state). */
+#include <string.h>
+#include "lua_binding.h"
+#include "zlock_batch.h"
+
+#define ZLB_ENGINE "zlock.core.engine"
+#define MAX_PARAMS 32
+#define POLL_BATCH 32
+
+typedef struct {
+    zl_batch *b;
+    int pending;         /* registry ref of {tag number -> Lua tag value} */
+    uint64_t next_tag;
+} zlb_engine;
+
+static zlb_engine *check_engine(lua_State *L) {
+    zlb_engine *u = luaL_checkudata(L, 1, ZLB_ENGINE);
+    if (!u->b) luaL_error(L, "zlock engine is closed");
+    return u;
+}
+
+static double opt_num(lua_State *L, int t, const char *k, double def) {
+    lua_getfield(L, t, k);
+    double v = lua_type(L, -1) == LUA_TNUMBER ? (double)lua_tonumber(L, -1) : def;
+    lua_pop(L, 1);
+    return v;
+}
+
+static int l_new(lua_State *L) {
+    zlb_client *cu = luaL_checkudata(L, 1, ZLB_CLIENT);
+    if (!cu->c) return luaL_error(L, "zlock client is closed");
+    zl_batch_opts o;
+    zl_batch_opts_init(&o);
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        o.concurrency = (int)opt_num(L, 2, "concurrency", o.concurrency);
+        o.initial = (int)opt_num(L, 2, "initial", o.initial);
+        o.decrease = opt_num(L, 2, "decrease", o.decrease);
+        o.probe = (int)opt_num(L, 2, "probe", o.probe);
+        o.capacity = (int)opt_num(L, 2, "capacity", o.capacity);
+        o.throttle_budget_ms = (long)(opt_num(L, 2, "throttle_budget", o.throttle_budget_ms / 1000.0) * 1000);
+        o.throttle_pause_ms = (long)(opt_num(L, 2, "throttle_pause", o.throttle_pause_ms / 1000.0) * 1000);
+    }
+    zlb_engine *u = lua_newuserdata(L, sizeof *u);
+    u->b = NULL;
+    u->pending = LUA_NOREF;
+    u->next_tag = 0;
+    luaL_getmetatable(L, ZLB_ENGINE);
+    lua_setmetatable(L, -2);
+    zl_error err = {0};
+    u->b = zl_batch_new(cu->c, &o, &err);
+    if (!u->b) {
+        int n = zlb_fail(L, &err);
+        zl_error_clear(&err);
+        return n;
+    }
+    lua_newtable(L);
+    u->pending = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 1;
+}
+
+static size_t read_params(lua_State *L, int idx, zl_param *ps) {
+    size_t n = 0;
+    if (lua_isnoneornil(L, idx)) return 0;
+    luaL_checktype(L, idx, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "query parameters must be string keys and string values");
+        if (n == MAX_PARAMS) luaL_error(L, "too many query parameters (max %d)", MAX_PARAMS);
+        ps[n].key = lua_tostring(L, -2);
+        ps[n].value = lua_tostring(L, -1);
+        n++;
+        lua_pop(L, 1);
+    }
+    return n;
+}
+
+static int l_submit(lua_State *L) {
+    zlb_engine *u = check_engine(L);
+    luaL_checkany(L, 2);
+    if (lua_isnil(L, 2)) return luaL_argerror(L, 2, "tag must not be nil");
+    static const char *const kinds[] = { "get_one", "list", "lock", "update", "unlock", NULL };
+    static const zl_op_kind map[] = { ZL_OP_GET_ONE, ZL_OP_LIST, ZL_OP_LOCK, ZL_OP_UPDATE, ZL_OP_UNLOCK };
+    zl_op op = {0};
+    op.kind = map[luaL_checkoption(L, 3, NULL, kinds)];
+    op.module = luaL_optstring(L, 4, NULL);
+    op.record_id = luaL_optstring(L, 5, NULL);
+    op.lock_id = luaL_optstring(L, 6, NULL);
+    op.reason = luaL_optstring(L, 7, NULL);
+    zl_param ps[MAX_PARAMS];
+    op.nparams = read_params(L, 8, ps);
+    op.params = ps;
+    /* make room for the tag first: no Lua error may happen once the batch holds the item */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, u->pending);
+    uint64_t tag = ++u->next_tag;
+    if (!zl_batch_submit(u->b, &op, tag)) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    lua_pushnumber(L, (lua_Number)tag);
+    lua_pushvalue(L, 2);
+    lua_rawset(L, -3);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static void set_int(lua_State *L, const char *k, lua_Integer v) {
+    lua_pushinteger(L, v);
+    lua_setfield(L, -2, k);
+}
+
+static void push_result(lua_State *L, const zl_batch_result *r) {
+    lua_createtable(L, 0, 5);
+    set_int(L, "status", r->http_status);
+    lua_pushlstring(L, r->body ? r->body : "", r->body_len);
+    lua_setfield(L, -2, "body");
+    if (r->lock_id[0]) {
+        lua_pushstring(L, r->lock_id);
+        lua_setfield(L, -2, "lock_id");
+    }
+    lua_pushboolean(L, r->reconciled);
+    lua_setfield(L, -2, "reconciled");
+    set_int(L, "attempts", r->attempts);
+}
+
+static int l_poll(lua_State *L) {
+    zlb_engine *u = check_engine(L);
+    lua_Number t = luaL_optnumber(L, 2, 0);
+    long timeout_ms = t > 0 ? (long)t : 0;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, u->pending);
+    int pending = lua_gettop(L);
+    lua_newtable(L);
+    int n = 0;
+    zl_batch_result rs[POLL_BATCH];
+    size_t got = zl_batch_poll(u->b, timeout_ms, rs, POLL_BATCH);
+    for (;;) {
+        for (size_t i = 0; i < got; i++) {
+            zl_batch_result *r = &rs[i];
+            lua_createtable(L, 0, 2);
+            lua_pushnumber(L, (lua_Number)r->tag);
+            lua_rawget(L, pending);
+            lua_setfield(L, -2, "tag");
+            lua_pushnumber(L, (lua_Number)r->tag);
+            lua_pushnil(L);
+            lua_rawset(L, pending);
+            if (r->ok) {
+                push_result(L, r);
+                lua_setfield(L, -2, "result");
+            } else {
+                zlb_push_error(L, &r->err);
+                lua_setfield(L, -2, "err");
+            }
+            lua_rawseti(L, -2, ++n);
+            zl_batch_result_clear(r);
+        }
+        if (got < POLL_BATCH) break;
+        got = zl_batch_poll(u->b, 0, rs, POLL_BATCH);   /* more already finished */
+        if (!got) break;
+    }
+    return 1;
+}
+
+static int l_inflight(lua_State *L) {
+    zlb_engine *u = check_engine(L);
+    lua_pushinteger(L, (lua_Integer)zl_batch_inflight(u->b));
+    return 1;
+}
+
+static int l_stats(lua_State *L) {
+    zlb_engine *u = check_engine(L);
+    zl_batch_stats s;
+    zl_batch_stats_get(u->b, &s);
+    lua_createtable(L, 0, 16);
+    set_int(L, "concurrency", s.window);
+    set_int(L, "max", s.max);
+    set_int(L, "limit_estimate", s.limit_estimate);
+    set_int(L, "items", (lua_Integer)s.items);
+    set_int(L, "requests_inflight", s.requests_inflight);
+    set_int(L, "max_inflight", s.max_inflight);
+    set_int(L, "requests", (lua_Integer)s.requests);
+    set_int(L, "token_requests", (lua_Integer)s.token_requests);
+    set_int(L, "throttled", (lua_Integer)s.throttled);
+    set_int(L, "retries", (lua_Integer)s.retries);
+    set_int(L, "restarts", (lua_Integer)s.restarts);
+    set_int(L, "cuts", (lua_Integer)s.cuts);
+    set_int(L, "connects", (lua_Integer)s.connects);
+    set_int(L, "finished", (lua_Integer)s.finished);
+    return 1;
+}
+
+static int l_close(lua_State *L) {
+    zlb_engine *u = luaL_checkudata(L, 1, ZLB_ENGINE);
+    if (u->b) {
+        zl_batch_free(u->b);
+        u->b = NULL;
+    }
+    if (u->pending != LUA_NOREF) {
+        luaL_unref(L, LUA_REGISTRYINDEX, u->pending);
+        u->pending = LUA_NOREF;
+    }
+    return 0;
+}
+
+void zlb_engine_register(lua_State *L) {
+    static const luaL_Reg methods[] = {
+        { "submit", l_submit }, { "poll", l_poll }, { "inflight", l_inflight },
+        { "stats", l_stats }, { "close", l_close }, { NULL, NULL }
+    };
+    static const luaL_Reg meta[] = { { "__gc", l_close }, { "__close", l_close }, { NULL, NULL } };
+    zlc_newclass(L, ZLB_ENGINE, methods, meta);
+    lua_pushcfunction(L, l_new);
+    lua_setfield(L, -2, "engine");
+}

@@ -1,0 +1,203 @@
+--- The concurrent bulk engine: the C engine (`zlock.core` engine, libcurl multi, adaptive
+-- concurrency) behind the engine interface of `zlock.bulk` (see its LDoc).
+--
+--     local eng = assert(c:bulk_engine{ concurrency = 10 })   -- or engine_multi.new(c, opts)
+--     eng:submit{ op = "lock", module = "Deals", record_id = id, reason = "r", key = "k1" }
+--     for _, done in ipairs(eng:poll(0.1)) do ... done.item, done.result, done.err ... end
+--     eng:stats()  -- concurrency (current window), max, retries, throttled, max_inflight, ...
+--     eng:close()
+--
+-- Many items are in flight at once on one client (one libcurl multi handle, keep-alive
+-- connections reused, HTTP/2 multiplexed over TLS when offered). The number of API requests in
+-- flight adapts: it starts at min(concurrency, 4), grows while replies come back, cuts to 70% on a
+-- 429 TOO_MANY_REQUESTS (once per overshoot) and grows back slowly, so it settles just under the
+-- org's limit without being told it. Retries, the single-flight token refresh (shared by every
+-- item in flight) and lock reconciliation are the core's, as in the blocking calls; a call that
+-- runs out of attempts on 429 is started again while the item is younger than
+-- `throttle_budget` seconds (default 300): throttling slows a run down instead of failing it.
+-- Results and errors are exactly those of `c:lock`, `c:update`, `c:unlock`, `c:get`. The
+-- client's `on_retry` hook is not called (no Lua runs inside the engine's I/O).
+-- @module zlock.engine_multi
+local core = require "zlock.core"
+local errors = require "zlock.error"
+local json = require("cjson.safe").new()
+
+local M = {}
+
+local Engine = {}
+Engine.__index = Engine
+
+-- Local copy of the client's result conversion, used only while `Client._convert` does not
+-- exist (zlock.client owns it; see .tmp/requests.md).
+local function first_item(res)
+  local doc = json.decode(res.body)
+  local item = type(doc) == "table" and type(doc.data) == "table" and doc.data[1]
+  if type(item) ~= "table" then return nil end
+  return item, doc
+end
+
+local function bad_response(msg, status)
+  return nil, errors.new{ code = "BAD_RESPONSE", message = msg, http_status = status }
+end
+
+local function fallback_convert(kind, res)
+  if kind == "list" then
+    if res.status == 204 or res.body == "" then return {}, { count = 0, more_records = false } end
+    local doc = json.decode(res.body)
+    if type(doc) ~= "table" or type(doc.data) ~= "table" then
+      return bad_response("list reply has no data array", res.status)
+    end
+    return doc.data, doc.info or { count = #doc.data, more_records = false }
+  elseif kind == "get_one" then
+    local item = first_item(res)
+    if not item then return bad_response("reply has no lock record", res.status) end
+    return item
+  end
+  if res.reconciled and not res.body:find("^%s*{") then
+    return { id = res.lock_id, details = { id = res.lock_id }, reconciled = true }
+  end
+  local item, doc = first_item(res)
+  if not item then return bad_response("reply has no data item", res.status) end
+  if res.reconciled then
+    for _, l in ipairs(doc.data) do
+      if l.id == res.lock_id then
+        return { id = res.lock_id, details = { id = res.lock_id }, record = l, reconciled = true,
+                 code = "SUCCESS", status = "success" }
+      end
+    end
+    return { id = res.lock_id, details = { id = res.lock_id }, reconciled = true }
+  end
+  item.id = res.lock_id or (type(item.details) == "table" and item.details.id) or nil
+  return item
+end
+
+-- The lock an unlock without lock id removes: the record's manual lock, else the first one
+-- (an automatic lock: Zoho then answers why it cannot go). Same rule as `c:unlock`.
+local function pick_lock(locks)
+  for _, l in ipairs(locks) do
+    if l.Lock_Source__s == "Manual" then return l end
+  end
+  return locks[1]
+end
+
+local KIND = { lock = "lock", update = "update" }
+
+--- Creates an engine on a client.
+-- @param client a zlock client using the libcurl transport
+-- @tparam[opt] table opts `concurrency` (max API requests in flight, default 10), `initial`
+--  (starting window, default min(concurrency, 4)), `decrease` (window factor on a 429, default
+--  0.7), `probe` (windows of replies per +1 at the known limit, default 8), `capacity` (items
+--  accepted at once; default 2 * window + 8), `throttle_budget` / `throttle_pause` (seconds)
+-- @return the engine, or nil and an error
+function M.new(client, opts)
+  opts = opts or {}
+  if type(core.engine) ~= "function" then return nil, "this zlock.core has no bulk engine" end
+  if type(client) ~= "table" or not client._core then return nil, "a zlock client is required" end
+  local copts = {}
+  for _, k in ipairs{ "concurrency", "initial", "decrease", "probe", "capacity",
+                      "throttle_budget", "throttle_pause" } do
+    copts[k] = opts[k]
+  end
+  copts.concurrency = copts.concurrency or 10
+  local ce, err = core.engine(client._core, copts)
+  if not ce then return nil, errors.new(err) end
+  return setmetatable({ c = ce, convert = client._convert or fallback_convert, ready = {},
+                        again = {}, closed = false }, Engine)
+end
+
+--- Accepts an item (see `zlock.bulk`: `{op=, module=, record_id=, lock_id=, reason=, key=}`).
+-- @tparam table item
+-- @treturn boolean true when accepted, false when full (poll first)
+function Engine:submit(item)
+  if self.closed then error("engine is closed", 2) end
+  local op, lock_id = item.op, item.lock_id
+  local kind = KIND[op]
+  if op == "unlock" then kind = lock_id and "unlock" or "list"
+  elseif op == "get" then kind = lock_id and "get_one" or "list" end
+  if not kind then
+    self.ready[#self.ready + 1] = { item = item, err = errors.new{ code = "INVALID_ARGUMENT",
+      message = "unknown op " .. tostring(op) } }
+    return true
+  end
+  return self.c:submit({ item, kind }, kind, item.module, item.record_id, lock_id, item.reason)
+end
+
+-- Turns one finished C item into {item, result, err}, or starts the second call of an unlock
+-- without lock id (returns nil then).
+function Engine:_finish(r)
+  local tag = r.tag
+  local item, kind = tag[1], tag[2]
+  if r.err then return { item = item, err = errors.new(r.err) } end
+  local res, err = self.convert(kind, r.result)
+  if res == nil then return { item = item, err = err } end
+  if item.op == "unlock" and kind == "list" then
+    local pick = pick_lock(res)
+    if not pick then
+      return { item = item, err = errors.new{ code = "NOT_LOCKED",
+        message = "record " .. item.record_id .. " has no lock" } }
+    end
+    tag[2], tag[3] = "unlock", pick.id
+    if not self.c:submit(tag, "unlock", item.module, item.record_id, pick.id) then
+      self.again[#self.again + 1] = tag      -- the window shrank meanwhile: next poll
+    end
+    return nil
+  end
+  return { item = item, result = res }
+end
+
+--- Drives I/O for up to `timeout_s` seconds, returning early when something finished.
+-- @tparam[opt] number timeout_s default 0 (one non-blocking pass)
+-- @treturn table array of `{item=, result=, err=}`
+function Engine:poll(timeout_s)
+  if self.closed then error("engine is closed", 2) end
+  local out = self.ready
+  self.ready = {}
+  if #self.again > 0 then
+    local again = self.again
+    self.again = {}
+    for _, tag in ipairs(again) do
+      local item = tag[1]
+      if not self.c:submit(tag, "unlock", item.module, item.record_id, tag[3]) then
+        self.again[#self.again + 1] = tag
+      end
+    end
+  end
+  local ms = (#out == 0 and timeout_s and timeout_s > 0) and timeout_s * 1000 or 0
+  for _, r in ipairs(self.c:poll(ms)) do
+    local done = self:_finish(r)
+    if done then out[#out + 1] = done end
+  end
+  return out
+end
+
+--- Items submitted and not yet returned by `poll`.
+-- @treturn integer
+function Engine:inflight()
+  if self.closed then return 0 end
+  return self.c:inflight() + #self.ready + #self.again
+end
+
+--- Counters: `concurrency` (current window), `max` (configured), `retries`, `throttled` (429s),
+-- `max_inflight`, `limit_estimate`, `cuts`, `restarts`, `requests`, `token_requests`,
+-- `connects`, `finished`, `engine = "multi"`.
+-- @treturn table
+function Engine:stats()
+  if self.closed then return self.last_stats or { concurrency = 0, max = 0, retries = 0, throttled = 0 } end
+  local s = self.c:stats()
+  s.engine = "multi"
+  self.last_stats = s
+  return s
+end
+
+--- Closes the engine: items in flight are abandoned. Idempotent (also on garbage collection).
+function Engine:close()
+  if self.closed then return end
+  self:stats()
+  self.closed = true
+  self.c:close()
+  self.ready, self.again = {}, {}
+end
+
+Engine.__close = Engine.close
+
+return M
