@@ -22,7 +22,8 @@
  * columns. Errors follow Zoho's crm-oas v8 coql.json examples; where Zoho's exact text is
  * unknown the comment says UNCONFIRMED.
  *
- * Pure: no I/O, no globals. */#include "coql_lex.h"
+ * Pure: no I/O, no globals. */
+#include "coql_lex.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,10 +52,8 @@ static char *column(emu_qparser *p, bool allow_single_quote)
             free(name);
             return emu_coql__syntax(p), NULL;
         }
-    } else if (p->cur.t == T_UNTERMINATED) {
-        return emu_coql__syntax(p), NULL;
     } else {
-        return emu_coql__syntax(p), NULL;
+        return emu_coql__syntax(p), NULL;       /* reserved word, unterminated quote, ... */
     }
     emu_coql__lex(p);
     return name;
