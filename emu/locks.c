@@ -87,8 +87,18 @@ json_t *emu_lock_json(emu_org *o, const emu_record *r, unsigned mask)
     return j;
 }
 
-/* Validates {"data":[{"Locked_Reason__s":"..."}]}: the reason, or NULL after replying. */
+static const char *body_reason_in(emu_ctx *c, json_t **root);
+
+/* Validates {"data":[{"Locked_Reason__s":"..."}]}: the reason (owned by *root), or NULL after
+ * replying (and *root released). */
 static const char *body_reason(emu_ctx *c, json_t **root)
+{
+    const char *reason = body_reason_in(c, root);
+    if (!reason) { json_decref(*root); *root = NULL; }
+    return reason;
+}
+
+static const char *body_reason_in(emu_ctx *c, json_t **root)
 {
     json_t *data = emu_body_data(c, root, "data");
     if (!data) return NULL;
