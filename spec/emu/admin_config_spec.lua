@@ -254,6 +254,70 @@ describe("zlock-emu record locking configuration API", function()
   end)
 end)
 
+describe("zlock-emu configuration semantics", function()
+  local e
+  lazy_setup(function() e = emu.start{ "--seed", "demo", "--records", "Projects__c=3" } end)
+  lazy_teardown(function() if e then e:stop() end end)
+
+  local function create(module, cfg)
+    local body = type(cfg) == "string" and cfg or { record_locking_configurations = { cfg } }
+    local res = e:req("POST", CFG .. "?module=" .. module, { body = body })
+    shape.status(res, 201, "create configuration on " .. module)
+    return config_item(res).details.id
+  end
+
+  it("restricted_actions decides whether a locked record can be edited", function()
+    local cid = create("Accounts", '{"record_locking_configurations":[{"lock_type":"manual","restricted_actions":[]}]}')
+    local acc = org.fresh(e, "Accounts")
+    shape.status((org.lock(e, "Accounts", acc, "soft lock")), 201, "lock")
+    shape.status(e:req("PUT", "/crm/v8/Accounts/" .. acc, { body = { data = { { Description = "a" } } } }), 200,
+      "edit allowed while update is not restricted")
+    -- bulk form of the configuration PUT: no id in the path, the id in the body
+    local put = e:req("PUT", CFG .. "?module=Accounts", { body = { record_locking_configurations = {
+      { id = cid, restricted_actions = { "update" } } } } })
+    shape.status(put, 200, "bulk configuration update")
+    shape.wrapped_error(e:req("PUT", "/crm/v8/Accounts/" .. acc, { body = { data = { { Description = "b" } } } }),
+      { status = 400, code = "RECORD_LOCKED", details = { action = "record_locking" } })
+    -- bulk form of the configuration DELETE: ?ids=
+    shape.status(e:req("DELETE", CFG .. "?module=Accounts&ids=" .. cid), 200, "bulk configuration delete")
+    shape.status(e:req("GET", CFG .. "?module=Accounts"), 204, "gone")
+  end)
+
+  it("excluded_fields stay editable on a locked record, other fields do not", function()
+    create("Projects__c", { lock_type = "manual", restricted_actions = { "update" },
+                            excluded_fields = { { api_name = "Status" } } })
+    local pid = org.fresh(e, "Projects__c")
+    local res, lid = org.lock(e, "Projects__c", pid, "custom module lock")
+    shape.status(res, 201, "lock a custom-module record")
+    local l = e:req("GET", lock_path("Projects__c", pid, lid)).json.data[1]
+    assert.are.equal("Projects__c", l.Locked_For__s.module.api_name)
+    shape.status(e:req("PUT", "/crm/v8/Projects__c/" .. pid, { body = { data = { { Status = "Done" } } } }), 200,
+      "excluded field")
+    shape.wrapped_error(e:req("PUT", "/crm/v8/Projects__c/" .. pid, { body = { data = { { Name = "Renamed" } } } }),
+      { status = 400, code = "RECORD_LOCKED", details = { action = "record_locking" } })
+  end)
+
+  it("refuses an unknown lock_type and an automatic configuration without rules", function()
+    local bad = e:req("POST", CFG .. "?module=Contacts", { body = { record_locking_configurations = {
+      { lock_type = "sometimes" } } } })
+    assert(bad and bad.status == 400, shape.show(bad))
+    local norule = e:req("POST", CFG .. "?module=Contacts", { body = { record_locking_configurations = {
+      { lock_type = "automatic" } } } })
+    assert(norule and norule.status == 400, shape.show(norule))
+    shape.status(e:req("GET", CFG .. "?module=Contacts"), 204, "nothing created")
+  end)
+
+  it("knows every module the facts file lists as supporting locks", function()
+    for _, m in ipairs{ "Leads", "Accounts", "Contacts", "Deals", "Tasks", "Cases", "Solutions", "Vendors",
+                        "Price_Books", "Quotes", "Sales_Orders", "Purchase_Orders", "Invoices", "Products" } do
+      local res = e:req("GET", CFG .. "?module=" .. m)
+      assert(res and (res.status == 200 or res.status == 204), m .. ": " .. shape.show(res))
+    end
+    local res = e:req("GET", CFG .. "?module=No_Such_Module")
+    shape.top_error(res, { status = 400, code = "INVALID_MODULE" })
+  end)
+end)
+
 describe("zlock-emu admin API", function()
   local e
   lazy_setup(function() e = emu.start{ "--seed", "demo" } end)

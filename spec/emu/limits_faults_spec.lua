@@ -108,6 +108,34 @@ describe("zlock-emu limits and faults", function()
     end)
   end)
 
+  describe("--credits-window", function()
+    local e
+    lazy_setup(function() e = emu.start{ "--seed", "demo", "--credits", "3", "--credits-window", "1" } end)
+    lazy_teardown(function() if e then e:stop() end end)
+
+    it("gives the credits back once the rolling window has passed", function()
+      for i = 1, 3 do shape.status(e:req("GET", USER), 200, "call " .. i) end
+      shape.top_error(e:req("GET", USER), { status = 429, code = "TOO_MANY_REQUESTS" })
+      socket.sleep(1.3)
+      shape.status(e:req("GET", USER), 200, "after the window")
+    end)
+  end)
+
+  describe("--random-seed", function()
+    it("makes the fault dice repeatable: same seed, same sequence of 500s", function()
+      local function run()
+        local e = emu.start{ "--seed", "demo", "--fail-rate", "0.5", "--random-seed", "42" }
+        local seq = {}
+        for i = 1, 24 do seq[i] = e:req("GET", USER).status end
+        e:stop()
+        return table.concat(seq, ",")
+      end
+      local a, b = run(), run()
+      assert.are.equal(a, b)
+      assert.truthy(a:find("500", 1, true) and a:find("200", 1, true), "both outcomes at rate 0.5: " .. a)
+    end)
+  end)
+
   describe("faults", function()
     local e
     lazy_setup(function() e = emu.start{ "--seed", "demo", "--fail-rate", "1" } end)

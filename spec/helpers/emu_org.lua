@@ -7,7 +7,7 @@ M.ALL_FIELDS = "Locked_For__s,Locked_Reason__s,Lock_Source__s,Locked_Time__s,Loc
   .. "Record_Locking_Rule_Id__s,Record_Locking_Configuration_Id__s,Owner,Parent_Id"
 
 local NAME_FIELD = { Deals = "Deal_Name", Leads = "Last_Name", Contacts = "Last_Name",
-                     Accounts = "Account_Name" }
+                     Accounts = "Account_Name", Projects__c = "Name" }
 
 --- Every record of `module` (pages of 200 through `GET /crm/v8/{module}?fields=`).
 -- @return list of record tables (at least `id`, the name field, `Stage` for Deals, `Locked__s`)
