@@ -218,6 +218,27 @@ describe("zlock transport errors", function()
     assert.is_true(err.retryable)
   end)
 
+  it("TLS spoken to a plain-http server: TLS, not retryable (verification stays on)", function()
+    local e = support.start()
+    local c = assert(zlock.new{ api_domain = e.url:gsub("^http:", "https:"), access_token = support.emu.ACCESS_TOKEN,
+                                retries = { max_attempts = 1 } })
+    local res, err = c:get("Leads", "1234567890123456789")
+    e:stop()
+    check_err(res, err, "TLS", nil)
+    assert.is_false(err.retryable)
+  end)
+
+  it("a reply over max_response_bytes: BAD_RESPONSE, not a truncated table", function()
+    local e = support.start()
+    local c = support.client(e, { max_response_bytes = 64, retries = { max_attempts = 1 } })
+    local rid = org.fresh(e, "Leads")
+    assert(org.lock(e, "Leads", rid, ("a long reason "):rep(20)))
+    local res, err = c:get("Leads", rid)
+    e:stop()
+    assert.is_nil(res)
+    assert.equals("BAD_RESPONSE", err.code)
+  end)
+
   it("a reply that is not Zoho's JSON: BAD_RESPONSE", function()
     -- a one-shot server in a subprocess: answers 200 with a body that is not JSON
     local socket = require "socket"
