@@ -29,6 +29,8 @@ end
 M.ROOT = sh("pwd")
 -- the LuaJIT build of zlock.core nginx loads (override for experiments: ZLOCK_LUAJIT_CPATH)
 M.CPATH = os.getenv("ZLOCK_LUAJIT_CPATH") or (M.ROOT .. "/build/luajit/?.so")
+-- the Lua modules nginx loads (override for experiments: ZLOCK_LUA_DIR)
+M.LUA_DIR = os.getenv("ZLOCK_LUA_DIR") or (M.ROOT .. "/lua")
 
 local function read(path)
   local f = io.open(path, "rb")
@@ -65,6 +67,7 @@ end
 function M.config(o)
   local conf = assert(read(M.ROOT .. "/examples/openresty/nginx.conf"))
   conf = conf:gsub("/path/to/zlock/build/luajit/%?%.so", (M.CPATH:gsub("%%", "%%%%")))
+  conf = conf:gsub("/path/to/zlock/lua/", (M.LUA_DIR:gsub("%%", "%%%%")) .. "/")
   conf = conf:gsub("/path/to/zlock", (M.ROOT:gsub("%%", "%%%%")))
   conf = plain_replace(conf, "listen 127.0.0.1:8080;",
     "listen 127.0.0.1:" .. o.port .. (o.reuseport and " reuseport" or "") .. ";")
@@ -124,9 +127,9 @@ end
 --- Stops nginx gracefully (QUIT; TERM after 5 s) and removes its prefix.
 function Nginx:stop()
   if not self.pipe then return end
-  local function alive()
-    local r = os.execute("kill -0 " .. self.pid .. " 2>/dev/null")
-    return r == true or r == 0
+  local function alive()   -- a zombie (exited, not yet reaped by pipe:close) counts as gone
+    local stat = read("/proc/" .. self.pid .. "/stat")
+    return stat ~= nil and stat:match("^%d+ %b() (%a)") ~= "Z"
   end
   os.execute("kill -QUIT " .. self.pid .. " 2>/dev/null")
   local deadline = socket.gettime() + 5
@@ -175,35 +178,55 @@ function Nginx:req(method, path, o)
   return { status = status, body = raw, json = cjson.decode(raw), headers = rh }
 end
 
---- Runs `n` requests at once with `curl` processes (one per request) and waits for all.
+--- Runs requests at once (one connection each, non-blocking LuaSocket driven by
+-- `socket.select`, so the client side adds next to no time) and waits for all replies.
 -- @tparam table reqs array of `{method=, path=, body=, content_type=}`
--- @treturn table results `{status=, worker=}` in order
+-- @treturn table results `{status=, worker=, body=}` in order
 -- @treturn number wall-clock seconds for the whole batch
-function Nginx:parallel(reqs)
-  local outdir = self.dir .. "/par"
-  os.execute("rm -rf " .. q(outdir) .. " && mkdir -p " .. q(outdir))
-  local lines = {}
-  for i, r in ipairs(reqs) do
-    local args = { "curl -s -o /dev/null -D", q(outdir .. "/" .. i .. ".h"), "-X", r.method or "GET" }
-    if r.body then
-      args[#args + 1] = "-H " .. q("Content-Type: " .. (r.content_type or "application/json"))
-      args[#args + 1] = "--data-binary " .. q(r.body)
-    end
-    args[#args + 1] = q(self.url .. r.path)
-    lines[#lines + 1] = table.concat(args, " ") .. " &"
-  end
-  lines[#lines + 1] = "wait"
-  local script = outdir .. "/run.sh"
-  write(script, table.concat(lines, "\n") .. "\n")
+function Nginx:parallel(reqs, timeout)
+  local deadline = socket.gettime() + (timeout or 30)
   local t0 = socket.gettime()
-  os.execute("sh " .. q(script))
-  local elapsed = socket.gettime() - t0
-  local out = {}
-  for i = 1, #reqs do
-    local h = read(outdir .. "/" .. i .. ".h") or ""
-    out[i] = { status = tonumber(h:match("^HTTP/%S+ (%d+)")), worker = h:match("[Xx]%-[Ww]orker%-[Pp]id: (%d+)") }
+  local conns, out = {}, {}
+  for i, r in ipairs(reqs) do
+    local c = assert(socket.tcp())
+    c:settimeout(5)
+    assert(c:connect("127.0.0.1", self.port))
+    c:settimeout(0)
+    local body = r.body or ""
+    local req = (r.method or "GET") .. " " .. r.path .. " HTTP/1.1\r\nHost: 127.0.0.1\r\n" ..
+      "Connection: close\r\nContent-Type: " .. (r.content_type or "application/json") .. "\r\n" ..
+      "Content-Length: " .. #body .. "\r\n\r\n" .. body
+    local sent = 1
+    while sent <= #req do
+      local n, err, last = c:send(req, sent)
+      sent = (n or last or sent - 1) + 1
+      if err and err ~= "timeout" then error("send: " .. err) end
+    end
+    conns[c] = { i = i, parts = {} }
   end
-  return out, elapsed
+  local open = {}
+  for c in pairs(conns) do open[#open + 1] = c end
+  while #open > 0 do
+    assert(socket.gettime() < deadline, "parallel requests timed out")
+    local ready = socket.select(open, nil, 1)
+    for _, c in ipairs(ready) do
+      local st = conns[c]
+      local data, err, partial = c:receive(65536)
+      data = data or partial
+      if data and #data > 0 then st.parts[#st.parts + 1] = data end
+      if err == "closed" then
+        c:close()
+        local raw = table.concat(st.parts)
+        out[st.i] = { status = tonumber(raw:match("^HTTP/%S+ (%d+)")),
+                      worker = raw:match("\r\n[Xx]%-[Ww]orker%-[Pp]id: (%d+)"),
+                      body = raw:match("\r\n\r\n(.*)$") }
+        for k, o in ipairs(open) do
+          if o == c then table.remove(open, k); break end
+        end
+      end
+    end
+  end
+  return out, socket.gettime() - t0
 end
 
 return M

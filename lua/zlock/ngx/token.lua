@@ -100,6 +100,14 @@ function Shared:refresh(call, step, core, send)
     end
     local me = tostring(ngx.worker.pid())
     if dict:add("refresh_lock", me, self.lock_ttl) then
+      -- another worker may have stored a token between our read and our add: look again
+      ver, tok, exp = self:read()
+      if ver and ver ~= self.seen and fresh(exp) then
+        dict:delete("refresh_lock")
+        self.seen = ver
+        call:feed_token(tok, exp)
+        return "shared"
+      end
       local before = core:token()
       local ok, status, body, e = pcall(send, step)
       if not ok then
