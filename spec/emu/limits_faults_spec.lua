@@ -20,7 +20,7 @@ end
 describe("zlock-emu limits and faults", function()
   describe("--concurrency-limit", function()
     local e
-    lazy_setup(function() e = emu.start{ "--seed", "demo", "--concurrency-limit", "2", "--latency", "300" } end)
+    lazy_setup(function() e = emu.start{ "--seed", "demo", "--concurrency-limit", "2", "--latency", "600" } end)
     lazy_teardown(function() if e then e:stop() end end)
 
     it("answers 429 TOO_MANY_REQUESTS to requests beyond N in flight, and counts them", function()
@@ -50,7 +50,7 @@ describe("zlock-emu limits and faults", function()
         reqs[i] = { method = "POST", path = "/crm/v8/Deals/" .. ids[i] .. "/Locking_Information__s",
                     token = emu.ACCESS_TOKEN, body = '{"data":[{"Locked_Reason__s":"burst"}]}' }
       end
-      e:faults{ latency_ms = 300 }
+      e:faults{ latency_ms = 600 }
       local results = many.run(e.url, reqs)
       e:faults{ latency_ms = 0 }
       local rejected = 0
@@ -68,7 +68,7 @@ describe("zlock-emu limits and faults", function()
     end)
 
     it("the limit changes at run time through /__emu/faults", function()
-      e:faults{ concurrency_limit = 0, latency_ms = 300 } -- 0: no limit
+      e:faults{ concurrency_limit = 0, latency_ms = 600 } -- 0: no limit
       local reqs = {}
       for i = 1, 6 do reqs[i] = { method = "GET", path = USER, token = emu.ACCESS_TOKEN } end
       local c = many.count(many.run(e.url, reqs))
@@ -76,6 +76,17 @@ describe("zlock-emu limits and faults", function()
       e:faults{ concurrency_limit = 1 }
       c = many.count(many.run(e.url, reqs))
       assert.is_true((c[429] or 0) >= 1, "limit 1 again rejects: " .. many.show(c))
+    end)
+
+    it("never limits the admin API", function()
+      e:faults{ concurrency_limit = 1, latency_ms = 600 }
+      local reqs = {}
+      for i = 1, 4 do reqs[i] = { method = "GET", path = USER, token = emu.ACCESS_TOKEN } end
+      for i = 5, 8 do reqs[i] = { method = "GET", path = "/__emu/stats" } end
+      local results = many.run(e.url, reqs)
+      for i = 5, 8 do assert.are.equal(200, results[i].status, "admin call " .. i .. ": " .. results[i].body) end
+      local c = many.count(results)
+      assert.is_true((c[429] or 0) >= 1, "the CRM calls are still limited: " .. many.show(c))
     end)
   end)
 

@@ -242,12 +242,14 @@ describe("zlock-emu Locking_Information__s", function()
   end)
 
   describe("records and concurrency", function()
-    it("sets Locked__s on the record while it is locked, and clears it after unlock", function()
+    it("sets Locked__s and $locked_for_me on the record while it is locked, and clears them after unlock", function()
       local id = org.fresh(e, "Deals")
       local function locked()
         local res = e:req("GET", "/crm/v8/Deals/" .. id)
         shape.status(res, 200, "get record")
-        return res.json.data[1].Locked__s
+        local r = res.json.data[1]
+        assert.are.equal(r.Locked__s, r["$locked_for_me"], "no excluded profiles: locked for me too")
+        return r.Locked__s
       end
       assert.is_false(locked())
       local _, lid = org.lock(e, "Deals", id, "flag")
