@@ -6,6 +6,10 @@
 --   PUT    /deals/{id}/lock   new reason (JSON or form) -> 200 {"id", "record_id", "reason"}
 --   DELETE /deals/{id}/lock   -> 200 {"id", "record_id", "unlocked": true}, 404 NOT_LOCKED
 --   GET    /locks[?module=Deals&limit=100]  admin: the module's locks as a JSON array
+--   POST   /bulk/lock         admin: {"ids": [...], "reason": "...", "concurrency": 5} -> 202
+--                             {"job": n}; the locks run in the background (ngx.timer.at, light
+--                             threads, at most `concurrency` calls in flight)
+--   GET    /bulk/{job}        admin: {"state": "running"|"done", "counts": {...}, "failures": [...]}
 --
 -- Errors answer with an HTTP status that fits and the zlock error as JSON:
 -- `{"error": {"code", "message", "http_status", "details", "retryable"}}` (never a token).
@@ -142,6 +146,65 @@ local function list_locks()
   return reply(200, setmetatable(out, cjson.array_mt))
 end
 
+-- Background bulk lock: a timer (its own cosocket context, outliving the request) runs the
+-- bulk runner with the light-thread engine; the summary goes to the shared dict.
+local function bulk_job(premature, job, ids, reason, concurrency)
+  if premature then return end
+  local dict = ngx.shared.zlock
+  local c, err = get_client()
+  local doc
+  if not c then
+    doc = { state = "done", error = { code = err.code, message = err.message } }
+  else
+    local engine = require("zlock.ngx.engine").new(c, { concurrency = concurrency })
+    local run = assert(require("zlock.bulk").new(c, { engine = engine, concurrency = concurrency }))
+    for _, id in ipairs(ids) do run:lock("Deals", id, reason) end
+    local sum = run:finish()
+    local failures = {}
+    for i, f in ipairs(sum.failures) do
+      failures[i] = { record_id = f.record_id, code = f.code, message = f.message }
+    end
+    doc = { state = "done", counts = sum.counts, failed = sum.failed, done = sum.done,
+            elapsed = sum.elapsed, engine = sum.engine, failures = setmetatable(failures, cjson.array_mt) }
+  end
+  dict:set("job:" .. job, cjson.encode(doc), 3600)
+end
+
+local function bulk_lock()
+  ngx.req.read_body()
+  local doc = cjson.decode(ngx.req.get_body_data() or "")
+  if type(doc) ~= "table" or type(doc.ids) ~= "table" or #doc.ids == 0 then
+    return bad_request('JSON body {"ids": [deal ids], "reason": "..."} expected')
+  end
+  if type(doc.reason) ~= "string" or doc.reason == "" then return bad_request("reason is required") end
+  local ids = {}
+  for i, id in ipairs(doc.ids) do
+    if type(id) ~= "string" or not id:match("^%d+$") or #id > 19 then
+      return bad_request("ids must be strings of 1 to 19 digits")
+    end
+    ids[i] = id
+  end
+  local concurrency = math.floor(tonumber(doc.concurrency) or 5)
+  if concurrency < 1 or concurrency > 25 then return bad_request("concurrency must be 1 to 25") end
+  local dict = ngx.shared.zlock
+  local job = dict:incr("job_seq", 1, 0)
+  dict:set("job:" .. job, cjson.encode({ state = "running", total = #ids }), 3600)
+  local ok, err = ngx.timer.at(0, bulk_job, job, ids, doc.reason, concurrency)
+  if not ok then return fail({ code = "INTERNAL", message = "cannot start the job: " .. tostring(err) }, 503) end
+  return reply(202, { job = job, total = #ids })
+end
+
+local function bulk_status(job)
+  local v = ngx.shared.zlock:get("job:" .. job)
+  if not v then return fail({ code = "NOT_FOUND", message = "no job " .. job }, 404) end
+  ngx.header["Content-Type"] = "application/json"
+  ngx.say(v)
+  return ngx.exit(200)
+end
+
+--- The zlock client of this worker (built on first use), or nil and the error.
+M.client = get_client
+
 --- Serves one request (call it from `content_by_lua_block`).
 function M.serve()
   local method, uri = ngx.req.get_method(), ngx.var.uri
@@ -162,6 +225,9 @@ function M.serve()
     end
     return list_locks()
   end
+  if uri == "/bulk/lock" and method == "POST" then return bulk_lock() end
+  local job = uri:match("^/bulk/(%d+)$")
+  if job and method == "GET" then return bulk_status(job) end
   return fail({ code = "NOT_FOUND", message = "no such endpoint" }, 404)
 end
 
