@@ -126,6 +126,7 @@ int emu_module_field(const emu_module *m, const char *api_name);   /* index or -
 emu_field *emu_module_add_field(emu_module *m, const char *api_name, emu_ftype t, const char *lookup);
 emu_record *emu_org_add_record(emu_org *o, emu_module *m, uint64_t id);
 emu_record *emu_org_record(emu_org *o, const emu_module *m, uint64_t id);
+void emu_org_delete_record(emu_org *o, emu_module *m, emu_record *r);   /* frees r and its lock */
 void emu_record_set(emu_record *r, size_t field, const char *val);
 void emu_record_name(emu_org *o, const emu_record *r, char *out, size_t n);
 emu_lock *emu_lock_new(emu_org *o, emu_record *r, bool automatic, const char *reason, int user,
@@ -194,7 +195,7 @@ typedef struct {
 /* ---- statistics ---- */
 enum {
     EMU_R_LOCK_LIST, EMU_R_LOCK_GET, EMU_R_LOCK_CREATE, EMU_R_LOCK_UPDATE, EMU_R_LOCK_DELETE,
-    EMU_R_RECORDS_LIST, EMU_R_RECORD_GET, EMU_R_RECORDS_UPDATE, EMU_R_RECORDS_CREATE,
+    EMU_R_RECORDS_LIST, EMU_R_RECORD_GET, EMU_R_RECORDS_UPDATE, EMU_R_RECORDS_CREATE, EMU_R_RECORDS_DELETE,
     EMU_R_SEARCH, EMU_R_COQL, EMU_R_CONFIG, EMU_R_MODULES, EMU_R_FIELDS, EMU_R_USERS,
     EMU_R_OAUTH, EMU_R_ADMIN, EMU_R_OTHER, EMU_R_COUNT
 };

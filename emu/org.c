@@ -180,6 +180,32 @@ emu_record *emu_org_add_record(emu_org *o, emu_module *m, uint64_t id)
     return r;
 }
 
+void emu_org_delete_record(emu_org *o, emu_module *m, emu_record *r)
+{
+    size_t mask = o->idx_cap - 1, i = hash_id(r->id, o->idx_cap);
+    while (o->idx[i] != r) i = (i + 1) & mask;
+    o->idx[i] = NULL;
+    /* backward-shift deletion keeps every probe chain unbroken */
+    for (size_t j = (i + 1) & mask; o->idx[j]; j = (j + 1) & mask) {
+        size_t k = hash_id(o->idx[j]->id, o->idx_cap);
+        bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (stays) continue;
+        o->idx[i] = o->idx[j];
+        o->idx[j] = NULL;
+        i = j;
+    }
+    o->idx_used--;
+    for (size_t k = 0; k < m->nrecs; k++)
+        if (m->recs[k] == r) {
+            memmove(&m->recs[k], &m->recs[k + 1], (m->nrecs - k - 1) * sizeof *m->recs);
+            m->nrecs--;
+            break;
+        }
+    for (size_t f = 0; f < m->nfields; f++) free(r->v[f]);
+    emu_lock_free(r->lock);
+    free(r);
+}
+
 emu_record *emu_org_record(emu_org *o, const emu_module *m, uint64_t id)
 {
     size_t h = hash_id(id, o->idx_cap);

@@ -282,17 +282,60 @@ static void write_items(emu_ctx *c, emu_module *m, uint64_t path_id, bool create
     emu_reply_json(c, status, json_pack("{s:o}", "data", out));
 }
 
+/* DELETE /crm/{v}/{module}/{id} or /crm/{v}/{module}?ids=a,b (at most 100): refused with
+ * RECORD_LOCKED {id, action:"record_locking"} when locked and "delete" is restricted. */
+static void delete_records(emu_ctx *c, emu_module *m, uint64_t path_id)
+{
+    emu_org *o = c->s->org;
+    char one[24];
+    const char *ids = path_id ? (emu_fmt_id(path_id, one), one) : emu_query(c, "ids");
+    if (!ids || !*ids) {
+        emu_reply_error(c, 400, "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing",
+                        json_pack("{s:s}", "param", "ids"));
+        return;
+    }
+    size_t n;
+    char **list = emu_split_fields(ids, &n);
+    if (n > MAX_ITEMS) {
+        emu_free_fields(list, n);
+        emu_reply_error(c, 400, "LIMIT_EXCEEDED", "limit exceeded", json_pack("{s:s,s:i}", "param", "ids", "limit", MAX_ITEMS));
+        return;
+    }
+    json_t *out = json_array();
+    size_t ok = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t id;
+        emu_record *r = emu_parse_id(list[i], &id) ? emu_org_record(o, m, id) : NULL;
+        json_t *d = json_pack("{s:o}", "id", emu_jstr(list[i]));
+        if (!r) {
+            json_array_append_new(out, emu_error_item("INVALID_DATA", "the id given seems to be invalid", d));
+        } else if (r->lock && m->config && m->config->restrict_delete) {
+            json_object_set_new(d, "action", json_string("record_locking"));
+            json_array_append_new(out, emu_error_item("RECORD_LOCKED",
+                "Sorry, you cannot perform this operation as the record is locked.", d));
+        } else {
+            emu_org_delete_record(o, m, r);
+            json_array_append_new(out, emu_success_item("record deleted", d));
+            ok++;
+        }
+    }
+    emu_free_fields(list, n);
+    emu_reply_json(c, ok == n ? 200 : ok == 0 ? 400 : 207, json_pack("{s:o}", "data", out));
+}
+
 void emu_records_route(emu_ctx *c)
 {
     const char *me = c->method;
     bool get = strcmp(me, "GET") == 0, put = strcmp(me, "PUT") == 0, post = strcmp(me, "POST") == 0;
+    bool del = strcmp(me, "DELETE") == 0;
     bool one = c->nseg == 2;
-    if (!(get || put || (post && !one))) {
+    if (!(get || put || del || (post && !one))) {
         c->route = EMU_R_OTHER;
         emu_reply_error(c, 405, "INVALID_REQUEST_METHOD", "The http request method type is not a valid one", NULL);
         return;
     }
-    c->route = get ? (one ? EMU_R_RECORD_GET : EMU_R_RECORDS_LIST) : put ? EMU_R_RECORDS_UPDATE : EMU_R_RECORDS_CREATE;
+    c->route = get ? (one ? EMU_R_RECORD_GET : EMU_R_RECORDS_LIST) : put ? EMU_R_RECORDS_UPDATE
+             : del ? EMU_R_RECORDS_DELETE : EMU_R_RECORDS_CREATE;
     emu_server *s = c->s;
     if (get) pthread_rwlock_rdlock(&s->org_lock);
     else pthread_rwlock_wrlock(&s->org_lock);
@@ -312,6 +355,8 @@ void emu_records_route(emu_ctx *c)
         emu_free_fields(fields, nf);
     } else if (get) {
         list(c, m);
+    } else if (del) {
+        delete_records(c, m, id);
     } else {
         write_items(c, m, id, post);
     }

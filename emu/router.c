@@ -9,7 +9,7 @@
 
 const char *const emu_route_names[EMU_R_COUNT] = {
     "locks.list", "locks.get", "locks.lock", "locks.update", "locks.unlock",
-    "records.list", "records.get", "records.update", "records.create",
+    "records.list", "records.get", "records.update", "records.create", "records.delete",
     "records.search", "coql", "settings.record_locking_configurations", "settings.modules",
     "settings.fields", "users", "oauth.token", "admin", "other",
 };

@@ -128,6 +128,30 @@ int main(void)
     ok(emu_record_value(r, "Locked__s", &v, &vc) && v.type == EMU_V_BOOL, "Locked__s is a boolean");
     ok(!emu_record_value(r, "No_Such_Field", &v, &vc), "unknown fields are reported");
 
+    /* deleting records keeps the index whole (backward-shift deletion) */
+    so.ncounts = 1;
+    snprintf(so.counts[0].module, sizeof so.counts[0].module, "Deals");
+    so.counts[0].count = 5000;
+    so.seed = "empty";
+    emu_org *big = emu_seed_build(&so, err, sizeof err);
+    emu_module *bd = emu_org_module(big, "Deals");
+    uint64_t *gone = malloc(2500 * sizeof *gone);
+    size_t ngone = 0;
+    for (size_t k = 0; k < bd->nrecs && ngone < 2500; k += 1) {
+        if ((bd->recs[k]->id * 2654435761u) % 3 == 0) continue;
+        gone[ngone++] = bd->recs[k]->id;
+        emu_org_delete_record(big, bd, bd->recs[k]);
+        k--;
+    }
+    int found = 1, absent = 1;
+    for (size_t k = 0; k < bd->nrecs; k++) found &= emu_org_record(big, bd, bd->recs[k]->id) == bd->recs[k];
+    for (size_t k = 0; k < ngone; k++) absent &= emu_org_record(big, bd, gone[k]) == NULL;
+    ok(ngone == 2500 && bd->nrecs == 2500, "deleted half of 5000 records");
+    ok(found, "every remaining record is still found through the index");
+    ok(absent, "no deleted record is found");
+    free(gone);
+    emu_org_free(big);
+
     free(da); free(db); free(dc);
     emu_org_free(a); emu_org_free(b); emu_org_free(c);
     printf("1..%d\n", n_test);
