@@ -30,6 +30,10 @@ end
 -- @tparam[opt] table opts `zlock.new`'s options
 -- @return the transport; raises when it cannot be built (e.g. an unknown `shared_dict`)
 function M.transport(opts)
+  local ngx = rawget(_G, "ngx")
+  if type(ngx) ~= "table" or not ngx.socket then
+    error("bad argument #1 to 'new' (transport 'ngx' needs nginx's Lua module: run inside OpenResty / nginx)", 4)
+  end
   local t, err = require("zlock.ngx.transport").new(opts)
   if not t then error("bad argument #1 to 'new' (" .. err .. ")", 4) end
   return t
