@@ -5,15 +5,6 @@ local socket = require "socket"
 local emu = require "helpers.emu"
 local ngxs = require "openresty.support"
 
-local function unlocked_deals(e, n)
-  local ids = {}
-  for id, is_locked in pairs(e:state().records.Deals) do
-    if not is_locked then ids[#ids + 1] = id end
-  end
-  table.sort(ids)
-  return { unpack(ids, 1, n) }
-end
-
 describe("bulk locks in an nginx timer", function()
   local e, n
 
@@ -28,7 +19,7 @@ describe("bulk locks in an nginx timer", function()
   end)
 
   it("locks every deal with at most `concurrency` calls in flight, and reports the summary", function()
-    local ids = unlocked_deals(e, 12)
+    local ids = ngxs.unlocked_deals(e, 12)
     local r = assert(n:req("POST", "/bulk/lock", { json = { ids = ids, reason = "quarter closed", concurrency = 4 } }))
     assert.equal(202, r.status, r.body)
     local job = r.json.job

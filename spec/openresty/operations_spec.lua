@@ -3,22 +3,6 @@
 local emu = require "helpers.emu"
 local ngxs = require "openresty.support"
 
--- Deal ids of the demo org that hold no lock (taken from the emulator, not hard-coded).
-local function unlocked_deals(e, n)
-  local st = e:state()
-  local locked = {}
-  for _, l in ipairs(st.locks) do
-    if l.module == "Deals" then locked[l.record_id] = true end
-  end
-  local ids = {}
-  for id, is_locked in pairs(st.records.Deals) do
-    if not is_locked and not locked[id] then ids[#ids + 1] = id end
-  end
-  table.sort(ids)
-  assert(#ids >= n, "the demo org has fewer than " .. n .. " unlocked deals")
-  return { unpack(ids, 1, n) }
-end
-
 -- CRM calls the emulator has answered (admin calls excluded).
 local function crm_calls(e)
   local n = 0
@@ -28,13 +12,6 @@ local function crm_calls(e)
     end
   end
   return n
-end
-
-local function emu_lock(e, record_id)
-  for _, l in ipairs(e:state().locks) do
-    if l.module == "Deals" and l.record_id == record_id then return l end
-  end
-  return nil
 end
 
 describe("examples/openresty in nginx", function()
@@ -51,10 +28,10 @@ describe("examples/openresty in nginx", function()
   end)
 
   it("locks, reads, updates and unlocks a deal; the emulator agrees at every step", function()
-    local id = unlocked_deals(e, 1)[1]
+    local id = ngxs.unlocked_deals(e, 1)[1]
     local r = assert(n:req("POST", "/deals/" .. id .. "/lock", { json = { reason = "awaiting legal review" } }))
     assert.equal(201, r.status, r.body)
-    local l = emu_lock(e, id)
+    local l = ngxs.emu_lock(e, id)
     assert.truthy(l, "the emulator holds no lock for " .. id)
     assert.equal(l.lock_id, r.json.id)
     assert.equal("awaiting legal review", l.reason)
@@ -71,13 +48,13 @@ describe("examples/openresty in nginx", function()
     r = assert(n:req("PUT", "/deals/" .. id .. "/lock", { form = { reason = "signed, waiting for payment" } }))
     assert.equal(200, r.status, r.body)
     assert.equal(l.lock_id, r.json.id)
-    assert.equal("signed, waiting for payment", emu_lock(e, id).reason)
+    assert.equal("signed, waiting for payment", ngxs.emu_lock(e, id).reason)
 
     r = assert(n:req("DELETE", "/deals/" .. id .. "/lock"))
     assert.equal(200, r.status, r.body)
     assert.equal(l.lock_id, r.json.id)
     assert.is_true(r.json.unlocked)
-    assert.is_nil(emu_lock(e, id))
+    assert.is_nil(ngxs.emu_lock(e, id))
 
     r = assert(n:req("GET", "/deals/" .. id .. "/lock"))
     assert.equal(404, r.status, r.body)
@@ -85,24 +62,24 @@ describe("examples/openresty in nginx", function()
   end)
 
   it("takes the reason from a form body too", function()
-    local id = unlocked_deals(e, 1)[1]
+    local id = ngxs.unlocked_deals(e, 1)[1]
     local r = assert(n:req("POST", "/deals/" .. id .. "/lock", { form = { reason = "façade: ünïcode ok" } }))
     assert.equal(201, r.status, r.body)
-    assert.equal("façade: ünïcode ok", emu_lock(e, id).reason)
+    assert.equal("façade: ünïcode ok", ngxs.emu_lock(e, id).reason)
   end)
 
   it("answers a second lock of a locked deal with 409 and Zoho's NOT_ALLOWED; one lock remains", function()
-    local id = unlocked_deals(e, 1)[1]
+    local id = ngxs.unlocked_deals(e, 1)[1]
     assert.equal(201, n:req("POST", "/deals/" .. id .. "/lock", { json = { reason = "first" } }).status)
     local r = assert(n:req("POST", "/deals/" .. id .. "/lock", { json = { reason = "second" } }))
     assert.equal(409, r.status, r.body)
     assert.equal("NOT_ALLOWED", r.json.error.code)
     assert.equal(403, r.json.error.http_status)
-    assert.equal("first", emu_lock(e, id).reason)
+    assert.equal("first", ngxs.emu_lock(e, id).reason)
   end)
 
   it("refuses bad input with 400 before any call reaches the emulator", function()
-    local id = unlocked_deals(e, 1)[1]
+    local id = ngxs.unlocked_deals(e, 1)[1]
     local before = crm_calls(e)
     local r = assert(n:req("POST", "/deals/" .. id .. "/lock", { json = {} }))
     assert.equal(400, r.status, r.body)
@@ -158,7 +135,7 @@ describe("examples/openresty with a flaky upstream", function()
   end)
 
   it("retries through nginx and leaves exactly one lock per deal (reconciliation)", function()
-    local ids = unlocked_deals(e, 8)
+    local ids = ngxs.unlocked_deals(e, 8)
     for _, id in ipairs(ids) do
       local r = assert(n:req("POST", "/deals/" .. id .. "/lock", { json = { reason = "flaky " .. id } }))
       assert.equal(201, r.status, r.body)

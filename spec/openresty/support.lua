@@ -82,6 +82,32 @@ function M.config(o)
   return conf
 end
 
+--- Deal ids of the emulator's org that hold no lock (sorted; taken from its state).
+-- @param e the emulator (`helpers.emu`)
+-- @tparam integer n how many
+function M.unlocked_deals(e, n)
+  local st = e:state()
+  local locked = {}
+  for _, l in ipairs(st.locks) do
+    if l.module == "Deals" then locked[l.record_id] = true end
+  end
+  local ids = {}
+  for id, is_locked in pairs(st.records.Deals) do
+    if not is_locked and not locked[id] then ids[#ids + 1] = id end
+  end
+  table.sort(ids)
+  assert(#ids >= n, "the org has fewer than " .. n .. " unlocked deals")
+  return { unpack(ids, 1, n) }
+end
+
+--- The emulator's lock on a deal (its state's form), or nil.
+function M.emu_lock(e, record_id)
+  for _, l in ipairs(e:state().locks) do
+    if l.module == "Deals" and l.record_id == record_id then return l end
+  end
+  return nil
+end
+
 local Nginx = {}
 Nginx.__index = Nginx
 

@@ -157,12 +157,15 @@ end
 
 -- One exchange on one connection. Returns status, body, headers, keepalive-able; or
 -- nil, terr, message, before_reply (true when nothing of a reply arrived).
-local function exchange(sock, req, method, cap)
+local function exchange(sock, req, method, cap, o, deadline)
   local bytes, err = sock:send(req)
   if not bytes then return nil, terr(err, "closed"), "send failed: " .. tostring(err), true end
+  sock:settimeouts(o.connect_timeout_ms or 10000, left_ms(deadline), left_ms(deadline))
   local status, h, msg, nothing = read_head(sock)
   if not status then return nil, h, msg, nothing end
   local body, e2, m2 = "", nil, nil
+  if now() >= deadline then return nil, "timeout", "no complete reply in time" end
+  sock:settimeouts(o.connect_timeout_ms or 10000, left_ms(deadline), left_ms(deadline))
   local te = h["transfer-encoding"]
   local close = (h.connection or ""):lower():find("close", 1, true) ~= nil
   if method == "HEAD" or status == 204 or status == 304 or (status >= 100 and status < 200) then
@@ -204,7 +207,7 @@ function M.request(o)
     if not sock then return nil, e, m end
     local reused = sock:getreusedtimes() > 0
     sock:settimeouts(o.connect_timeout_ms or 10000, left_ms(deadline), left_ms(deadline))
-    local status, body, h, keep = exchange(sock, req, method, cap)
+    local status, body, h, keep = exchange(sock, req, method, cap, o, deadline)
     if status then
       if keep then sock:setkeepalive(o.keepalive_ms or 30000, o.pool_size)
       else sock:close() end
