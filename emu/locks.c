@@ -25,24 +25,54 @@ static const struct { const char *name; unsigned bit; } lock_fields[] = {
     { "Feature_Type__s", 0 }, { "Name", 0 },
 };
 
-/* Parses `fields=a,b`: returns a bit mask; unknown names are ignored (as Zoho does). */
-static unsigned parse_fields(const char *s)
+/* Parses `fields=a,b` into a bit mask. An unknown name: false after replying 400 INVALID_DATA
+ * {param_name:"fields", api_name}. */
+static bool parse_fields(emu_ctx *c, const char *s, unsigned *mask)
 {
-    unsigned mask = 0;
     char buf[64];
+    *mask = 0;
     while (s && *s) {
         const char *e = strchr(s, ',');
         size_t n = e ? (size_t)(e - s) : strlen(s);
         while (n && *s == ' ') { s++; n--; }
         while (n && s[n - 1] == ' ') n--;
-        if (n < sizeof buf) {
-            memcpy(buf, s, n); buf[n] = 0;
-            for (size_t i = 0; i < sizeof lock_fields / sizeof *lock_fields; i++)
-                if (strcasecmp(buf, lock_fields[i].name) == 0) mask |= lock_fields[i].bit;
+        if (n) {
+            bool known = false;
+            if (n < sizeof buf) {
+                memcpy(buf, s, n); buf[n] = 0;
+                for (size_t i = 0; i < sizeof lock_fields / sizeof *lock_fields; i++)
+                    if (strcasecmp(buf, lock_fields[i].name) == 0) { *mask |= lock_fields[i].bit; known = true; }
+            }
+            if (!known) {
+                json_t *name = json_stringn(s, n < 200 ? n : 200);
+                emu_reply_error(c, 400, "INVALID_DATA", "invalid data",
+                                json_pack("{s:s,s:o}", "param_name", "fields", "api_name",
+                                          name ? name : json_string("")));
+                return false;
+            }
         }
         s = e ? e + 1 : NULL;
     }
-    return mask;
+    return true;
+}
+
+/* ids=1,2: false after replying when one is not an id. */
+static bool valid_ids(emu_ctx *c, const char *ids)
+{
+    for (const char *s = ids; s && *s;) {
+        const char *e = strchr(s, ',');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        char buf[24];
+        uint64_t id;
+        if (n == 0 || n >= sizeof buf) goto bad;
+        memcpy(buf, s, n); buf[n] = 0;
+        if (!emu_parse_id(buf, &id)) goto bad;
+        s = e ? e + 1 : NULL;
+    }
+    return true;
+bad:
+    emu_reply_error(c, 400, "INVALID_DATA", "invalid data", json_pack("{s:s}", "param_name", "ids"));
+    return false;
 }
 
 static json_t *locked_for(emu_org *o, const emu_record *r)
@@ -164,6 +194,13 @@ static void list_locks(emu_ctx *c, emu_record *r)
         if (per_page > 200) per_page = 200;
     }
     const char *ids = emu_query(c, "ids");
+    if (ids && !valid_ids(c, ids)) return;
+    if (emu_query(c, "page_token")) {   /* the list never hands out one */
+        emu_reply_error(c, 400, "INVALID_DATA", "invalid data", json_pack("{s:s}", "param_name", "page_token"));
+        return;
+    }
+    unsigned mask;
+    if (!parse_fields(c, fields, &mask)) return;
     bool wanted = r->lock != NULL && page == 1;
     if (wanted && ids && *ids) {
         char want[24];
@@ -177,7 +214,7 @@ static void list_locks(emu_ctx *c, emu_record *r)
         }
     }
     if (!wanted) { emu_reply_empty(c, 204); return; }
-    json_t *data = json_pack("[o]", emu_lock_json(o, r, parse_fields(fields)));
+    json_t *data = json_pack("[o]", emu_lock_json(o, r, mask));
     json_t *info = json_object();
     json_object_set_new(info, "per_page", json_integer(per_page));
     json_object_set_new(info, "count", json_integer(1));
@@ -230,7 +267,8 @@ static void one_lock(emu_ctx *c, emu_record *r)
     emu_lock *l = r->lock;
     if (strcmp(c->method, "GET") == 0) {
         const char *f = emu_query(c, "fields");
-        unsigned mask = f && *f ? parse_fields(f) : LF_ALL;
+        unsigned mask = LF_ALL;
+        if (f && *f && !parse_fields(c, f, &mask)) return;
         emu_reply_json(c, 200, json_pack("{s:[o]}", "data", emu_lock_json(o, r, mask)));
         return;
     }
