@@ -1,4 +1,44 @@
-# C core build fragment (included by the top Makefile). Placeholder until the core lands.
-.PHONY: core
-core:
-	@mkdir -p $(BUILD)/$(LUA)/zlock
+# C core build fragment (included by the top Makefile).
+#   make core LUA=lua5.4|lua5.3|lua5.1|luajit  ->  build/<lua>/zlock/core.so
+#   (objects under build/obj/core/<lua>/; the pure-core C tests under build/tests/)
+# The module links libcurl and jansson, never liblua (the interpreter provides it).
+.PHONY: core ctest-core
+
+CORE_PURE   := buf error request response retry dc auth client call
+CORE_IO     := transport_curl
+CORE_BIND   := binding/lua_core binding/lua_client binding/lua_call
+CORE_TESTS  := core_request_test core_response_test core_retry_test core_call_test
+
+CORE_LUA_PC   := $(LUA)
+CORE_LUA_CFLAGS := $(shell pkg-config --cflags $(CORE_LUA_PC) 2>/dev/null)
+CORE_DEP_CFLAGS := $(shell pkg-config --cflags libcurl jansson)
+CORE_DEP_LIBS   := $(shell pkg-config --libs libcurl jansson) -lpthread
+CORE_OBJDIR := $(BUILD)/obj/core/$(LUA)
+CORE_SO     := $(BUILD)/$(LUA)/zlock/core.so
+CORE_HDRS   := $(wildcard csrc/*.h csrc/binding/*.h)
+CORE_OBJS   := $(addprefix $(CORE_OBJDIR)/,$(addsuffix .o,$(CORE_PURE) $(CORE_IO) $(CORE_BIND)))
+
+core: $(CORE_SO) $(addprefix $(BUILD)/tests/,$(CORE_TESTS))
+
+$(CORE_OBJDIR)/%.o: csrc/%.c $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -Icsrc $(CORE_LUA_CFLAGS) $(CORE_DEP_CFLAGS) -c $< -o $@
+
+$(CORE_SO): $(CORE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -shared -o $@ $(CORE_OBJS) $(CORE_DEP_LIBS)
+
+# Pure-core objects for the C tests (no Lua, no libcurl).
+CORE_TOBJDIR := $(BUILD)/obj/core/pure
+CORE_TOBJS   := $(addprefix $(CORE_TOBJDIR)/,$(addsuffix .o,$(CORE_PURE)))
+
+$(CORE_TOBJDIR)/%.o: csrc/%.c $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -Icsrc $(shell pkg-config --cflags jansson) -c $< -o $@
+
+$(BUILD)/tests/core_%_test: test/core_%_test.c test/tap.h $(CORE_TOBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -Icsrc -Itest $< $(CORE_TOBJS) -o $@ $(shell pkg-config --libs jansson) -lpthread
+
+ctest-core: $(addprefix $(BUILD)/tests/,$(CORE_TESTS))
+	@for t in $^; do $$t || exit 1; done

@@ -13,9 +13,9 @@ Client.__index = Client
 
 local LIST_PARAMS = { "fields", "page", "per_page", "page_token", "ids" }
 
--- Argument checks (level 3: the caller of the public method).
+-- Argument checks (level 4: the caller of the public method that called a check).
 local function argerr(n, fname, msg)
-  error(string.format("bad argument #%d to '%s' (%s)", n, fname, msg), 3)
+  error(string.format("bad argument #%d to '%s' (%s)", n, fname, msg), 4)
 end
 
 local function check_module(v, n, fname)

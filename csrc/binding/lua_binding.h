@@ -1,0 +1,25 @@
+/* lua_binding.h - shared by the binding's files (zlock.core). */
+#ifndef ZLOCK_LUA_BINDING_H
+#define ZLOCK_LUA_BINDING_H
+
+#include "lua_compat.h"
+#include "zlock.h"
+
+#define ZLB_CLIENT "zlock.core.client"
+#define ZLB_CALL   "zlock.core.call"
+
+typedef struct { zl_client *c; } zlb_client;
+typedef struct { zl_call *call; } zlb_call;
+
+/* Pushes {code, message, http_status, retryable, details(JSON text)}. */
+void zlb_push_error(lua_State *L, const zl_error *e);
+/* Pushes nil and the error table; returns 2. */
+int  zlb_fail(lua_State *L, const zl_error *e);
+/* Wraps a new zl_call in a userdata (takes ownership). */
+int  zlb_push_call(lua_State *L, zl_call *call);
+
+int  zlb_client_new(lua_State *L);
+void zlb_client_register(lua_State *L);
+void zlb_call_register(lua_State *L);
+
+#endif

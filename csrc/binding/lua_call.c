@@ -1,0 +1,184 @@
+/* lua_call.c - the call userdata: the sans-I/O state machine, steppable from Lua.
+ *   :next() -> step table   {kind="send", method, url, headers={Name=value}, body,
+ *                             token_request, idempotent}
+ *                           | {kind="wait", ms, attempt, error}  | {kind="wait_token", seq}
+ *                           | {kind="done"}
+ *   :feed(status, body, errcode)   errcode nil | "connect" | "timeout" | "closed" | "tls"
+ *                                  | "too_large" | anything else (= transport failure)
+ *   :feed_token(token, expires_at) satisfy a token_request step from outside
+ *   :run() -> nil when done | the wait step (libcurl, blocking; never from nginx handlers)
+ *   :cancel(code, message)   :result() -> {status, body, lock_id, reconciled, attempts} | nil, err
+ *   :close() (idempotent; __gc; __close)
+ * run() performs libcurl with no Lua callback inside, so no Lua error can longjmp through it. */
+#include <string.h>
+#include "lua_binding.h"
+
+static zlb_call *check_call(lua_State *L) {
+    zlb_call *u = luaL_checkudata(L, 1, ZLB_CALL);
+    if (!u->call) luaL_error(L, "zlock call is closed");
+    return u;
+}
+
+int zlb_push_call(lua_State *L, zl_call *call) {
+    zlb_call *u = lua_newuserdata(L, sizeof *u);
+    u->call = call;
+    luaL_getmetatable(L, ZLB_CALL);
+    lua_setmetatable(L, -2);
+    return 1;
+}
+
+static void push_step(lua_State *L, const zl_step *s) {
+    switch (s->kind) {
+    case ZL_STEP_SEND:
+        lua_createtable(L, 0, 7);
+        lua_pushliteral(L, "send");
+        lua_setfield(L, -2, "kind");
+        lua_pushstring(L, s->method);
+        lua_setfield(L, -2, "method");
+        lua_pushstring(L, s->url);
+        lua_setfield(L, -2, "url");
+        lua_createtable(L, 0, (int)s->nheaders);
+        for (size_t i = 0; i < s->nheaders; i++) {
+            const char *h = s->headers[i];
+            const char *colon = strchr(h, ':');
+            if (!colon) continue;
+            const char *v = colon + 1;
+            while (*v == ' ') v++;
+            lua_pushlstring(L, h, (size_t)(colon - h));
+            lua_pushstring(L, v);
+            lua_settable(L, -3);
+        }
+        lua_setfield(L, -2, "headers");
+        if (s->body) {
+            lua_pushlstring(L, s->body, s->body_len);
+            lua_setfield(L, -2, "body");
+        }
+        lua_pushboolean(L, s->is_token_request);
+        lua_setfield(L, -2, "token_request");
+        lua_pushboolean(L, s->idempotent);
+        lua_setfield(L, -2, "idempotent");
+        break;
+    case ZL_STEP_WAIT:
+        lua_createtable(L, 0, 4);
+        lua_pushliteral(L, "wait");
+        lua_setfield(L, -2, "kind");
+        lua_pushinteger(L, (lua_Integer)s->wait_ms);
+        lua_setfield(L, -2, "ms");
+        lua_pushinteger(L, s->attempt);
+        lua_setfield(L, -2, "attempt");
+        zlb_push_error(L, s->reason);
+        lua_setfield(L, -2, "error");
+        break;
+    case ZL_STEP_WAIT_TOKEN:
+        lua_createtable(L, 0, 2);
+        lua_pushliteral(L, "wait_token");
+        lua_setfield(L, -2, "kind");
+        lua_pushnumber(L, (lua_Number)s->token_seq);
+        lua_setfield(L, -2, "seq");
+        break;
+    default:
+        lua_createtable(L, 0, 1);
+        lua_pushliteral(L, "done");
+        lua_setfield(L, -2, "kind");
+    }
+}
+
+static int l_next(lua_State *L) {
+    zlb_call *u = check_call(L);
+    zl_step s;
+    zl_call_next(u->call, &s);
+    push_step(L, &s);
+    return 1;
+}
+
+static zl_transport_error terr_of(const char *s) {
+    if (!s) return ZL_TERR_NONE;
+    if (strcmp(s, "connect") == 0) return ZL_TERR_CONNECT;
+    if (strcmp(s, "timeout") == 0) return ZL_TERR_TIMEOUT;
+    if (strcmp(s, "closed") == 0) return ZL_TERR_CLOSED;
+    if (strcmp(s, "tls") == 0) return ZL_TERR_TLS;
+    if (strcmp(s, "too_large") == 0) return ZL_TERR_TOO_LARGE;
+    return ZL_TERR_OTHER;
+}
+
+static int l_feed(lua_State *L) {
+    zlb_call *u = check_call(L);
+    int status = (int)luaL_optinteger(L, 2, 0);
+    size_t len = 0;
+    const char *body = luaL_optlstring(L, 3, "", &len);
+    const char *e = luaL_optstring(L, 4, NULL);
+    zl_call_feed(u->call, status, body, len, terr_of(e));
+    return 0;
+}
+
+static int l_feed_token(lua_State *L) {
+    zlb_call *u = check_call(L);
+    const char *t = luaL_checkstring(L, 2);
+    double exp = (double)luaL_optnumber(L, 3, 0);
+    zl_call_feed_token(u->call, t, exp);
+    return 0;
+}
+
+static int l_run(lua_State *L) {
+    zlb_call *u = check_call(L);
+    zl_step w;
+    if (zl_call_run(u->call, &w) == ZL_STEP_WAIT) {
+        push_step(L, &w);
+        return 1;
+    }
+    lua_pushnil(L);
+    return 1;
+}
+
+static int l_cancel(lua_State *L) {
+    zlb_call *u = check_call(L);
+    zl_call_cancel(u->call, luaL_optstring(L, 2, "CANCELLED"), luaL_optstring(L, 3, "cancelled"));
+    return 0;
+}
+
+static int l_result(lua_State *L) {
+    zlb_call *u = check_call(L);
+    zl_result r;
+    const zl_error *e = NULL;
+    if (zl_call_result(u->call, &r, &e)) {
+        lua_createtable(L, 0, 5);
+        lua_pushinteger(L, r.http_status);
+        lua_setfield(L, -2, "status");
+        lua_pushlstring(L, r.body, r.body_len);
+        lua_setfield(L, -2, "body");
+        if (r.lock_id) {
+            lua_pushstring(L, r.lock_id);
+            lua_setfield(L, -2, "lock_id");
+        }
+        lua_pushboolean(L, r.reconciled);
+        lua_setfield(L, -2, "reconciled");
+        lua_pushinteger(L, r.attempts);
+        lua_setfield(L, -2, "attempts");
+        return 1;
+    }
+    if (!e) {
+        zl_error pending = {0};
+        strcpy(pending.code, "INTERNAL");
+        strcpy(pending.message, "the call has not finished");
+        return zlb_fail(L, &pending);
+    }
+    return zlb_fail(L, e);
+}
+
+static int l_close(lua_State *L) {
+    zlb_call *u = luaL_checkudata(L, 1, ZLB_CALL);
+    if (u->call) {
+        zl_call_free(u->call);
+        u->call = NULL;
+    }
+    return 0;
+}
+
+void zlb_call_register(lua_State *L) {
+    static const luaL_Reg methods[] = {
+        { "next", l_next }, { "feed", l_feed }, { "feed_token", l_feed_token }, { "run", l_run },
+        { "cancel", l_cancel }, { "result", l_result }, { "close", l_close }, { NULL, NULL }
+    };
+    static const luaL_Reg meta[] = { { "__gc", l_close }, { "__close", l_close }, { NULL, NULL } };
+    zlc_newclass(L, ZLB_CALL, methods, meta);
+}

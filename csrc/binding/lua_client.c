@@ -1,0 +1,207 @@
+/* lua_client.c - the client userdata: core.client(cfg) and its methods
+ *   :call(kind, module, record_id, lock_id, reason, params) -> call | nil, err
+ *        kind: "get_one" | "list" | "lock" | "update" | "unlock"; params: {key = "value"}
+ *   :request(method, path, params, body, idempotent(-1|0|1)) -> call | nil, err
+ *   :set_token(token, expires_at)   :token() -> token, expires_at   :info() -> table
+ *   :close() (idempotent; also __gc and, on 5.4, __close)
+ * The token is never part of __tostring or of any error. */
+#include <stdlib.h>
+#include <string.h>
+#include "lua_binding.h"
+#include "internal.h"
+
+#define MAX_PARAMS 32
+
+static zlb_client *check_client(lua_State *L) {
+    zlb_client *u = luaL_checkudata(L, 1, ZLB_CLIENT);
+    if (!u->c) luaL_error(L, "zlock client is closed");
+    return u;
+}
+
+static const char *opt_str(lua_State *L, int t, const char *k) {
+    lua_getfield(L, t, k);
+    const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    lua_pop(L, 1);   /* the string stays alive: it is referenced by the table */
+    return s;
+}
+
+static double opt_num(lua_State *L, int t, const char *k, double def) {
+    lua_getfield(L, t, k);
+    double v = lua_type(L, -1) == LUA_TNUMBER ? (double)lua_tonumber(L, -1) : def;
+    lua_pop(L, 1);
+    return v;
+}
+
+int zlb_client_new(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    zl_config cfg;
+    zl_config_init(&cfg);
+    cfg.api_domain = opt_str(L, 1, "api_domain");
+    cfg.accounts_domain = opt_str(L, 1, "accounts_domain");
+    cfg.dc = opt_str(L, 1, "dc");
+    cfg.env = opt_str(L, 1, "env");
+    const char *v = opt_str(L, 1, "api_version");
+    if (v) cfg.api_version = v;
+    cfg.access_token = opt_str(L, 1, "access_token");
+    cfg.token_expires_at = opt_num(L, 1, "expires_at", 0);
+    cfg.client_id = opt_str(L, 1, "client_id");
+    cfg.client_secret = opt_str(L, 1, "client_secret");
+    cfg.refresh_token = opt_str(L, 1, "refresh_token");
+    cfg.refresh_ahead_s = opt_num(L, 1, "refresh_ahead", 60);
+    cfg.ca_file = opt_str(L, 1, "ca_file");
+    cfg.user_agent = opt_str(L, 1, "user_agent");
+    cfg.connect_timeout_ms = (long)opt_num(L, 1, "connect_timeout_ms", (double)cfg.connect_timeout_ms);
+    cfg.timeout_ms = (long)opt_num(L, 1, "timeout_ms", (double)cfg.timeout_ms);
+    cfg.max_response_bytes = (size_t)opt_num(L, 1, "max_response_bytes", (double)cfg.max_response_bytes);
+    cfg.max_attempts = (int)opt_num(L, 1, "max_attempts", cfg.max_attempts);
+    cfg.max_time_ms = (long)opt_num(L, 1, "max_time_ms", (double)cfg.max_time_ms);
+    cfg.base_delay_ms = (long)opt_num(L, 1, "base_delay_ms", (double)cfg.base_delay_ms);
+    cfg.max_delay_ms = (long)opt_num(L, 1, "max_delay_ms", (double)cfg.max_delay_ms);
+    cfg.seed = (uint64_t)opt_num(L, 1, "seed", 0);
+    zlb_client *u = lua_newuserdata(L, sizeof *u);
+    u->c = NULL;
+    luaL_getmetatable(L, ZLB_CLIENT);
+    lua_setmetatable(L, -2);
+    zl_error err = {0};
+    u->c = zl_client_new(&cfg, &err);
+    if (!u->c) {
+        lua_pop(L, 1);
+        int n = zlb_fail(L, &err);
+        zl_error_clear(&err);
+        return n;
+    }
+    return 1;
+}
+
+/* Reads params table at idx into ps (strings stay owned by the table). */
+static size_t read_params(lua_State *L, int idx, zl_param *ps) {
+    size_t n = 0;
+    if (lua_isnoneornil(L, idx)) return 0;
+    luaL_checktype(L, idx, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "query parameters must be string keys and string values");
+        if (n == MAX_PARAMS) luaL_error(L, "too many query parameters (max %d)", MAX_PARAMS);
+        ps[n].key = lua_tostring(L, -2);
+        ps[n].value = lua_tostring(L, -1);
+        n++;
+        lua_pop(L, 1);
+    }
+    return n;
+}
+
+static int push_new_call(lua_State *L, zlb_client *u, const zl_op *op) {
+    zl_error err = {0};
+    zl_call *call = zl_call_new(u->c, op, &err);
+    if (!call) {
+        int n = zlb_fail(L, &err);
+        zl_error_clear(&err);
+        return n;
+    }
+    return zlb_push_call(L, call);
+}
+
+static int l_call(lua_State *L) {
+    zlb_client *u = check_client(L);
+    static const char *const kinds[] = { "get_one", "list", "lock", "update", "unlock", NULL };
+    static const zl_op_kind map[] = { ZL_OP_GET_ONE, ZL_OP_LIST, ZL_OP_LOCK, ZL_OP_UPDATE, ZL_OP_UNLOCK };
+    zl_op op = {0};
+    op.kind = map[luaL_checkoption(L, 2, NULL, kinds)];
+    op.module = luaL_optstring(L, 3, NULL);
+    op.record_id = luaL_optstring(L, 4, NULL);
+    op.lock_id = luaL_optstring(L, 5, NULL);
+    op.reason = luaL_optstring(L, 6, NULL);
+    zl_param ps[MAX_PARAMS];
+    op.nparams = read_params(L, 7, ps);
+    op.params = ps;
+    return push_new_call(L, u, &op);
+}
+
+static int l_request(lua_State *L) {
+    zlb_client *u = check_client(L);
+    zl_op op = {0};
+    op.kind = ZL_OP_REQUEST;
+    op.method = luaL_checkstring(L, 2);
+    op.path = luaL_checkstring(L, 3);
+    zl_param ps[MAX_PARAMS];
+    op.nparams = read_params(L, 4, ps);
+    op.params = ps;
+    op.body = luaL_optstring(L, 5, NULL);
+    op.idempotent = (int)luaL_optinteger(L, 6, -1);
+    return push_new_call(L, u, &op);
+}
+
+static int l_set_token(lua_State *L) {
+    zlb_client *u = check_client(L);
+    const char *t = luaL_checkstring(L, 2);
+    double exp = (double)luaL_optnumber(L, 3, 0);
+    if (zl_client_set_token(u->c, t, exp)) return luaL_error(L, "could not set the token");
+    return 0;
+}
+
+static int l_token(lua_State *L) {
+    zlb_client *u = check_client(L);
+    double exp = 0;
+    size_t n = zl_client_get_token(u->c, NULL, 0, &exp);
+    char *buf = malloc(n + 1);
+    if (!buf) return luaL_error(L, "out of memory");
+    zl_client_get_token(u->c, buf, n + 1, &exp);
+    if (n) lua_pushlstring(L, buf, n); else lua_pushnil(L);
+    memset(buf, 0, n);
+    free(buf);
+    lua_pushnumber(L, exp);
+    return 2;
+}
+
+static int l_info(lua_State *L) {
+    zlb_client *u = check_client(L);
+    zl_client *c = u->c;
+    char api[512];
+    lua_createtable(L, 0, 6);
+    lua_pushstring(L, zl_client_api_domain(c, api, sizeof api));
+    lua_setfield(L, -2, "api_domain");
+    lua_pushstring(L, zl_client_accounts_domain(c));
+    lua_setfield(L, -2, "accounts_domain");
+    lua_pushstring(L, zl_client_api_version(c));
+    lua_setfield(L, -2, "api_version");
+    lua_pushinteger(L, (lua_Integer)zl_client_refresh_count(c));
+    lua_setfield(L, -2, "refreshes");
+    pthread_mutex_lock(&c->mu);
+    unsigned long conns = c->connects;
+    bool can_refresh = c->can_refresh;
+    pthread_mutex_unlock(&c->mu);
+    lua_pushinteger(L, (lua_Integer)conns);
+    lua_setfield(L, -2, "connects");
+    lua_pushboolean(L, can_refresh);
+    lua_setfield(L, -2, "can_refresh");
+    return 1;
+}
+
+static int l_close(lua_State *L) {
+    zlb_client *u = luaL_checkudata(L, 1, ZLB_CLIENT);
+    if (u->c) {
+        zl_client_free(u->c);
+        u->c = NULL;
+    }
+    return 0;
+}
+
+static int l_tostring(lua_State *L) {
+    zlb_client *u = luaL_checkudata(L, 1, ZLB_CLIENT);
+    char api[512];
+    if (u->c) lua_pushfstring(L, "zlock.core.client (%s)", zl_client_api_domain(u->c, api, sizeof api));
+    else lua_pushliteral(L, "zlock.core.client (closed)");
+    return 1;
+}
+
+void zlb_client_register(lua_State *L) {
+    static const luaL_Reg methods[] = {
+        { "call", l_call }, { "request", l_request }, { "set_token", l_set_token },
+        { "token", l_token }, { "info", l_info }, { "close", l_close }, { NULL, NULL }
+    };
+    static const luaL_Reg meta[] = {
+        { "__gc", l_close }, { "__close", l_close }, { "__tostring", l_tostring }, { NULL, NULL }
+    };
+    zlc_newclass(L, ZLB_CLIENT, methods, meta);
+}

@@ -1,0 +1,199 @@
+/* response.c - HTTP status + body (or a transport failure) -> result or error (pure).
+ * Accepts both Zoho error envelopes: the top-level {"code","details","message","status"}
+ * and the wrapped {"data":[{...,"status":"error"}]}. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <jansson.h>
+#include "internal.h"
+
+static const char *jstr(json_t *o, const char *key) {
+    json_t *v = json_object_get(o, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static bool valid_id(const char *s) {
+    return s && zl_check_id(s, strlen(s)) == NULL;
+}
+
+/* Fills out->err from an error object (code, message, details). */
+static void set_zoho_error(zl_classified *out, json_t *obj, int status) {
+    const char *code = jstr(obj, "code");
+    const char *msg = jstr(obj, "message");
+    zl_err_set(&out->err, code && *code ? code : "BAD_RESPONSE", status, false, "%s",
+               msg ? msg : (code ? code : "error without a message"));
+    json_t *d = json_object_get(obj, "details");
+    if (json_is_object(d) || json_is_array(d))
+        out->err.details = json_dumps(d, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+static const char *transport_code(zl_transport_error t) {
+    switch (t) {
+    case ZL_TERR_CONNECT: return "CONNECT";
+    case ZL_TERR_TIMEOUT: return "TIMEOUT";
+    case ZL_TERR_CLOSED: return "CLOSED";
+    case ZL_TERR_TLS: return "TLS";
+    case ZL_TERR_TOO_LARGE: return "BAD_RESPONSE";
+    default: return "TRANSPORT";
+    }
+}
+
+static const char *transport_text(zl_transport_error t) {
+    switch (t) {
+    case ZL_TERR_CONNECT: return "could not connect to the server";
+    case ZL_TERR_TIMEOUT: return "timed out waiting for the reply";
+    case ZL_TERR_CLOSED: return "connection closed before a complete reply";
+    case ZL_TERR_TLS: return "TLS handshake or certificate verification failed";
+    case ZL_TERR_TOO_LARGE: return "reply larger than max_response_bytes";
+    default: return "transport failure";
+    }
+}
+
+static int64_t rpi(json_t *obj) {
+    json_t *d = json_object_get(obj, "details");
+    json_t *v = json_object_get(d, "resource_path_index");
+    return json_is_integer(v) ? json_integer_value(v) : -1;
+}
+
+static bool icontains(const char *hay, const char *needle) {
+    if (!hay) return false;
+    size_t n = strlen(needle);
+    for (; *hay; hay++)
+        if (strncasecmp(hay, needle, n) == 0) return true;
+    return false;
+}
+
+static void classify_error(zl_op_kind kind, int status, json_t *obj, zl_classified *out) {
+    set_zoho_error(out, obj, status);
+    const char *code = out->err.code;
+    const char *msg = jstr(obj, "message");
+    if (status == 429 || strcmp(code, "TOO_MANY_REQUESTS") == 0) {
+        out->outcome = ZL_OUT_RETRY;
+        out->err.retryable = true;
+    } else if (status >= 500) {
+        out->outcome = ZL_OUT_AMBIGUOUS;
+        out->err.retryable = true;
+    } else if (status == 401 && strcmp(code, "INVALID_TOKEN") == 0) {
+        out->outcome = ZL_OUT_BAD_TOKEN;
+    } else if (kind == ZL_OP_LOCK && status == 403 && strcmp(code, "NOT_ALLOWED") == 0 &&
+               icontains(msg, "already locked")) {
+        out->outcome = ZL_OUT_ALREADY_LOCKED;
+    } else if ((kind == ZL_OP_UNLOCK || kind == ZL_OP_UPDATE) && strcmp(code, "INVALID_DATA") == 0 &&
+               (rpi(obj) == 3 || icontains(msg, "relation not found"))) {
+        out->outcome = ZL_OUT_NOT_FOUND;
+    } else {
+        out->outcome = ZL_OUT_ERROR;
+    }
+}
+
+static void bad_response(zl_classified *out, int status, const char *what) {
+    out->outcome = status >= 500 ? ZL_OUT_AMBIGUOUS : ZL_OUT_ERROR;
+    zl_err_set(&out->err, "BAD_RESPONSE", status, status >= 500, "%s (HTTP %d)", what, status);
+}
+
+void zl_response_classify(zl_op_kind kind, int status, const char *body, size_t len,
+                          zl_transport_error terr, zl_classified *out) {
+    memset(out, 0, sizeof *out);
+    if (terr != ZL_TERR_NONE || status <= 0) {
+        if (terr == ZL_TERR_NONE) terr = ZL_TERR_OTHER;
+        bool retry = terr == ZL_TERR_CONNECT || terr == ZL_TERR_TIMEOUT || terr == ZL_TERR_CLOSED;
+        out->outcome = !retry ? ZL_OUT_ERROR : terr == ZL_TERR_CONNECT ? ZL_OUT_RETRY : ZL_OUT_AMBIGUOUS;
+        zl_err_set(&out->err, transport_code(terr), 0, retry, "%s", transport_text(terr));
+        return;
+    }
+    bool blank = true;
+    for (size_t i = 0; body && i < len; i++)
+        if (body[i] != ' ' && body[i] != '\n' && body[i] != '\r' && body[i] != '\t') { blank = false; break; }
+    if (blank) {
+        if (status == 204 || (status >= 200 && status < 300 && kind == ZL_OP_REQUEST)) {
+            out->outcome = ZL_OUT_OK;
+            out->empty = true;
+            return;
+        }
+        if (status == 429) {
+            out->outcome = ZL_OUT_RETRY;
+            zl_err_set(&out->err, "TOO_MANY_REQUESTS", 429, true, "too many requests");
+            return;
+        }
+        bad_response(out, status, "empty reply");
+        return;
+    }
+    json_error_t jerr;
+    json_t *doc = json_loadb(body, len, 0, &jerr);
+    if (!doc || !json_is_object(doc)) {
+        json_decref(doc);
+        if (status == 429) {
+            out->outcome = ZL_OUT_RETRY;
+            zl_err_set(&out->err, "TOO_MANY_REQUESTS", 429, true, "too many requests");
+            return;
+        }
+        bad_response(out, status, "reply is not a JSON object");
+        return;
+    }
+    json_t *data = json_object_get(doc, "data");
+    json_t *item = json_is_array(data) ? json_array_get(data, 0) : NULL;
+    if (!json_is_object(item)) item = NULL;
+    const char *item_status = item ? jstr(item, "status") : NULL;
+
+    if (status < 200 || status >= 300) {
+        json_t *eobj = jstr(doc, "code") ? doc : (item && jstr(item, "code") ? item : NULL);
+        if (eobj) classify_error(kind, status, eobj, out);
+        else if (status == 429) {
+            out->outcome = ZL_OUT_RETRY;
+            zl_err_set(&out->err, "TOO_MANY_REQUESTS", 429, true, "too many requests");
+        } else bad_response(out, status, "error reply without a code");
+        json_decref(doc);
+        return;
+    }
+    /* 2xx */
+    if (kind == ZL_OP_REQUEST || kind == ZL_OP_LIST) {
+        if (kind == ZL_OP_LIST && !json_is_array(data)) bad_response(out, status, "list reply has no data array");
+        else out->outcome = ZL_OUT_OK;
+        json_decref(doc);
+        return;
+    }
+    if (!item) {
+        bad_response(out, status, "reply has no data item");
+        json_decref(doc);
+        return;
+    }
+    if (item_status && strcmp(item_status, "error") == 0) {
+        classify_error(kind, status, item, out);
+        json_decref(doc);
+        return;
+    }
+    const char *id = NULL;
+    if (kind == ZL_OP_GET_ONE) id = jstr(item, "id");
+    else id = jstr(json_object_get(item, "details"), "id");
+    if (!valid_id(id)) {
+        bad_response(out, status, "reply has no valid lock id");
+        json_decref(doc);
+        return;
+    }
+    snprintf(out->lock_id, sizeof out->lock_id, "%s", id);
+    out->outcome = ZL_OUT_OK;
+    json_decref(doc);
+}
+
+bool zl_response_find_manual_lock(const char *body, size_t len, const char *reason,
+                                  char id_out[ZL_ID_MAX + 1]) {
+    if (!body || !len) return false;
+    json_t *doc = json_loadb(body, len, 0, NULL);
+    json_t *data = json_object_get(doc, "data");
+    bool found = false;
+    size_t i;
+    json_t *l;
+    json_array_foreach(data, i, l) {
+        const char *src = jstr(l, "Lock_Source__s");
+        const char *why = jstr(l, "Locked_Reason__s");
+        const char *id = jstr(l, "id");
+        if (src && strcmp(src, "Manual") == 0 && why && reason && strcmp(why, reason) == 0 && valid_id(id)) {
+            snprintf(id_out, ZL_ID_MAX + 1, "%s", id);
+            found = true;
+            break;
+        }
+    }
+    json_decref(doc);
+    return found;
+}

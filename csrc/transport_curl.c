@@ -1,0 +1,306 @@
+/* transport_curl.c - performs SEND steps with libcurl: one reused easy handle per
+ * transfer slot (keep-alive, HTTP/2 over TLS when offered), connect and total timeouts,
+ * TLS verification on, http(s) only, plain http only to loopback, a response size cap,
+ * NOSIGNAL, curl_global_init once (pthread_once). No Lua here: nothing can longjmp
+ * through libcurl. zl_call_run() is the blocking driver built on it. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "internal.h"
+#include "transport_curl.h"
+
+struct zl_xfer {
+    zl_client *c;
+    CURL *h;
+    CURLSH *share;
+    struct curl_slist *hdrs;
+    zl_buf body;
+    size_t cap;
+    bool too_large;
+    bool idempotent;
+    int sends;               /* times libcurl started sending this request */
+    unsigned long connects;
+};
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc = CURLE_FAILED_INIT;   /* written once, under pthread_once */
+static void global_init(void) { global_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+int zl_curl_global_init(void) {
+    pthread_once(&once, global_init);
+    return global_rc == CURLE_OK ? 0 : -1;
+}
+
+static size_t on_write(char *p, size_t size, size_t n, void *ud) {
+    zl_xfer *x = ud;
+    size_t len = size * n;
+    if (x->body.len + len > x->cap) { x->too_large = true; return 0; }
+    zl_buf_add(&x->body, p, len);
+    return x->body.oom ? 0 : len;
+}
+
+/* Called by libcurl each time it is about to send the request. A second call within
+ * one transfer means libcurl is silently re-sending on a fresh connection after the
+ * reused one died: refuse it for a non-idempotent request (the first may have landed). */
+static int on_prereq(void *ud, char *pip, char *lip, int pport, int lport) {
+    (void)pip; (void)lip; (void)pport; (void)lport;
+    zl_xfer *x = ud;
+    x->sends++;
+    return (!x->idempotent && x->sends > 1) ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
+}
+
+zl_xfer *zl_xfer_new(zl_client *c) {
+    if (zl_curl_global_init()) return NULL;
+    zl_xfer *x = calloc(1, sizeof *x);
+    if (!x) return NULL;
+    if (!(x->h = curl_easy_init())) { free(x); return NULL; }
+    zl_client_ref(c);
+    x->c = c;
+    x->cap = c->max_response_bytes;
+    CURL *h = x->h;
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (c->ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_response_bytes);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(h, CURLOPT_PREREQDATA, x);
+    return x;
+}
+
+void zl_xfer_free(zl_xfer *x) {
+    if (!x) return;
+    curl_easy_cleanup(x->h);
+    curl_slist_free_all(x->hdrs);
+    zl_buf_free(&x->body);
+    zl_client_free(x->c);
+    free(x);
+}
+
+CURL *zl_xfer_handle(zl_xfer *x) { return x->h; }
+void zl_xfer_share(zl_xfer *x, CURLSH *share) { x->share = share; curl_easy_setopt(x->h, CURLOPT_SHARE, share); }
+unsigned long zl_xfer_connects(const zl_xfer *x) { return x->connects; }
+
+int zl_xfer_prepare(zl_xfer *x, const zl_step *s) {
+    if (s->kind != ZL_STEP_SEND || !s->url || !zl_url_allowed(s->url)) return -1;
+    CURL *h = x->h;
+    curl_slist_free_all(x->hdrs);
+    x->hdrs = NULL;
+    for (size_t i = 0; i < s->nheaders; i++) {
+        struct curl_slist *n = curl_slist_append(x->hdrs, s->headers[i]);
+        if (!n) return -1;
+        x->hdrs = n;
+    }
+    struct curl_slist *n = curl_slist_append(x->hdrs, "Expect:");   /* no 100-continue round trip */
+    if (!n) return -1;
+    x->hdrs = n;
+    zl_buf_reset(&x->body);
+    x->too_large = false;
+    x->sends = 0;
+    x->idempotent = s->idempotent;
+    curl_easy_setopt(h, CURLOPT_URL, s->url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->hdrs);
+    bool get = strcmp(s->method, "GET") == 0;
+    bool post = strcmp(s->method, "POST") == 0;
+    if (s->body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)s->body_len);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, s->body);
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, post ? NULL : s->method);
+    } else if (post) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
+    } else {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, get ? NULL : s->method);
+    }
+    return 0;
+}
+
+static zl_transport_error map_error(zl_xfer *x, CURLcode rc) {
+    curl_off_t pre = 0;
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+        return ZL_TERR_CONNECT;
+    case CURLE_OPERATION_TIMEDOUT:
+        curl_easy_getinfo(x->h, CURLINFO_PRETRANSFER_TIME_T, &pre);
+        return pre == 0 ? ZL_TERR_CONNECT : ZL_TERR_TIMEOUT;
+    case CURLE_GOT_NOTHING:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_ABORTED_BY_CALLBACK:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+        return ZL_TERR_CLOSED;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_USE_SSL_FAILED:
+        return ZL_TERR_TLS;
+    case CURLE_FILESIZE_EXCEEDED:
+        return ZL_TERR_TOO_LARGE;
+    case CURLE_WRITE_ERROR:
+        return x->too_large ? ZL_TERR_TOO_LARGE : ZL_TERR_OTHER;
+    default:
+        return ZL_TERR_OTHER;
+    }
+}
+
+void zl_xfer_finish(zl_xfer *x, CURLcode rc, int *status, const char **body, size_t *len,
+                    zl_transport_error *terr) {
+    long nc = 0;
+    curl_easy_getinfo(x->h, CURLINFO_NUM_CONNECTS, &nc);
+    x->connects += (unsigned long)nc;
+    *status = 0;
+    *terr = ZL_TERR_NONE;
+    *body = zl_buf_str(&x->body);
+    if (!*body) *body = "";
+    *len = x->body.oom ? 0 : x->body.len;
+    if (rc != CURLE_OK) {
+        *terr = map_error(x, rc);
+        *len = 0;
+        return;
+    }
+    long code = 0;
+    curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code);
+    *status = (int)code;
+}
+
+/* ------------------------------------------------ the blocking driver */
+
+static void pool_cleanup(zl_client *c);
+
+static zl_xfer *pool_take(zl_client *c) {
+    zl_xfer *x = NULL;
+    pthread_mutex_lock(&c->mu);
+    if (c->nidle) x = c->idle_xfers[--c->nidle];
+    pthread_mutex_unlock(&c->mu);
+    if (!x) return zl_xfer_new(c);
+    zl_client_ref(c);
+    x->c = c;
+    return x;
+}
+
+static void pool_give(zl_client *c, zl_xfer *x, unsigned long connects_before) {
+    pthread_mutex_lock(&c->mu);
+    c->connects += x->connects - connects_before;
+    if (c->nidle == c->idle_cap) {
+        size_t cap = c->idle_cap ? c->idle_cap * 2 : 2;
+        void **p = realloc(c->idle_xfers, cap * sizeof *p);
+        if (p) { c->idle_xfers = p; c->idle_cap = cap; }
+    }
+    bool kept = c->nidle < c->idle_cap;
+    c->transport_cleanup = pool_cleanup;
+    if (kept) c->idle_xfers[c->nidle++] = x;
+    pthread_mutex_unlock(&c->mu);
+    if (!kept) zl_xfer_free(x);
+}
+
+static void pool_cleanup(zl_client *c) {
+    /* called when the last reference goes: the pool's transfers hold no reference
+       (pool_give dropped it), so freeing them here is safe */
+    for (size_t i = 0; i < c->nidle; i++) {
+        zl_xfer *x = c->idle_xfers[i];
+        curl_easy_cleanup(x->h);
+        curl_slist_free_all(x->hdrs);
+        zl_buf_free(&x->body);
+        free(x);
+    }
+    free(c->idle_xfers);
+    c->idle_xfers = NULL;
+    c->nidle = c->idle_cap = 0;
+}
+
+void zl_sleep_ms(long ms) {
+    if (ms <= 0) return;
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {}
+}
+
+zl_step_kind zl_call_run(zl_call *call, zl_step *wait) {
+    zl_step s;
+    zl_xfer *x = NULL;
+    zl_client *c = NULL;
+    unsigned long before = 0;
+    for (;;) {
+        zl_call_next(call, &s);
+        if (s.kind == ZL_STEP_DONE) break;
+        if (s.kind == ZL_STEP_WAIT) {
+            if (wait) { *wait = s; break; }
+            zl_sleep_ms(s.wait_ms);
+            continue;
+        }
+        if (s.kind == ZL_STEP_WAIT_TOKEN) {
+            if (!c) c = zl_call_client(call);
+            zl_client_await_token(c, s.token_seq, 200);
+            continue;
+        }
+        if (!x) {
+            c = zl_call_client(call);
+            if (!(x = pool_take(c))) { zl_call_cancel(call, "INTERNAL", "could not create a libcurl handle"); continue; }
+            before = x->connects;
+        }
+        if (zl_xfer_prepare(x, &s)) {
+            zl_call_feed(call, 0, NULL, 0, ZL_TERR_OTHER);
+            continue;
+        }
+        CURLcode rc = curl_easy_perform(x->h);
+        int status;
+        const char *body;
+        size_t len;
+        zl_transport_error te;
+        zl_xfer_finish(x, rc, &status, &body, &len, &te);
+        zl_call_feed(call, status, body, len, te);
+    }
+    if (x) {
+        /* the pool holds transfers without a client reference (no cycle) */
+        zl_client_free(x->c);
+        x->c = NULL;
+        pool_give(c, x, before);
+    }
+    return s.kind;
+}
+
+char *zl_perform(zl_client *c, const zl_op *op, size_t *len, char *lock_id_out, int *http_status,
+                 zl_error *err) {
+    zl_call *call = zl_call_new(c, op, err);
+    if (!call) return NULL;
+    zl_call_run(call, NULL);
+    zl_result r;
+    const zl_error *e;
+    char *out = NULL;
+    if (zl_call_result(call, &r, &e)) {
+        out = malloc(r.body_len + 1);
+        if (out) {
+            memcpy(out, r.body, r.body_len + 1);
+            if (len) *len = r.body_len;
+            if (lock_id_out) strcpy(lock_id_out, r.lock_id ? r.lock_id : "");
+            if (http_status) *http_status = r.http_status;
+        } else {
+            zl_err_set(err, "INTERNAL", 0, false, "out of memory");
+        }
+    } else if (e) {
+        zl_error_copy(err, e);
+    }
+    zl_call_free(call);
+    return out;
+}
