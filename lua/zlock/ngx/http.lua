@@ -11,9 +11,13 @@
 -- * failures come back as the core's transport error names: `connect` (nothing was sent),
 --   `timeout`, `closed` (the request may have been applied), `tls`, `too_large`, `other`.
 --
--- A pooled connection the server had already closed shows up as `closed` before any byte of
--- the reply: an idempotent request is then sent once more on a fresh connection (as libcurl
--- does); a non-idempotent one (a lock's POST) is not, and the core's reconciliation decides.
+-- A pooled connection the server closes while idle leaves the pool at once (nginx watches
+-- idle pooled sockets). If one dies anyway between taking it and the reply (a race), a GET is
+-- sent once more on a fresh connection; any other method is not: the failure goes back to
+-- the core as `closed`, because only the core may re-send a POST, PUT or DELETE. It knows it
+-- is a retry: an unlock that then answers "relation not found" counts as done, and a lock is
+-- reconciled with a GET instead of being sent twice. (libcurl's silent re-send on a dead
+-- reused connection hides exactly that from the core.)
 -- @module zlock.ngx.http
 local ngx = ngx
 local tcp = ngx.socket.tcp
@@ -190,7 +194,7 @@ end
 
 --- Performs one request.
 -- @tparam table o `method`, `url`, `headers` ({Name=value}), `body` (string or nil),
---   `idempotent` (may be re-sent once on a fresh connection when a pooled one was dead),
+--   `idempotent` (informational: only GET and HEAD are ever re-sent by this function),
 --   `connect_timeout_ms` (default 10000), `timeout_ms` (whole exchange, default 30000),
 --   `max_response_bytes` (default 16 MiB), `keepalive_ms` (idle time in the pool, default 30000),
 --   `pool_size` (default nginx's `lua_socket_pool_size`), `user_agent`
@@ -215,7 +219,7 @@ function M.request(o)
     end
     sock:close()
     -- body = error name, h = message, keep = nothing of a reply arrived
-    if not (try == 1 and reused and keep and body == "closed" and o.idempotent) then
+    if not (try == 1 and reused and keep and body == "closed" and (method == "GET" or method == "HEAD")) then
       return nil, body, h
     end
   end
