@@ -149,7 +149,8 @@ describe("zlock-emu limits and faults", function()
 
   describe("faults", function()
     local e
-    lazy_setup(function() e = emu.start{ "--seed", "demo", "--fail-rate", "1" } end)
+    -- a fixed dice seed: the drop tests below need both halves of the lost-reply coin
+    lazy_setup(function() e = emu.start{ "--seed", "demo", "--fail-rate", "1", "--random-seed", "1" } end)
     lazy_teardown(function() if e then e:stop() end end)
 
     it("--fail-rate 1 answers 500 INTERNAL_ERROR to every API call, admin still works", function()
@@ -190,6 +191,63 @@ describe("zlock-emu limits and faults", function()
       for i = 1, 16 do applied = applied + #org.locks(e, "Deals", ids[i]) end
       assert.is_true(applied >= 1, "some dropped locks must have been applied (lost reply)")
       assert.is_true(applied <= 15, "some dropped locks must not have been applied")
+    end)
+
+    it("a retried lock after a lost reply answers 201 or already locked; GET shows the first try's reason",
+      function()
+      e:faults{ fail_rate = 0, drop_rate = 0 }
+      local ids = {}
+      for i = 1, 12 do ids[i] = org.fresh(e, "Deals") end
+      e:faults{ drop_rate = 1 }
+      for i = 1, 12 do
+        assert.is_nil((e:req("POST", "/crm/v8/Deals/" .. ids[i] .. "/Locking_Information__s",
+          { body = lock_body("first try " .. i) })))
+      end
+      e:faults{ drop_rate = 0 }
+      local outcomes = {}
+      for i = 1, 12 do
+        local res = e:req("POST", "/crm/v8/Deals/" .. ids[i] .. "/Locking_Information__s",
+          { body = lock_body("retry " .. i) })
+        outcomes[res.status] = (outcomes[res.status] or 0) + 1
+        local locks = org.locks(e, "Deals", ids[i])
+        assert.are.equal(1, #locks)
+        if res.status == 403 then
+          shape.top_error(res, { status = 403, code = "NOT_ALLOWED", message = "record is already locked" })
+          assert.are.equal("Manual", locks[1].Lock_Source__s)
+          assert.are.equal("first try " .. i, locks[1].Locked_Reason__s, "the lost first try landed")
+        else
+          shape.status(res, 201, "retry of a lock that did not land")
+          assert.are.equal("retry " .. i, locks[1].Locked_Reason__s)
+        end
+      end
+      assert.is_true((outcomes[403] or 0) >= 1 and (outcomes[201] or 0) >= 1, "both kinds of lost reply seen")
+    end)
+
+    it("a retried unlock after a lost reply answers 200 or relation not found, and the record ends unlocked", function()
+      e:faults{ fail_rate = 0, drop_rate = 0 }
+      local pairs_ = {}
+      for i = 1, 12 do
+        local id = org.fresh(e, "Deals")
+        local _, lid = org.lock(e, "Deals", id, "to unlock")
+        pairs_[i] = { id, lid }
+      end
+      e:faults{ drop_rate = 1 }
+      for _, p in ipairs(pairs_) do
+        assert.is_nil((e:req("DELETE", "/crm/v8/Deals/" .. p[1] .. "/Locking_Information__s/" .. p[2])))
+      end
+      e:faults{ drop_rate = 0 }
+      local outcomes = {}
+      for _, p in ipairs(pairs_) do
+        local res = e:req("DELETE", "/crm/v8/Deals/" .. p[1] .. "/Locking_Information__s/" .. p[2])
+        outcomes[res.status] = (outcomes[res.status] or 0) + 1
+        if res.status == 400 then
+          shape.top_error(res, { status = 400, code = "INVALID_DATA", details = { resource_path_index = 3 } })
+        else
+          shape.exact_success(res, 200, p[2], "relation removed")
+        end
+        assert.are.equal(0, #org.locks(e, "Deals", p[1]))
+      end
+      assert.is_true((outcomes[400] or 0) >= 1 and (outcomes[200] or 0) >= 1, "both kinds of lost reply seen")
     end)
 
     it("latency from /__emu/faults is visible against a zero-latency request of the same run", function()
