@@ -116,6 +116,7 @@ describe("zlock-emu limits and faults", function()
       end
       local over = e:req("GET", USER)
       shape.top_error(over, { status = 429, code = "TOO_MANY_REQUESTS" })
+      assert.is_nil(over.headers["retry-after"], "Zoho documents no Retry-After header")
     end)
   end)
 
