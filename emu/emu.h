@@ -178,6 +178,7 @@ typedef struct {
     long credits_window;          /* seconds, default 86400 */
     long token_ttl;               /* seconds for minted tokens */
     double fail_rate, drop_rate;
+    bool drop_partial;            /* --drop-mode headers */
     const char *access_token, *client_id, *client_secret, *refresh_token;
     uint64_t random_seed; bool random_seed_given;
     bool verbose;
@@ -190,6 +191,7 @@ typedef struct {
     long latency_ms, jitter_ms, concurrency_limit, credits, credits_window, token_ttl;
     double fail_rate, drop_rate;
     bool locking_feature;         /* false: locking endpoints answer FEATURE_NOT_SUPPORTED */
+    bool drop_partial;            /* drops send the status line and headers, then close */
 } emu_faults;
 
 /* ---- statistics ---- */
@@ -245,6 +247,7 @@ typedef struct emu_ctx {
     char *out; size_t out_len;    /* malloc'd body (may be NULL for empty) */
     long credits_remaining;       /* >= 0: add X-API-CREDITS-REMAINING */
     bool drop;                    /* close without reply */
+    bool drop_partial;            /* ... after sending the status line and headers */
     bool loopback;                /* the client is on 127.0.0.0/8 or ::1 */
     int user;                     /* current user index */
 } emu_ctx;

@@ -17,6 +17,7 @@ void emu_faults_from_opts(emu_server *s)
     f->fail_rate = o->fail_rate;
     f->drop_rate = o->drop_rate;
     f->locking_feature = true;
+    f->drop_partial = o->drop_partial;
 }
 
 json_t *emu_faults_json(emu_server *s)
@@ -24,11 +25,12 @@ json_t *emu_faults_json(emu_server *s)
     pthread_mutex_lock(&s->mu);
     emu_faults f = s->faults;
     pthread_mutex_unlock(&s->mu);
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:b}",
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:s,s:b}",
         "latency_ms", (json_int_t)f.latency_ms, "jitter_ms", (json_int_t)f.jitter_ms,
         "concurrency_limit", (json_int_t)f.concurrency_limit, "credits", (json_int_t)f.credits,
         "credits_window", (json_int_t)f.credits_window, "token_ttl", (json_int_t)f.token_ttl,
-        "fail_rate", f.fail_rate, "drop_rate", f.drop_rate, "locking_feature", f.locking_feature);
+        "fail_rate", f.fail_rate, "drop_rate", f.drop_rate, "drop_mode", f.drop_partial ? "headers" : "close",
+        "locking_feature", f.locking_feature);
 }
 
 static bool get_long(json_t *j, const char *k, long lo, long hi, long *out, char *err, size_t n)
@@ -59,8 +61,8 @@ static bool get_rate(json_t *j, const char *k, double *out, char *err, size_t n)
 bool emu_faults_update(emu_server *s, json_t *j, char *err, size_t errlen)
 {
     static const char *const known[] = { "latency_ms", "jitter_ms", "concurrency_limit", "credits",
-        "credits_window", "token_ttl", "fail_rate", "drop_rate", "revoke_tokens", "locking_feature",
-        NULL };
+        "credits_window", "token_ttl", "fail_rate", "drop_rate", "drop_mode", "revoke_tokens",
+        "locking_feature", NULL };
     const char *k;
     json_t *v;
     json_object_foreach(j, k, v) {
@@ -84,6 +86,13 @@ bool emu_faults_update(emu_server *s, json_t *j, char *err, size_t errlen)
         ok = false;
     }
     if (ok && lf) f.locking_feature = json_is_true(lf);
+    json_t *dm = json_object_get(j, "drop_mode");
+    if (ok && dm) {
+        const char *m = json_string_value(dm);
+        if (m && strcmp(m, "close") == 0) f.drop_partial = false;
+        else if (m && strcmp(m, "headers") == 0) f.drop_partial = true;
+        else { snprintf(err, errlen, "drop_mode must be \"close\" or \"headers\""); ok = false; }
+    }
     if (ok) {
         s->faults = f;
         if (json_is_true(rv)) emu_oauth_revoke_all(s);

@@ -40,6 +40,10 @@ static void usage(FILE *f)
 "  --fail-rate P             answer P (0..1) of CRM calls with 500 INTERNAL_ERROR\n"
 "  --drop-rate P             close the connection without a reply on P of CRM calls; half of\n"
 "                            those drops happen after the change was applied (a lost reply)\n"
+"  --drop-mode close|headers close: no reply byte at all (default; note that HTTP clients may\n"
+"                            silently re-send a request whose reused connection dies that way);\n"
+"                            headers: the status line and headers go out, then the connection\n"
+"                            closes before the body (a reply lost on the way)\n"
 "  --random-seed N           seed for latency jitter and fault dice (default: time based)\n"
 "  --access-token TOKEN      the static access token (default the demo token below)\n"
 "  --client-id ID --client-secret S --refresh-token R   the OAuth client (default demo below)\n"
@@ -61,7 +65,7 @@ static void usage(FILE *f)
 "token per 10 minutes). Header: Authorization: Zoho-oauthtoken TOKEN.\n"
 "Admin (loopback only, no token): GET /__emu/state[?module=M&records=0], POST /__emu/reset,\n"
 "GET|POST /__emu/faults {latency_ms, jitter_ms, concurrency_limit, credits, credits_window,\n"
-"token_ttl, fail_rate, drop_rate, revoke_tokens, locking_feature}, GET /__emu/stats.\n"
+"token_ttl, fail_rate, drop_rate, drop_mode, revoke_tokens, locking_feature}, GET /__emu/stats.\n"
 "Exit status: 0 after SIGINT/SIGTERM, 1 when it cannot start, 2 on a bad command line.\n",
         DEFAULT_PORT);
 }
@@ -136,7 +140,7 @@ int main(int argc, char **argv)
     o.refresh_token = EMU_DEMO_REFRESH_TOKEN;
 
     enum { O_LISTEN = 256, O_SEED, O_RECORDS, O_STATE, O_LATENCY, O_CONC, O_CREDITS, O_CWIN, O_TTL,
-           O_FAIL, O_DROP, O_TOKEN, O_CID, O_CSECRET, O_REFRESH, O_RSEED, O_VERBOSE, O_HELP, O_REMOTE };
+           O_FAIL, O_DROP, O_DROPMODE, O_TOKEN, O_CID, O_CSECRET, O_REFRESH, O_RSEED, O_VERBOSE, O_HELP, O_REMOTE };
     static const struct option longopts[] = {
         { "listen", required_argument, NULL, O_LISTEN }, { "seed", required_argument, NULL, O_SEED },
         { "records", required_argument, NULL, O_RECORDS }, { "state", required_argument, NULL, O_STATE },
@@ -146,6 +150,7 @@ int main(int argc, char **argv)
         { "credits-window", required_argument, NULL, O_CWIN },
         { "token-ttl", required_argument, NULL, O_TTL }, { "fail-rate", required_argument, NULL, O_FAIL },
         { "drop-rate", required_argument, NULL, O_DROP },
+        { "drop-mode", required_argument, NULL, O_DROPMODE },
         { "access-token", required_argument, NULL, O_TOKEN },
         { "client-id", required_argument, NULL, O_CID },
         { "client-secret", required_argument, NULL, O_CSECRET },
@@ -200,6 +205,11 @@ int main(int argc, char **argv)
             break;
         case O_FAIL: if (!parse_rate(a, &o.fail_rate)) return bad("--fail-rate wants P in 0..1, got '%s'", a); break;
         case O_DROP: if (!parse_rate(a, &o.drop_rate)) return bad("--drop-rate wants P in 0..1, got '%s'", a); break;
+        case O_DROPMODE:
+            if (strcmp(a, "close") == 0) o.drop_partial = false;
+            else if (strcmp(a, "headers") == 0) o.drop_partial = true;
+            else return bad("--drop-mode wants close or headers, got '%s'", a);
+            break;
         case O_TOKEN: if (!*a) return bad("--access-token wants a token%s", ""); o.access_token = a; break;
         case O_CID: o.client_id = a; break;
         case O_CSECRET: o.client_secret = a; break;

@@ -136,7 +136,8 @@ static void crm_call(emu_ctx *c)
         goto done;
     }
     bool drop = roll_drop < f.drop_rate;
-    if (drop && !drop_after) { c->drop = true; goto done; }
+    c->drop_partial = f.drop_partial;
+    if (drop && !drop_after) { c->drop = true; c->status = 200; goto done; }
     crm_route(c);
     if (drop) { c->drop = true; atomic_fetch_add(&st->drops_after, 1); }
 done:

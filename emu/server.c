@@ -48,6 +48,15 @@ static enum MHD_Result form_iter(void *cls, enum MHD_ValueKind kind, const char 
 
 static emu_req *req_of(emu_ctx *c);
 
+/* Body reader of a "headers" drop: the status line and headers go out, then the connection
+ * is closed before any body byte (a reply lost on the way, which clients cannot re-send
+ * silently the way they re-send a request whose connection died before any reply byte). */
+static ssize_t cut_body(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)cls; (void)pos; (void)buf; (void)max;
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
 const char *emu_query(emu_ctx *c, const char *name)
 {
     const char *v = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, name);
@@ -135,7 +144,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (c->drop) {
         atomic_fetch_add(&s->stats.drops, 1);
         free(c->out);
-        return MHD_NO;
+        if (!c->drop_partial) return MHD_NO;
+        struct MHD_Response *cut = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, cut_body, NULL, NULL);
+        if (!cut) return MHD_NO;
+        MHD_add_response_header(cut, "Content-Type", "application/json;charset=UTF-8");
+        enum MHD_Result r = MHD_queue_response(conn, c->status >= 200 && c->status < 600 ? (unsigned)c->status : 200, cut);
+        MHD_destroy_response(cut);
+        return r;
     }
     if (c->status < 100 || c->status >= 600) c->status = 500;
     atomic_fetch_add(&s->stats.by_route[c->route][c->status], 1);

@@ -73,7 +73,7 @@ describe("zlock-emu command line", function()
       { "--drop-rate", "-0.1" }, { "--records", "Deals" }, { "--records", "Deals=-3" },
       { "--records", "9bad=1" }, { "--listen", "nowhere" }, { "--listen", "127.0.0.1:70000" },
       { "--concurrency-limit", "many" }, { "--credits", "" }, { "--token-ttl", "0" },
-      { "--listen", "0.0.0.0:0" }, { "--seed" }, { "stray-argument" },
+      { "--listen", "0.0.0.0:0" }, { "--seed" }, { "stray-argument" }, { "--drop-mode", "sometimes" },
     }
     for _, args in ipairs(cases) do
       it(table.concat(args, " "), function()
@@ -152,6 +152,39 @@ describe("zlock-emu command line", function()
       e:stop()
       assert.are.equal(0, st.counts.Deals.records)
       assert.are.equal(0, #st.locks)
+    end)
+  end)
+
+  describe("--drop-mode", function()
+    local socket = require "socket"
+    -- One raw HTTP/1.1 request; returns everything read until the server closes.
+    local function raw(e, path)
+      local host, port = e.url:match("^http://([^:]+):(%d+)$")
+      local s = assert(socket.connect(host, tonumber(port)))
+      s:settimeout(5)
+      assert(s:send("GET " .. path .. " HTTP/1.1\r\nHost: x\r\nAuthorization: Zoho-oauthtoken "
+        .. emu.ACCESS_TOKEN .. "\r\n\r\n"))
+      local got, err, partial = s:receive("*a")
+      s:close()
+      return got or partial, err
+    end
+
+    it("close (default) drops with no reply byte", function()
+      local e = emu.start{ "--drop-rate", "1" }
+      local got = raw(e, "/crm/v8/users")
+      e:stop()
+      assert.are.equal("", got)
+    end)
+
+    it("headers sends the status line and headers, then closes before the body", function()
+      local e = emu.start{ "--drop-rate", "1", "--drop-mode", "headers" }
+      local got = raw(e, "/crm/v8/users")
+      local stats = e:stats()
+      e:stop()
+      assert.truthy(got:match("^HTTP/1%.1 %d%d%d "), "status line: " .. got)
+      assert.truthy(got:find("\r\n\r\n", 1, true), "headers end")
+      assert.is_nil(got:find('"users"', 1, true), "no body")
+      assert.are.equal(1, stats.drops)
     end)
   end)
 
