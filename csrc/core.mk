@@ -2,15 +2,20 @@
 #   make core LUA=lua5.4|lua5.3|lua5.1|luajit  ->  build/<lua>/zlock/core.so
 #   (objects under build/obj/core/<lua>/; the pure-core C tests under build/tests/)
 # The module links libcurl and jansson, never liblua (the interpreter provides it).
+# LuaRocks: `make build/rock/zlock/core.so LUA=rock LUA_INCDIR=... LIBFLAG=-shared CFLAGS=...`
+# (LUA_INCDIR wins over pkg-config; -fPIC etc. live in CORE_MUST, not in CFLAGS).
 .PHONY: core ctest-core
 
 CORE_PURE   := buf error request response retry dc auth client call
-CORE_IO     := transport_curl
-CORE_BIND   := binding/lua_core binding/lua_client binding/lua_call
-CORE_TESTS  := core_request_test core_response_test core_retry_test core_call_test
+CORE_IO     := transport_curl $(if $(wildcard csrc/batch.c),batch)
+CORE_BIND   := binding/lua_core binding/lua_client binding/lua_call \
+               $(if $(wildcard csrc/binding/lua_engine.c),binding/lua_engine)
+CORE_TESTS  := $(patsubst test/%.c,%,$(wildcard test/core_*_test.c))
 
-CORE_LUA_PC   := $(LUA)
-CORE_LUA_CFLAGS := $(shell pkg-config --cflags $(CORE_LUA_PC) 2>/dev/null)
+LIBFLAG     ?= -shared
+CORE_MUST   := -fPIC -fvisibility=hidden -Icsrc
+CORE_LUA_PC := $(LUA)
+CORE_LUA_CFLAGS := $(if $(LUA_INCDIR),-I$(LUA_INCDIR),$(shell pkg-config --cflags $(CORE_LUA_PC) 2>/dev/null))
 CORE_DEP_CFLAGS := $(shell pkg-config --cflags libcurl jansson)
 CORE_DEP_LIBS   := $(shell pkg-config --libs libcurl jansson) -lpthread
 CORE_OBJDIR := $(BUILD)/obj/core/$(LUA)
@@ -22,11 +27,11 @@ core: $(CORE_SO) $(addprefix $(BUILD)/tests/,$(CORE_TESTS))
 
 $(CORE_OBJDIR)/%.o: csrc/%.c $(CORE_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -Icsrc $(CORE_LUA_CFLAGS) $(CORE_DEP_CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(WARN) $(CORE_MUST) $(CORE_LUA_CFLAGS) $(CORE_DEP_CFLAGS) -c $< -o $@
 
 $(CORE_SO): $(CORE_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -shared -o $@ $(CORE_OBJS) $(CORE_DEP_LIBS)
+	$(CC) $(CFLAGS) $(LIBFLAG) -o $@ $(CORE_OBJS) $(CORE_DEP_LIBS)
 
 # Pure-core objects for the C tests (no Lua, no libcurl).
 CORE_TOBJDIR := $(BUILD)/obj/core/pure

@@ -42,12 +42,15 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud) {
 
 /* Called by libcurl each time it is about to send the request. A second call within
  * one transfer means libcurl is silently re-sending on a fresh connection after the
- * reused one died: refuse it for a non-idempotent request (the first may have landed). */
+ * reused one died before any reply byte. The first copy may have been applied (a lock
+ * POST would lock twice or answer "already locked"; a DELETE "relation not found"), and
+ * the call could not tell: refuse the re-send, so the transfer ends as ZL_TERR_CLOSED
+ * and the call's own retry rules (reconciliation included) decide. */
 static int on_prereq(void *ud, char *pip, char *lip, int pport, int lport) {
     (void)pip; (void)lip; (void)pport; (void)lport;
     zl_xfer *x = ud;
     x->sends++;
-    return (!x->idempotent && x->sends > 1) ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
+    return x->sends > 1 ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
 }
 
 zl_xfer *zl_xfer_new(zl_client *c) {

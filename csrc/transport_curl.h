@@ -18,10 +18,11 @@
  * with zl_xfer_share(), or rely on the multi handle's connection cache (the default
  * when every easy handle is added to the same multi).
  *
- * Non-idempotent requests (a lock POST): libcurl silently re-sends a request whose reused
- * connection died before any reply byte; zl_xfer refuses that re-send (CURLOPT_PREREQFUNCTION
- * aborts a second send) and reports ZL_TERR_CLOSED, so the call reconciles with a GET
- * instead of locking twice.
+ * libcurl silently re-sends a request whose reused connection died before any reply byte
+ * (the first copy may have been applied: a lock POST then answers "already locked", a
+ * DELETE "relation not found"). zl_xfer refuses that re-send (CURLOPT_PREREQFUNCTION aborts
+ * a second send in one transfer) and reports ZL_TERR_CLOSED, so the call's retry rules
+ * (lock reconciliation, unlock "relation not found" = done) see it.
  */
 #ifndef ZLOCK_TRANSPORT_CURL_H
 #define ZLOCK_TRANSPORT_CURL_H

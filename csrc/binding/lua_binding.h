@@ -21,5 +21,7 @@ int  zlb_push_call(lua_State *L, zl_call *call);
 int  zlb_client_new(lua_State *L);
 void zlb_client_register(lua_State *L);
 void zlb_call_register(lua_State *L);
+/* lua_engine.c (B2's bulk engine): sets `engine` in the module table on top of the stack. */
+void zlb_engine_register(lua_State *L);
 
 #endif

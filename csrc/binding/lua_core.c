@@ -62,6 +62,7 @@ __attribute__((visibility("default"))) int luaopen_zlock_core(lua_State *L) {
     zlb_call_register(L);
     lua_newtable(L);
     zlc_setfuncs(L, funcs);
+    zlb_engine_register(L);
     lua_pushliteral(L, ZL_VERSION);
     lua_setfield(L, -2, "version");
     lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);

@@ -11,8 +11,6 @@ local errors = require "zlock.error"
 local Client = {}
 Client.__index = Client
 
-local LIST_PARAMS = { "fields", "page", "per_page", "page_token", "ids" }
-
 -- Argument checks (level 4: the caller of the public method that called a check).
 local function argerr(n, fname, msg)
   error(string.format("bad argument #%d to '%s' (%s)", n, fname, msg), 4)
@@ -62,12 +60,17 @@ local function drive(self, call, info)
       core.sleep(w.ms)
     end
   else
+    if transport.prepare then transport:prepare(self._core) end
     while true do
       local s = call:next()
       local kind = s.kind
       if kind == "done" then break
       elseif kind == "send" then
-        call:feed(transport:send(s))
+        if s.token_request and transport.send_token then
+          transport:send_token(call, s, self._core)   -- feeds the call itself (feed or feed_token)
+        else
+          call:feed(transport:send(s))
+        end
       elseif kind == "wait" then
         if hook then
           info.attempt, info.delay, info.error = s.attempt, s.ms / 1000, errors.new(s.error)
@@ -124,17 +127,88 @@ local function action_result(res)
   return item
 end
 
+local NAME_PAT = "^[A-Za-z][A-Za-z0-9_]*$"
+
+local function posint(v)
+  if type(v) == "number" then return v >= 1 and v == math.floor(v) and v < 2^53 and string.format("%d", v) end
+  if type(v) == "string" then return v:match("^[1-9]%d*$") and #v <= 15 and v end
+  return nil
+end
+
+-- Checks and converts list options to string parameters (raises on mistakes).
+-- list reply -> locks array, info
+local function list_result(res)
+  if res.status == 204 or res.body == "" then
+    return {}, { count = 0, more_records = false }
+  end
+  local doc = json.decode(res.body)
+  if type(doc) ~= "table" or type(doc.data) ~= "table" then
+    return bad_response("list reply has no data array", res.status)
+  end
+  return doc.data, doc.info or { count = #doc.data, more_records = false }
+end
+
+--- Turns a core result table (`{status, body, lock_id, reconciled, attempts}`, as
+-- `call:result()` gives) into what the public method returns, so every driver (blocking,
+-- bulk engine, nginx) gives the same tables.
+-- @tparam string kind `"get_one"`, `"list"`, `"lock"`, `"update"` or `"unlock"`
+-- @tparam table res the core result
+-- @return the method's results, or `nil, err`
+function Client._convert(kind, res)
+  if kind == "get_one" then
+    local item = first_item(res)
+    if not item then return bad_response("reply has no lock record", res.status) end
+    return item
+  elseif kind == "list" then
+    return list_result(res)
+  end
+  return action_result(res)
+end
+
 local function parse_opts(fname, opts, n)
   if opts == nil then return nil end
   if type(opts) ~= "table" then argerr(n, fname, "options table expected, got " .. type(opts)) end
-  local params
-  for _, k in ipairs(LIST_PARAMS) do
+  local params = {}
+  local fields = opts.fields
+  if fields ~= nil then
+    local list = type(fields) == "table" and fields or { fields }
+    local out = {}
+    for i, f in ipairs(list) do
+      if type(f) ~= "string" then argerr(n, fname, "fields must be a string or an array of field names") end
+      for name in f:gmatch("[^,]+") do
+        name = name:match("^%s*(.-)%s*$")
+        if not name:match(NAME_PAT) then argerr(n, fname, "fields: '" .. name .. "' is not a field API name") end
+        out[#out + 1] = name
+      end
+      if i > 100 then break end
+    end
+    if #out == 0 then argerr(n, fname, "fields must name at least one field") end
+    params.fields = table.concat(out, ",")
+  end
+  for _, k in ipairs{ "page", "per_page" } do
     if opts[k] ~= nil then
-      params = params or {}
-      params[k] = tostr_param(opts[k])
+      params[k] = posint(opts[k]) or argerr(n, fname, k .. " must be a positive integer")
     end
   end
-  return params
+  if opts.page_token ~= nil then
+    local t = opts.page_token
+    if type(t) ~= "string" or t == "" or #t > 4096 then argerr(n, fname, "page_token must be a non-empty string") end
+    params.page_token = t
+  end
+  if opts.ids ~= nil then
+    local ids = opts.ids
+    if type(ids) == "string" then
+      local t = {}
+      for id in ids:gmatch("[^,]+") do t[#t + 1] = id end
+      ids = t
+    end
+    if type(ids) ~= "table" or #ids == 0 then argerr(n, fname, "ids must be an array of id strings") end
+    for _, id in ipairs(ids) do
+      if type(id) ~= "string" or core.check_id(id) then argerr(n, fname, "ids: each id must be 1 to 19 digits") end
+    end
+    params.ids = table.concat(ids, ",")
+  end
+  return next(params) and params or nil
 end
 
 --- Gets locks of a record.
@@ -156,20 +230,11 @@ function Client:get(module, record_id, lock_id, opts)
     check_id(lock_id, 3, "get", "lock id")
     local res, err = run(self, "get", "get_one", module, record_id, lock_id, nil, params)
     if not res then return nil, err end
-    local item = first_item(res)
-    if not item then return bad_response("reply has no lock record", res.status) end
-    return item
+    return Client._convert("get_one", res)
   end
   local res, err = run(self, "get", "list", module, record_id, nil, nil, params)
   if not res then return nil, err end
-  if res.status == 204 or res.body == "" then
-    return {}, { count = 0, more_records = false }
-  end
-  local doc = json.decode(res.body)
-  if type(doc) ~= "table" or type(doc.data) ~= "table" then
-    return bad_response("list reply has no data array", res.status)
-  end
-  return doc.data, doc.info or { count = #doc.data, more_records = false }
+  return list_result(res)
 end
 
 --- Locks a record (POST; 201 from Zoho).
@@ -286,6 +351,19 @@ function Client:request(method, path, opts)
   local doc = json.decode(res.body)
   if doc == nil then return bad_response("reply is not JSON", res.status) end
   return doc, res.status
+end
+
+--- The concurrent bulk engine for `c:bulk` (issue 4): the transport's own engine when it has
+-- one (nginx light threads), else the C engine on libcurl multi (`zlock.engine_multi`).
+-- @tparam table opts `concurrency` (max in flight, default 10), engine options
+-- @return the engine, or `nil` and a reason
+function Client:bulk_engine(opts)
+  local t = self._transport
+  if t and t.bulk_engine then return t:bulk_engine(self, opts) end
+  if t then return nil, "the C bulk engine needs the libcurl transport" end
+  local ok, m = pcall(require, "zlock.engine_multi")
+  if not ok then return nil, m end
+  return m.new(self, opts)
 end
 
 --- Installs an access token obtained elsewhere (e.g. from an nginx shared dict).

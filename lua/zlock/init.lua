@@ -45,17 +45,18 @@ local function ms(v, name)
 end
 
 -- Picks the transport: nil = libcurl in C; a table with :send(step) otherwise.
-local function pick_transport(t)
+local function pick_transport(t, opts)
   if t == nil or t == "auto" then
-    if rawget(_G, "ngx") and type(ngx.get_phase) == "function" then    -- luacheck: ignore 113
+    local ngx = rawget(_G, "ngx")
+    if ngx and type(ngx.get_phase) == "function" then
       local ok, ngxt = pcall(require, "zlock.ngx")
-      if ok and type(ngxt) == "table" and ngxt.usable and ngxt.usable() then return ngxt.transport() end
+      if ok and type(ngxt) == "table" and ngxt.usable and ngxt.usable() then return ngxt.transport(opts) end
     end
     return nil
   elseif t == "curl" then
     return nil
   elseif t == "ngx" then
-    return require("zlock.ngx").transport()
+    return require("zlock.ngx").transport(opts)
   elseif type(t) == "table" and type(t.send) == "function" then
     return t
   end
@@ -91,7 +92,11 @@ end
 --  (seconds), `info.error`, `info.operation`, `info.module`, `info.record_id`; return `false`
 --  to stop retrying;
 --  `transport` (`"auto"` default: nginx cosockets inside OpenResty, else libcurl; `"curl"`, `"ngx"`,
---  or a table with `send(self, step)` -> status, body, errcode).
+--  or a table with `send(self, step)` -> status, body, errcode; optional `sleep(self, ms)`,
+--  `wait_token(self, step)`, `prepare(self, core_client)`, `send_token(self, call, step, core_client)`,
+--  `bulk_engine(self, client, opts)`);
+--  `shared_dict` (ngx transport only: name of a `lua_shared_dict` holding the access token for
+--  every worker of the nginx instance).
 -- @return the client, or `nil, err`
 function zlock.new(opts)
   if opts ~= nil and type(opts) ~= "table" then
@@ -125,7 +130,7 @@ function zlock.new(opts)
   if opts.on_retry ~= nil and type(opts.on_retry) ~= "function" then
     error("bad argument #1 to 'new' (on_retry must be a function)", 2)
   end
-  local transport = pick_transport(opts.transport)
+  local transport = pick_transport(opts.transport, opts)
   local cc, err = core.client(cfg)
   if not cc then return nil, errors.new(err) end
   return setmetatable({ _core = cc, _on_retry = opts.on_retry, _transport = transport }, Client)
@@ -181,6 +186,12 @@ zlock.locked = forward("locked")
 --- `zlock.request(method, path[, opts])` on the default client.
 -- @function request
 zlock.request = forward("request")
+
+-- issue 4: c:search/records/coql/locks and c:bulk (those modules never require "zlock": no cycle)
+for _, name in ipairs{ "zlock.select", "zlock.bulk" } do
+  local ok, mod = pcall(require, name)
+  if ok and type(mod) == "table" and mod.install then mod.install(Client) end
+end
 
 zlock.Client = Client
 return zlock
