@@ -73,6 +73,36 @@ static void crm_route(emu_ctx *c)
     }
 }
 
+/* The statistics route of a CRM path, before any handler runs (429s, 401s, 500s count there). */
+static int classify(const emu_ctx *c)
+{
+    const char *me = c->method, *a = c->seg[0];
+    size_t n = c->nseg;
+    bool get = strcmp(me, "GET") == 0, put = strcmp(me, "PUT") == 0, del = strcmp(me, "DELETE") == 0;
+    bool post = strcmp(me, "POST") == 0;
+    if (strcmp(a, "settings") == 0 && n >= 2) {
+        if (strcmp(c->seg[1], "record_locking_configurations") == 0) return EMU_R_CONFIG;
+        if (strcmp(c->seg[1], "modules") == 0) return EMU_R_MODULES;
+        if (strcmp(c->seg[1], "fields") == 0) return EMU_R_FIELDS;
+        return EMU_R_OTHER;
+    }
+    if (strcmp(a, "users") == 0) return EMU_R_USERS;
+    if (strcmp(a, "coql") == 0 && n == 1) return EMU_R_COQL;
+    if (n == 2 && strcmp(c->seg[1], "search") == 0) return EMU_R_SEARCH;
+    if (n <= 2) {
+        if (get) return n == 1 ? EMU_R_RECORDS_LIST : EMU_R_RECORD_GET;
+        if (put) return EMU_R_RECORDS_UPDATE;
+        if (del) return EMU_R_RECORDS_DELETE;
+        if (post) return EMU_R_RECORDS_CREATE;
+        return EMU_R_OTHER;
+    }
+    if ((n == 3 || n == 4) && strcmp(c->seg[2], "Locking_Information__s") == 0) {
+        if (n == 3) return get ? EMU_R_LOCK_LIST : post ? EMU_R_LOCK_CREATE : EMU_R_OTHER;
+        return get ? EMU_R_LOCK_GET : put ? EMU_R_LOCK_UPDATE : del ? EMU_R_LOCK_DELETE : EMU_R_OTHER;
+    }
+    return EMU_R_OTHER;
+}
+
 static bool check_token(emu_ctx *c)
 {
     const char *h = emu_header(c, "Authorization");
@@ -105,11 +135,12 @@ static void crm_call(emu_ctx *c)
     bool drop_after = emu_rng_unit(&s->rng) < 0.5;
     pthread_mutex_unlock(&s->mu);
 
+    bool path_ok = split_path(c);
+    c->route = path_ok ? classify(c) : EMU_R_OTHER;
     long inflight = atomic_fetch_add(&st->in_flight, 1) + 1;
     if (f.concurrency_limit > 0 && inflight > f.concurrency_limit) {
         atomic_fetch_sub(&st->in_flight, 1);
         atomic_fetch_add(&st->too_many, 1);
-        c->route = EMU_R_OTHER;
         emu_reply_error(c, 429, "TOO_MANY_REQUESTS",
                         "The number of concurrent requests made exceeded the allowed limit",
                         json_pack("{s:i}", "concurrency_limit", (int)f.concurrency_limit));
@@ -119,7 +150,7 @@ static void crm_call(emu_ctx *c)
          && !atomic_compare_exchange_weak(&st->max_in_flight, &m, inflight);) {}
     sleep_ms((double)f.latency_ms + jitter);
 
-    if (!split_path(c)) { not_found(c); goto done; }
+    if (!path_ok) { not_found(c); goto done; }
     if (!check_token(c)) goto done;
     long remaining = -1;
     if (!emu_credit_take(s, &remaining)) {
