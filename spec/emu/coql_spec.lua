@@ -6,7 +6,7 @@
 local emu = require "helpers.emu"
 local shape = require "helpers.zoho_shape"
 
-local FIELDS = "Deal_Name,Stage,Amount,Closing_Date"
+local FIELDS = "Deal_Name,Stage,Amount,Closing_Date,Owner,Account_Name"
 
 local function all_deals(e)
   local out, page = {}, 1
@@ -109,6 +109,26 @@ describe("zlock-emu COQL (POST /crm/v8/coql)", function()
         assert(got, q .. ": " .. shape.show(res))
         same_ids(ids_where(deals, c[2]), got, q)
       end
+    end)
+
+    it("compares lookups and Owner by id, and reaches their names through Lookup.Field", function()
+      local d0
+      for _, d in ipairs(deals) do
+        if type(d.Owner) == "table" and type(d.Account_Name) == "table" then d0 = d; break end
+      end
+      assert(d0, "a deal with an owner and an account")
+      local owner, acct = d0.Owner.id, d0.Account_Name.id
+      local got = assert(ids_of(e, "select id from Deals where Owner = '" .. owner .. "' limit 2000"))
+      same_ids(ids_where(deals, function(d) return type(d.Owner) == "table" and d.Owner.id == owner end),
+        got, "Owner = id")
+      got = assert(ids_of(e, "select id from Deals where Account_Name = '" .. acct .. "' limit 2000"))
+      same_ids(ids_where(deals, function(d) return type(d.Account_Name) == "table" and d.Account_Name.id == acct end),
+        got, "Account_Name = id")
+      local name = d0.Account_Name.name
+      got = assert(ids_of(e, "select id from Deals where Account_Name.Account_Name = '" .. name:gsub("'", "''")
+        .. "' limit 2000"))
+      same_ids(ids_where(deals, function(d) return type(d.Account_Name) == "table" and d.Account_Name.name == name end),
+        got, "Account_Name.Account_Name = name")
     end)
 
     it("compares strings case-insensitively and keywords in any case", function()
