@@ -92,6 +92,8 @@ size_t     emu_cond__nvalues(const emu_cnode *leaf);
 emu_cnode *emu_cond__join(emu_cond *c, bool is_and, emu_cnode *a, emu_cnode *b);
 void       emu_cond__set_root(emu_cond *c, emu_cnode *root);
 const char *emu_op__name(emu_op op, emu_dialect d);
+/* words.c: the value's words appear as consecutive words of field (case-insensitive). */
+bool        emu_words_contain(const char *field, const char *value);
 
 /* Error helpers: set resets details to {}; add_* append one key (silently dropped when
    the 256-byte details buffer is full); strings are JSON-escaped, invalid UTF-8 -> '?'. */
