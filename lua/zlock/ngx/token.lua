@@ -66,7 +66,7 @@ function Shared:install(core)
   local ver, tok, exp = self:read()
   if ver and ver ~= self.seen and fresh(exp) then
     core:set_token(tok, exp)
-    self.seen = ver
+    self.seen, self.last = ver, tok
   end
 end
 
@@ -78,53 +78,59 @@ function Shared:publish(core)
   if not tok then return false end
   local ver = self.dict:incr("token_version", 1, 0)
   local ok = self.dict:set("token", string.format("%d %.3f %s", ver, exp or 0, tok))
-  if ok then self.seen = ver end
+  if ok then self.seen, self.last = ver, tok end
   return ok
 end
 
 --- Satisfies a token-request step: reuses a token another worker refreshed, or refreshes
 -- (one worker at a time) with `send(step)`.
+-- "Another token" means one that differs from the token the client held when the core asked
+-- (an expiring one, one that got a 401, or none): other calls of this worker may install a
+-- newer one meanwhile (`install`), so the comparison is by token, not by this worker's version.
 -- @param call the core call
 -- @tparam table step the SEND step (`token_request` true)
 -- @param core the C client
 -- @tparam function send `send(step)` -> status, body, errcode (the transport's)
+-- @treturn string `"shared"` (fed from the dict) or `"refreshed"` (this worker asked Zoho)
 function Shared:refresh(call, step, core, send)
   local dict = self.dict
+  -- the token this refresh replaces: the client's (expiring) one; after a 401 the core reports
+  -- none, so the last one this worker knew (nil: it never had one)
+  local stale = core:token() or self.last
+  local function usable()
+    local ver, tok, exp = self:read()
+    if tok and tok ~= stale and fresh(exp) then
+      self.seen, self.last = ver, tok
+      call:feed_token(tok, exp)
+      return true
+    end
+    return false
+  end
   local deadline = ngx.now() + self.lock_ttl
   while true do
-    local ver, tok, exp = self:read()
-    if ver and ver ~= self.seen and fresh(exp) then
-      self.seen = ver
-      call:feed_token(tok, exp)
-      return "shared"
-    end
-    local me = tostring(ngx.worker.pid())
-    if dict:add("refresh_lock", me, self.lock_ttl) then
+    if usable() then return "shared" end
+    if dict:add("refresh_lock", tostring(ngx.worker.pid()), self.lock_ttl) then
       -- another worker may have stored a token between our read and our add: look again
-      ver, tok, exp = self:read()
-      if ver and ver ~= self.seen and fresh(exp) then
+      if usable() then
         dict:delete("refresh_lock")
-        self.seen = ver
-        call:feed_token(tok, exp)
         return "shared"
       end
-      local before = core:token()
       local ok, status, body, e = pcall(send, step)
       if not ok then
         dict:delete("refresh_lock")
         error(status, 0)
       end
       call:feed(status, body, e)
-      local after = core:token()
-      if after and after ~= before then self:publish(core) end
+      local now_tok = core:token()
+      if now_tok and now_tok ~= stale then self:publish(core) end
       dict:delete("refresh_lock")
       return "refreshed"
     end
     -- another worker refreshes: wait for its token (or for its lock to go away)
     repeat
       ngx.sleep(POLL_S)
-      local v2 = self:read()
-      if v2 and v2 ~= self.seen then break end
+      local _, tok = self:read()
+      if tok and tok ~= stale then break end
     until not dict:get("refresh_lock") or ngx.now() > deadline
     if ngx.now() > deadline then
       -- the refresher is stuck or gone and its lock outlived the wait: refresh ourselves
