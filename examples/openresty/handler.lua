@@ -147,7 +147,7 @@ local function list_locks()
 end
 
 -- Background bulk lock: a timer (its own cosocket context, outliving the request) runs the
--- bulk runner with the light-thread engine; the summary goes to the shared dict.
+-- bulk runner on light threads; the summary goes to the shared dict.
 local function bulk_job(premature, job, ids, reason, concurrency)
   if premature then return end
   local dict = ngx.shared.zlock
@@ -156,8 +156,8 @@ local function bulk_job(premature, job, ids, reason, concurrency)
   if not c then
     doc = { state = "done", error = { code = err.code, message = err.message } }
   else
-    local engine = require("zlock.ngx.engine").new(c, { concurrency = concurrency })
-    local run = assert(require("zlock.bulk").new(c, { engine = engine, concurrency = concurrency }))
+    -- inside nginx, c:bulk picks the light-thread engine (zlock.ngx.engine) by itself
+    local run = assert(c:bulk{ concurrency = concurrency })
     for _, id in ipairs(ids) do run:lock("Deals", id, reason) end
     local sum = run:finish()
     local failures = {}
