@@ -17,7 +17,8 @@ local cjson = require "cjson.safe"
 
 local M = {}
 
-M.NGINX = os.getenv("NGINX") or "nginx"
+-- /usr/sbin is not on every user's PATH
+M.NGINX = os.getenv("NGINX") or (io.open("/usr/sbin/nginx") and "/usr/sbin/nginx") or "nginx"
 
 local function sh(cmd)
   local p = assert(io.popen(cmd, "r"))
