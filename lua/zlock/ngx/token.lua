@@ -7,9 +7,12 @@
 --
 -- * the dict key `token` holds `"<version> <expires_at> <access token>"` in one value (set
 --   atomically); `version` grows by one per stored token (`incr` on `token_version`);
+-- * before each call, a token version this worker has not installed yet is installed
+--   (`client:set_token`): another worker refreshed it;
 -- * when the core asks for a refresh (a SEND step with `token_request`), the transport first
---   looks at the dict: a token whose version this worker has not installed yet was refreshed
---   by another worker, so it is fed to the call (`call:feed_token`) and no request is made;
+--   looks at the dict: a fresh token other than the one being replaced (the expiring one, the
+--   one a 401 rejected) was refreshed by another worker, so it is fed to the call
+--   (`call:feed_token`) and no request is made;
 -- * otherwise the worker takes the refresh lock, `dict:add("refresh_lock", pid, ttl)` (add
 --   fails when the key exists: exactly one worker wins; the expiry frees the lock if that
 --   worker dies), performs the refresh, stores the new token and deletes the lock;

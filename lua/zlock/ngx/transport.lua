@@ -55,7 +55,7 @@ end
 --   (default 16 MiB), `keepalive` (seconds a connection idles in the pool, default 30),
 --   `pool_size` (connections kept per host, default nginx's `lua_socket_pool_size`),
 --   `user_agent`, `http` (`"resty"` | `"cosocket"`: force one HTTP client; default: resty
---   when installed), `refresh_lock_ttl` (seconds, default 30)
+--   when installed), `refresh_lock_ttl` (seconds, default `timeout` + 5)
 -- @return the transport, or nil and a message (unknown shared dict)
 function M.new(opts)
   opts = opts or {}
@@ -72,7 +72,9 @@ function M.new(opts)
   if opts.http == "resty" and not self.resty then return nil, "lua-resty-http is not installed" end
   if opts.shared_dict ~= nil then
     if type(opts.shared_dict) ~= "string" then return nil, "shared_dict must be a string" end
-    local store, err = token_mod.new(opts.shared_dict, opts.refresh_lock_ttl)
+    -- the lock must outlive one refresh request (its timeout), or a second worker would start one
+    local ttl = opts.refresh_lock_ttl or (self.timeout_ms / 1000 + 5)
+    local store, err = token_mod.new(opts.shared_dict, ttl)
     if not store then return nil, err end
     self.shared = store
   end
