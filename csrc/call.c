@@ -408,7 +408,8 @@ void zl_call_feed(zl_call *call, int status, const char *body, size_t len, zl_tr
     case ZL_OUT_ALREADY_LOCKED:
         if (call->ambiguous_seen) {
             zl_error_clear(&call->saved);
-            call->saved = r.err;
+            call->saved = r.err;              /* moved: r.err no longer owns details */
+            memset(&r.err, 0, sizeof r.err);
             call->have_saved = true;
             call->phase = PH_RECONCILE;
             call->state = S_START;

@@ -36,6 +36,7 @@ $(CORE_SO): $(CORE_OBJS)
 # Pure-core objects for the C tests (no Lua, no libcurl).
 CORE_TOBJDIR := $(BUILD)/obj/core/pure
 CORE_TOBJS   := $(addprefix $(CORE_TOBJDIR)/,$(addsuffix .o,$(CORE_PURE)))
+.SECONDARY: $(CORE_TOBJS)
 
 $(CORE_TOBJDIR)/%.o: csrc/%.c $(CORE_HDRS)
 	@mkdir -p $(dir $@)
