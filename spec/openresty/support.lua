@@ -64,7 +64,9 @@ local function plain_replace(s, old, new)
 end
 
 --- The example config adapted to a test prefix.
--- @tparam table o `port`, `workers`, `reuseport`, `extra_server` (directives added to the server)
+-- @tparam table o `port`, `workers`, `reuseport`, `extra_server` (directives added to the server),
+--   `extra_http` (directives added to the http block, e.g. another server), `trusted_certificate`
+--   (CA file for `lua_ssl_trusted_certificate`)
 function M.config(o)
   local conf = assert(read(M.ROOT .. "/examples/openresty/nginx.conf"))
   conf = conf:gsub("/path/to/zlock/build/luajit/%?%.so", (M.CPATH:gsub("%%", "%%%%")))
@@ -74,8 +76,14 @@ function M.config(o)
     "listen 127.0.0.1:" .. o.port .. (o.reuseport and " reuseport" or "") .. ";")
   conf = plain_replace(conf, "worker_processes 1;", "worker_processes " .. (o.workers or 1) .. ";")
   conf = conf:gsub("\n%s*resolver [^\n]*", "\n")
-  if not read("/etc/ssl/certs/ca-certificates.crt") then
+  if o.trusted_certificate then
+    conf = conf:gsub("lua_ssl_trusted_certificate [^\n]*",
+                     "lua_ssl_trusted_certificate " .. o.trusted_certificate:gsub("%%", "%%%%") .. ";")
+  elseif not read("/etc/ssl/certs/ca-certificates.crt") then
     conf = conf:gsub("\n%s*lua_ssl_trusted_certificate [^\n]*", "\n")
+  end
+  if o.extra_http then
+    conf = plain_replace(conf, "    server {\n", o.extra_http .. "\n    server {\n")
   end
   conf = plain_replace(conf, "default_type application/json;",
     "default_type application/json;\n        add_header X-Worker-Pid $pid always;\n" .. (o.extra_server or ""))
@@ -114,15 +122,19 @@ Nginx.__index = Nginx
 
 --- Starts nginx; waits until it accepts connections.
 -- @tparam[opt] table o `env` (variables for nginx, e.g. ZOHO_API_DOMAIN), `workers` (default 1),
---   `reuseport`, `extra_server`
+--   `reuseport`, `extra_server`, `extra_http` (string, or function(prefix dir) -> string),
+--   `trusted_certificate`
 function M.start(o)
   o = o or {}
   local dir = os.tmpname()
   os.remove(dir)
   assert(os.execute("mkdir -p " .. q(dir) .. " && chmod 755 " .. q(dir)))
   local port = M.free_port()
+  local extra_http = o.extra_http
+  if type(extra_http) == "function" then extra_http = extra_http(dir) end
   write(dir .. "/nginx.conf", M.config{ port = port, workers = o.workers, reuseport = o.reuseport,
-                                        extra_server = o.extra_server })
+                                        extra_server = o.extra_server, extra_http = extra_http,
+                                        trusted_certificate = o.trusted_certificate })
   write(dir .. "/handler.lua", assert(read(M.ROOT .. "/examples/openresty/handler.lua")))
   local env = { "env -i PATH=" .. q(os.getenv("PATH") or "/usr/sbin:/usr/bin:/sbin:/bin") }
   for k, v in pairs(o.env or {}) do env[#env + 1] = k .. "=" .. q(v) end

@@ -68,7 +68,11 @@ local function connect(u, o, deadline)
     return nil, "connect", "connect " .. u.host .. ":" .. u.port .. ": " .. tostring(err)
   end
   if tls and sock:getreusedtimes() == 0 then
-    local sess, herr = sock:sslhandshake(nil, u.host, true)
+    -- pcall: Debian 12's lua-resty-core raises "assertion failed!" (instead of returning
+    -- nil, err) when a handshake that completed at once then fails verification; either way
+    -- the certificate was not accepted
+    local done, sess, herr = pcall(sock.sslhandshake, sock, nil, u.host, true)
+    if not done then sess, herr = nil, "certificate verification failed (" .. tostring(sess) .. ")" end
     if not sess then
       sock:close()
       if herr == "timeout" then return nil, "timeout", "TLS handshake timed out" end
