@@ -289,6 +289,43 @@ describe("zlock-emu Locking_Information__s", function()
     end)
   end)
 
+  describe("consistency under concurrent load", function()
+    it("40 concurrent locks over 10 records: one lock each, Locked__s and state counts agree", function()
+      local ids, reqs = {}, {}
+      for i = 1, 10 do ids[i] = org.fresh(e, "Deals") end
+      local before = e:state().counts.Deals.locked
+      for i = 1, 40 do
+        local id = ids[(i - 1) % 10 + 1]
+        reqs[i] = { method = "POST", path = lock_path("v8", "Deals", id), token = emu.ACCESS_TOKEN,
+                    body = '{"data":[{"Locked_Reason__s":"load ' .. i .. '"}]}' }
+      end
+      local c = many.count(many.run(e.url, reqs))
+      assert.are.equal(10, c[201], many.show(c))
+      assert.are.equal(30, c[403], many.show(c))
+      local st = e:state()
+      assert.are.equal(before + 10, st.counts.Deals.locked)
+      local per = {}
+      for _, l in ipairs(st.locks) do per[l.record_id] = (per[l.record_id] or 0) + 1 end
+      for _, id in ipairs(ids) do
+        assert.are.equal(1, per[id], "locks on " .. id)
+        assert.is_true(st.records.Deals[id])
+      end
+      -- and concurrent unlocks of all ten, each twice
+      local dels = {}
+      for _, id in ipairs(ids) do
+        local lid = org.locks(e, "Deals", id)[1].id
+        dels[#dels + 1] = { method = "DELETE", path = lock_path("v8", "Deals", id, lid), token = emu.ACCESS_TOKEN }
+        dels[#dels + 1] = { method = "DELETE", path = lock_path("v8", "Deals", id, lid), token = emu.ACCESS_TOKEN }
+      end
+      c = many.count(many.run(e.url, dels))
+      assert.are.equal(10, c[200], many.show(c))
+      assert.are.equal(10, c[400], many.show(c))
+      st = e:state()
+      assert.are.equal(before, st.counts.Deals.locked)
+      for _, id in ipairs(ids) do assert.is_false(st.records.Deals[id]) end
+    end)
+  end)
+
   describe("automatic locks", function()
     it("carry Lock_Source__s Automatic, the rule id, no reason or user, read_only sharing", function()
       local id, l = org.auto_locked(e)
