@@ -26,7 +26,7 @@ struct zl_call {
     zl_request req;          /* the operation's request */
     zl_request list_req;     /* LOCK: the reconciliation GET */
     char *reason;            /* LOCK: to recognise our lock */
-    char *given_lock_id;     /* UNLOCK: for "relation not found" after a retry */
+    char *given_lock_id;     /* GET_ONE/UPDATE/UNLOCK: the lock id asked for */
     call_state state;
     call_phase phase;
     int attempts;            /* HTTP requests of the operation (not token refreshes) */
@@ -119,7 +119,8 @@ zl_call *zl_call_new(zl_client *c, const zl_op *op, zl_error *err) {
         }
         oom = !(call->reason = zl_strdup0(op->reason));
     }
-    if (op->kind == ZL_OP_UNLOCK) oom = oom || !(call->given_lock_id = zl_strdup0(op->lock_id));
+    if (op->lock_id && op->kind != ZL_OP_REQUEST && op->kind != ZL_OP_LIST && op->kind != ZL_OP_LOCK)
+        oom = oom || !(call->given_lock_id = zl_strdup0(op->lock_id));
     if (oom) {
         zl_request_free(&call->req);
         zl_request_free(&call->list_req);
@@ -389,7 +390,7 @@ void zl_call_feed(zl_call *call, int status, const char *body, size_t len, zl_tr
                 call->state = S_START;
             }
         } else {
-            finish_ok(call, status, body, len, r.lock_id[0] ? r.lock_id : NULL, false);
+            finish_ok(call, status, body, len, r.lock_id[0] ? r.lock_id : call->given_lock_id, false);
         }
         break;
     case ZL_OUT_BAD_TOKEN:

@@ -19,8 +19,10 @@ int main(void) {
        STREQ(C.lock_id, "5843104000001068086"), "lock 201: ok, lock id from details.id kept as a 19-digit string");
     OK(classify(ZL_OP_UNLOCK, 200, "{\"data\":[{\"code\":\"SUCCESS\",\"details\":{\"id\":\"77\"},\"message\":\"relation removed\","
                 "\"status\":\"success\"}]}", 0) == ZL_OUT_OK && STREQ(C.lock_id, "77"), "unlock 200: ok with the id");
-    OK(classify(ZL_OP_GET_ONE, 200, "{\"data\":[{\"id\":\"12\",\"Lock_Source__s\":\"Manual\"}]}", 0) == ZL_OUT_OK &&
-       STREQ(C.lock_id, "12"), "get one: id of the lock record");
+    OK(classify(ZL_OP_GET_ONE, 200, "{\"data\":[{\"id\":\"12\",\"Lock_Source__s\":\"Manual\"}]}", 0) == ZL_OUT_OK,
+       "get one 200: ok (a read is not parsed twice: the caller decodes it)");
+    OK(classify(ZL_OP_LIST, 200, "<html>", 0) == ZL_OUT_ERROR && STREQ(C.err.code, "BAD_RESPONSE"),
+       "a 200 read that is not a JSON object: BAD_RESPONSE");
     OK(classify(ZL_OP_LIST, 204, "", 0) == ZL_OUT_OK && C.empty, "list 204 with an empty body: ok, no lock");
     OK(classify(ZL_OP_LIST, 200, "{\"data\":[],\"info\":{}}", 0) == ZL_OUT_OK && !C.empty, "list 200: ok");
     OK(classify(ZL_OP_LOCK, 201, "{\"data\":[{\"details\":{\"id\":5843104000001068086}}]}", 0) == ZL_OUT_ERROR &&

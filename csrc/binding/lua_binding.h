@@ -17,6 +17,10 @@ void zlb_push_error(lua_State *L, const zl_error *e);
 int  zlb_fail(lua_State *L, const zl_error *e);
 /* Wraps a new zl_call in a userdata (takes ownership). */
 int  zlb_push_call(lua_State *L, zl_call *call);
+/* Pushes a step as a table (see lua_call.c). */
+void zlb_push_step(lua_State *L, const zl_step *s);
+/* Pushes the finished call's result table, or nil and the error; returns the count. */
+int  zlb_push_result(lua_State *L, const zl_call *call);
 
 int  zlb_client_new(lua_State *L);
 void zlb_client_register(lua_State *L);

@@ -27,7 +27,7 @@ int zlb_push_call(lua_State *L, zl_call *call) {
     return 1;
 }
 
-static void push_step(lua_State *L, const zl_step *s) {
+void zlb_push_step(lua_State *L, const zl_step *s) {
     switch (s->kind) {
     case ZL_STEP_SEND:
         lua_createtable(L, 0, 7);
@@ -87,7 +87,7 @@ static int l_next(lua_State *L) {
     zlb_call *u = check_call(L);
     zl_step s;
     zl_call_next(u->call, &s);
-    push_step(L, &s);
+    zlb_push_step(L, &s);
     return 1;
 }
 
@@ -123,7 +123,7 @@ static int l_run(lua_State *L) {
     zlb_call *u = check_call(L);
     zl_step w;
     if (zl_call_run(u->call, &w) == ZL_STEP_WAIT) {
-        push_step(L, &w);
+        zlb_push_step(L, &w);
         return 1;
     }
     lua_pushnil(L);
@@ -136,11 +136,10 @@ static int l_cancel(lua_State *L) {
     return 0;
 }
 
-static int l_result(lua_State *L) {
-    zlb_call *u = check_call(L);
+int zlb_push_result(lua_State *L, const zl_call *call) {
     zl_result r;
     const zl_error *e = NULL;
-    if (zl_call_result(u->call, &r, &e)) {
+    if (zl_call_result(call, &r, &e)) {
         lua_createtable(L, 0, 5);
         lua_pushinteger(L, r.http_status);
         lua_setfield(L, -2, "status");
@@ -163,6 +162,11 @@ static int l_result(lua_State *L) {
         return zlb_fail(L, &pending);
     }
     return zlb_fail(L, e);
+}
+
+static int l_result(lua_State *L) {
+    zlb_call *u = check_call(L);
+    return zlb_push_result(L, u->call);
 }
 
 static int l_close(lua_State *L) {

@@ -1,6 +1,9 @@
 /* lua_client.c - the client userdata: core.client(cfg) and its methods
  *   :call(kind, module, record_id, lock_id, reason, params) -> call | nil, err
  *        kind: "get_one" | "list" | "lock" | "update" | "unlock"; params: {key = "value"}
+ *   :run(kind, module, record_id, lock_id, reason, params) -> result | nil, err
+ *        | false, call, wait_step   (the fast path: create + drive with libcurl in one
+ *        crossing; returns early only for a backoff, so on_retry runs in plain Lua)
  *   :request(method, path, params, body, idempotent(-1|0|1)) -> call | nil, err
  *   :set_token(token, expires_at)   :token() -> token, expires_at   :info() -> table
  *   :close() (idempotent; also __gc and, on 5.4, __close)
@@ -118,6 +121,38 @@ static int l_call(lua_State *L) {
     return push_new_call(L, u, &op);
 }
 
+static int l_run(lua_State *L) {
+    zlb_client *u = check_client(L);
+    static const char *const kinds[] = { "get_one", "list", "lock", "update", "unlock", NULL };
+    static const zl_op_kind map[] = { ZL_OP_GET_ONE, ZL_OP_LIST, ZL_OP_LOCK, ZL_OP_UPDATE, ZL_OP_UNLOCK };
+    zl_op op = {0};
+    op.kind = map[luaL_checkoption(L, 2, NULL, kinds)];
+    op.module = luaL_optstring(L, 3, NULL);
+    op.record_id = luaL_optstring(L, 4, NULL);
+    op.lock_id = luaL_optstring(L, 5, NULL);
+    op.reason = luaL_optstring(L, 6, NULL);
+    zl_param ps[MAX_PARAMS];
+    op.nparams = read_params(L, 7, ps);
+    op.params = ps;
+    zl_error err = {0};
+    zl_call *call = zl_call_new(u->c, &op, &err);
+    if (!call) {
+        int n = zlb_fail(L, &err);
+        zl_error_clear(&err);
+        return n;
+    }
+    zl_step w;
+    if (zl_call_run(call, &w) == ZL_STEP_WAIT) {
+        lua_pushboolean(L, 0);
+        zlb_push_call(L, call);      /* the userdata owns the call from here */
+        zlb_push_step(L, &w);
+        return 3;
+    }
+    int n = zlb_push_result(L, call);
+    zl_call_free(call);
+    return n;
+}
+
 static int l_request(lua_State *L) {
     zlb_client *u = check_client(L);
     zl_op op = {0};
@@ -197,7 +232,7 @@ static int l_tostring(lua_State *L) {
 
 void zlb_client_register(lua_State *L) {
     static const luaL_Reg methods[] = {
-        { "call", l_call }, { "request", l_request }, { "set_token", l_set_token },
+        { "call", l_call }, { "run", l_run }, { "request", l_request }, { "set_token", l_set_token },
         { "token", l_token }, { "info", l_info }, { "close", l_close }, { NULL, NULL }
     };
     static const luaL_Reg meta[] = {

@@ -41,6 +41,7 @@ static int l_check_module(lua_State *L) { return check_with(L, zl_check_module);
 static int l_check_id(lua_State *L) { return check_with(L, zl_check_id); }
 static int l_check_reason(lua_State *L) { return check_with(L, zl_check_reason); }
 
+static int l_sleep(lua_State *L);
 static int l_sleep(lua_State *L) {
     lua_Number ms = luaL_checknumber(L, 1);
     zl_sleep_ms(ms > 0 ? (long)ms : 0);
@@ -57,7 +58,7 @@ static const luaL_Reg funcs[] = {
 };
 
 __attribute__((visibility("default"))) int luaopen_zlock_core(lua_State *L) {
-    if (zl_curl_global_init()) return luaL_error(L, "zlock.core: curl_global_init failed");
+    /* curl_global_init (OpenSSL setup: milliseconds) waits for the first transfer slot */
     zlb_client_register(L);
     zlb_call_register(L);
     lua_newtable(L);

@@ -45,19 +45,24 @@ end
 
 -- Runs one core call to its end with the client's transport; returns the core result
 -- table ({status, body, lock_id, reconciled, attempts}) or nil, err.
-local function drive(self, call, info)
+local function drive(self, call, info, w)
   local hook = self._on_retry
   local transport = self._transport
   if not transport then
     -- libcurl in C; returns here only between attempts (so the hook runs in plain Lua).
     while true do
-      local w = call:run()
+      if not w then w = call:run() end
       if not w then break end
+      local go = true
       if hook then
         info.attempt, info.delay, info.error = w.attempt, w.ms / 1000, errors.new(w.error)
-        if hook(info) == false then call:cancel("CANCELLED", "on_retry hook stopped the retries") end
+        if hook(info) == false then
+          call:cancel("CANCELLED", "on_retry hook stopped the retries")
+          go = false
+        end
       end
-      core.sleep(w.ms)
+      if go then core.sleep(w.ms) end
+      w = nil
     end
   else
     if transport.prepare then transport:prepare(self._core) end
@@ -89,6 +94,13 @@ local function drive(self, call, info)
 end
 
 local function run(self, fname, kind, module, record_id, lock_id, reason, params)
+  if not self._transport then
+    -- fast path: one C crossing unless a backoff interrupts it
+    local res, call, w = self._core:run(kind, module, record_id, lock_id, reason, params)
+    if res then return res end
+    if res == nil then return nil, errors.new(call) end
+    return drive(self, call, { operation = fname, module = module, record_id = record_id }, w)
+  end
   local call, err = self._core:call(kind, module, record_id, lock_id, reason, params)
   if not call then return nil, errors.new(err) end
   return drive(self, call, { operation = fname, module = module, record_id = record_id })
