@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Bulk lock throughput with no latency: zlock's C engine (through c:bulk, and driven directly)
+# locking N distinct Deals at concurrency 16, against what wrk gets from the same emulator on the
+# same route (POST .../Locking_Information__s, one record per request) with 16 connections.
+# Each side gets a fresh zlock-emu with the same records. A measurement, not a test.
+# Usage: bench/bulk_throughput.sh [N=100000] [WRK_DURATION=3s] (wrk must not run out of records: see other_replies)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-100000}
+DURATION=${2:-3s}
+. bench/emu_common.sh
+[ -x "$EMU_BIN" ] || { echo "build $EMU_BIN first (make emu)" >&2; exit 1; }
+[ -f build/lua5.4/zlock/core.so ] || { echo "build the core first (make core)" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "wrk missing (apt-get install wrk)" >&2; exit 1; }
+TMP=$(mktemp -d)
+trap 'emu_stop; rm -rf "$TMP"' EXIT
+RECORDS="Deals=$((N + N / 10 + 100))"
+
+fresh_emu() {
+  emu_stop
+  emu_start --seed demo --records "$RECORDS"
+  curl -sf "$EMU_URL/__emu/state" | lua5.4 bench/bulk_ids.lua Deals "$N" >"$TMP/ids"
+  [ "$(wc -l <"$TMP/ids")" -ge "$N" ] || { echo "fewer than $N unlocked deals" >&2; exit 1; }
+}
+
+echo "# $(nproc) cores shared by zlock-emu and the client; $N locks, concurrency 16; wrk -t2 -c16 -d$DURATION"
+fresh_emu
+WRK=$(wrk -t2 -c16 -d"$DURATION" -s bench/bulk_wrk_lock.lua "$EMU_URL" -- "$TMP/ids" "$EMU_TOKEN" 2 | grep '^wrk_locks')
+echo "$WRK"
+fresh_emu
+RUN=$(lua5.4 bench/bulk_run.lua "$EMU_URL" "$TMP/ids" 16 runner)
+echo "$RUN"
+fresh_emu
+ENG=$(lua5.4 bench/bulk_run.lua "$EMU_URL" "$TMP/ids" 16 engine)
+echo "$ENG"
+rate() { sed -n 's/.*locks_per_s \([0-9.]*\).*/\1/p' <<<"$1"; }
+W=$(rate "$WRK"); R=$(rate "$RUN"); E=$(rate "$ENG")
+awk -v w="$W" -v r="$R" -v e="$E" 'BEGIN {
+  printf "ratio zlock runner / wrk = %.0f%%   zlock engine / wrk = %.0f%%   (target >= 80%%)\n", 100 * r / w, 100 * e / w }'

@@ -1,0 +1,227 @@
+-- The C bulk engine (zlock.core engine on libcurl multi, wrapped by zlock.engine_multi) against
+-- zlock-emu over real sockets: the engine interface of zlock.bulk, results identical to the
+-- blocking calls', connection reuse, 429 handling (window cuts, restarts bounded by time).
+local S = require "bulk.support"
+local engine_multi = require "zlock.engine_multi"
+
+-- Runs items through an engine until every one is back; returns the finished list in order of
+-- completion. Fails on an item returned twice or not at all.
+local function run_items(eng, items)
+  local out, seen, i = {}, {}, 1
+  while i <= #items or eng:inflight() > 0 do
+    while i <= #items and eng:submit(items[i]) do i = i + 1 end
+    for _, d in ipairs(eng:poll(0.2)) do
+      assert(not seen[d.item], "item returned twice: " .. tostring(d.item.key))
+      seen[d.item] = true
+      out[#out + 1] = d
+    end
+  end
+  for _, it in ipairs(items) do assert(seen[it], "item never returned: " .. tostring(it.key)) end
+  return out
+end
+
+local function by_key(done)
+  local t = {}
+  for _, d in ipairs(done) do t[d.item.key] = d end
+  return t
+end
+
+-- Same keys, with values of the same type (lock ids and times differ between two records).
+local function assert_same_shape(a, b, path)
+  path = path or "result"
+  assert.equals(type(a), type(b), path)
+  if type(a) ~= "table" then return end
+  for k, v in pairs(a) do
+    assert(b[k] ~= nil, path .. "." .. tostring(k) .. " missing")
+    assert_same_shape(v, b[k], path .. "." .. tostring(k))
+  end
+  for k in pairs(b) do assert(a[k] ~= nil, path .. "." .. tostring(k) .. " unexpected") end
+end
+
+local function err_fields(e)
+  return { code = e.code, message = e.message, http_status = e.http_status, retryable = e.retryable,
+           details = e.details }
+end
+
+describe("the C bulk engine", function()
+  local e, c
+
+  lazy_setup(function()
+    e = S.start{ "--records", "Deals=300" }
+    c = S.client(e)
+  end)
+
+  lazy_teardown(function()
+    if c then c:close() end
+    if e then e:stop() end
+  end)
+
+  it("gives each op exactly the result and error tables of the blocking calls", function()
+    local ids = S.unlocked(e, "Deals", 4)
+    local r1, r2, r3, r4 = ids[1], ids[2], ids[3], ids[4]
+    local eng = assert(engine_multi.new(c, { concurrency = 4 }))
+    local reason = "engine spec same shape"
+    local done = by_key(run_items(eng, {
+      { op = "lock", module = "Deals", record_id = r1, reason = reason, key = "lock1" },
+      { op = "lock", module = "Deals", record_id = r3, reason = reason, key = "lock3" },
+    }))
+    local blocking = assert(c:lock("Deals", r2, reason))
+    local lock1 = assert(done.lock1.result, tostring(done.lock1.err))
+    assert.is_nil(done.lock1.err)
+    assert_same_shape(blocking, lock1)
+    assert.matches("^%d+$", lock1.id)
+    assert.equals(lock1.id, lock1.details.id)
+
+    local _, by = S.locks(e)
+    assert.equals(lock1.id, by[r1][1].lock_id)
+    assert.equals(reason, by[r1][1].reason)
+
+    -- reads: the same tables as c:get, field for field
+    done = by_key(run_items(eng, {
+      { op = "get", module = "Deals", record_id = r1, key = "list" },
+      { op = "get", module = "Deals", record_id = r1, lock_id = lock1.id, key = "one" },
+      { op = "get", module = "Deals", record_id = r4, key = "none" },
+    }))
+    assert.same((c:get("Deals", r1)), done.list.result)
+    assert.same(c:get("Deals", r1, lock1.id), done.one.result)
+    assert.same({}, done.none.result)
+
+    -- errors: locking a locked record
+    local berr = select(2, c:lock("Deals", r1, reason))
+    done = by_key(run_items(eng, { { op = "lock", module = "Deals", record_id = r1, reason = reason, key = "again" } }))
+    assert.is_nil(done.again.result)
+    assert.same(err_fields(berr), err_fields(done.again.err))
+    assert.equals("NOT_ALLOWED", done.again.err.code)
+    assert.equals(tostring(berr), tostring(done.again.err))
+
+    -- update, unlock with and without lock id (two calls), unlock of an unlocked record
+    local bupd = assert(c:update("Deals", r2, blocking.id, reason .. " 2"))
+    done = by_key(run_items(eng, {
+      { op = "update", module = "Deals", record_id = r1, lock_id = lock1.id, reason = reason .. " 2", key = "upd" },
+    }))
+    assert_same_shape(bupd, done.upd.result)
+    assert.equals(lock1.id, done.upd.result.details.id)
+    done = by_key(run_items(eng, {
+      { op = "unlock", module = "Deals", record_id = r1, lock_id = lock1.id, key = "unl1" },
+      { op = "unlock", module = "Deals", record_id = r2, key = "unl2" },
+      { op = "unlock", module = "Deals", record_id = r4, key = "unl4" },
+    }))
+    assert.equals(lock1.id, done.unl1.result.details.id)
+    assert.equals(blocking.id, done.unl2.result.details.id)
+    assert.is_nil(done.unl4.result)
+    assert.equals("NOT_LOCKED", done.unl4.err.code)
+    _, by = S.locks(e)
+    assert.is_nil(by[r1])
+    assert.is_nil(by[r2])
+    assert.equals(1, #by[r3])
+    eng:close()
+  end)
+
+  it("returns every item exactly once, refuses submits when full, and reuses one connection per slot", function()
+    local ids = S.unlocked(e, "Deals", 120)
+    local eng = assert(engine_multi.new(c, { concurrency = 4 }))
+    -- without polling, the engine fills up and says so
+    local accepted = 0
+    for i = 1, 100 do
+      if not eng:submit{ op = "get", module = "Deals", record_id = ids[i], key = "g" .. i } then break end
+      accepted = accepted + 1
+    end
+    assert.is_true(accepted >= 4 and accepted < 100, "accepted " .. accepted .. " items without a poll")
+    assert.equals(accepted, eng:inflight())
+    local back = 0
+    while eng:inflight() > 0 do
+      for _, d in ipairs(eng:poll(0.2)) do
+        assert.same({}, d.result)
+        back = back + 1
+      end
+    end
+    assert.equals(accepted, back)
+
+    local items = {}
+    for i, id in ipairs(ids) do
+      items[#items + 1] = { op = "lock", module = "Deals", record_id = id, reason = "engine spec once", key = "l" .. i }
+    end
+    local done = run_items(eng, items)
+    assert.equals(#items, #done)
+    local st = eng:stats()
+    assert.equals("multi", st.engine)
+    assert.equals(4, st.max)
+    assert.is_true(st.max_inflight <= 4)
+    assert.is_true(st.concurrency >= 1 and st.concurrency <= 4)
+    assert.is_true(st.connects >= 1 and st.connects <= 4, st.connects .. " connections for 4 slots")
+    assert.equals(0, st.throttled)
+    local _, by = S.locks(e)
+    for _, id in ipairs(ids) do
+      assert.equals(1, by[id] and #by[id] or 0)
+      assert.equals("engine spec once", by[id][1].reason)
+    end
+    for _, id in ipairs(ids) do assert(c:unlock("Deals", id)) end
+    eng:close()
+    eng:close()   -- idempotent
+    assert.equals(0, eng:inflight())
+    assert.has_error(function() eng:submit{ op = "get", module = "Deals", record_id = ids[1], key = "x" } end)
+  end)
+
+  it("abandons items in flight on close without leaking them into a later engine", function()
+    local ids = S.unlocked(e, "Deals", 10)
+    local eng = assert(engine_multi.new(c, { concurrency = 4 }))
+    for i, id in ipairs(ids) do eng:submit{ op = "get", module = "Deals", record_id = id, key = "a" .. i } end
+    eng:poll(0)
+    eng:close()
+    local eng2 = assert(engine_multi.new(c, { concurrency = 4 }))
+    assert.equals(0, eng2:inflight())
+    assert.same({}, eng2:poll(0))
+    eng2:close()
+  end)
+
+  it("is what c:bulk runs by default (the runner finds it through c:bulk_engine)", function()
+    local ids = S.unlocked(e, "Deals", 20)
+    local run = c:bulk{ concurrency = 5 }
+    for _, id in ipairs(ids) do run:lock("Deals", id, "engine spec runner") end
+    local sum = run:finish()
+    assert.equals(20, sum.counts.locked)
+    assert.equals("multi", sum.engine.engine)
+    assert.equals(5, sum.engine.max)
+    for _, id in ipairs(ids) do assert(c:unlock("Deals", id)) end
+  end)
+end)
+
+describe("the C bulk engine under 429", function()
+  it("cuts its window, and restarts calls that ran out of attempts on 429 while young enough", function()
+    local e = S.start{ "--records", "Deals=200", "--concurrency-limit", "2", "--latency", "20" }
+    local ok, why = pcall(function()
+      -- one attempt per call: every 429 ends a call, so only the engine's restarts save the items
+      local c = S.client(e, { retries = { max_attempts = 1 } })
+      local ids = S.unlocked(e, "Deals", 60)
+      local eng = assert(engine_multi.new(c, { concurrency = 8, initial = 8, throttle_pause = 0.05 }))
+      local items = {}
+      for i, id in ipairs(ids) do items[i] = { op = "get", module = "Deals", record_id = id, key = "t" .. i } end
+      local done = run_items(eng, items)
+      for _, d in ipairs(done) do assert(d.result, tostring(d.err)) end
+      local st = eng:stats()
+      assert.is_true(st.throttled > 0, "no 429 seen: the spec proves nothing")
+      assert.is_true(st.cuts > 0)
+      assert.is_true(st.restarts > 0)
+      assert.is_true(st.concurrency < 8, "window still " .. st.concurrency)
+      assert.is_true(st.limit_estimate >= 1 and st.limit_estimate < 8, "limit estimate " .. st.limit_estimate)
+      eng:close()
+
+      -- no time budget: the 429 is the item's error, reported, never dropped
+      eng = assert(engine_multi.new(c, { concurrency = 8, initial = 8, throttle_budget = 0 }))
+      done = run_items(eng, items)
+      local throttled = 0
+      for _, d in ipairs(done) do
+        if d.err then
+          assert.equals("TOO_MANY_REQUESTS", d.err.code)
+          assert.equals(429, d.err.http_status)
+          throttled = throttled + 1
+        end
+      end
+      assert.is_true(throttled > 0, "no item failed on 429 without restarts")
+      assert.equals(#items, #done)
+      eng:close()
+    end)
+    e:stop()
+    assert(ok, why)
+  end)
+end)
