@@ -41,10 +41,17 @@ local function get_client()
   return client
 end
 
+-- JSON text of a Lua array; Debian's lua-cjson 2.1.0 has no array_mt and writes {} for
+-- an empty table.
+local function json_array(t)
+  if #t == 0 then return "[]" end
+  return cjson.encode(t)
+end
+
 local function reply(status, doc)
   ngx.status = status
   ngx.header["Content-Type"] = "application/json"
-  ngx.say(cjson.encode(doc))
+  ngx.say(type(doc) == "string" and doc or cjson.encode(doc))
   return ngx.exit(status)
 end
 
@@ -143,7 +150,7 @@ local function list_locks()
     end
   end)
   if not ok then return fail(err) end
-  return reply(200, setmetatable(out, cjson.array_mt))
+  return reply(200, json_array(out))
 end
 
 -- Background bulk lock: a timer (its own cosocket context, outliving the request) runs the
@@ -165,9 +172,10 @@ local function bulk_job(premature, job, ids, reason, concurrency)
       failures[i] = { record_id = f.record_id, code = f.code, message = f.message }
     end
     doc = { state = "done", counts = sum.counts, failed = sum.failed, done = sum.done,
-            elapsed = sum.elapsed, engine = sum.engine, failures = setmetatable(failures, cjson.array_mt) }
+            elapsed = sum.elapsed, engine = sum.engine }
+    doc = cjson.encode(doc):gsub("^{", '{"failures":' .. json_array(failures):gsub("%%", "%%%%") .. ",", 1)
   end
-  dict:set("job:" .. job, cjson.encode(doc), 3600)
+  dict:set("job:" .. job, type(doc) == "string" and doc or cjson.encode(doc), 3600)
 end
 
 local function bulk_lock()

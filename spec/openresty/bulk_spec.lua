@@ -34,6 +34,7 @@ describe("bulk locks in an nginx timer", function()
     assert.equal("done", status.json.state, status.body)
     assert.equal(12, status.json.counts.locked, status.body)
     assert.equal(0, status.json.failed)
+    assert.truthy(status.body:find('"failures":[]', 1, true), status.body)   -- an array, even empty
     assert.equal("ngx", status.json.engine.engine)
     assert.equal(4, status.json.engine.peak)
     local st = e:stats()
