@@ -203,10 +203,13 @@ describe("zlock-emu record locking configuration API", function()
     assert.are.equal("SUCCESS", config_item(put).code)
     assert.are.equal("both", org.config(e, "Accounts").lock_type)
 
+    shape.status((org.lock(e, "Accounts", acc, "still locked when the configuration goes")), 201, "relock")
     local del = e:req("DELETE", CFG .. "/" .. cid .. "?module=Accounts")
     shape.status(del, 200, "delete configuration")
     assert.are.equal("SUCCESS", config_item(del).code)
     shape.status(e:req("GET", CFG .. "?module=Accounts"), 204, "configuration gone")
+    assert.is_false(e:req("GET", "/crm/v8/Accounts/" .. acc).json.data[1].Locked__s,
+      "no configuration, no lock: the record is unlocked with it")
     shape.top_error(org.lock(e, "Accounts", acc, "no config"), { status = 400, code = "NOT_ALLOWED",
       details = { resource_path_index = 2 } })
   end)
