@@ -111,14 +111,7 @@ zl_call *zl_call_new(zl_client *c, const zl_op *op, zl_error *err) {
     if (zl_request_build(op, c->api_version, &call->req, err)) { free(call); return NULL; }
     call->kind = op->kind;
     bool oom = false;
-    if (op->kind == ZL_OP_LOCK) {
-        if (zl_request_build_list(op->module, op->record_id, c->api_version, &call->list_req, err)) {
-            zl_request_free(&call->req);
-            free(call);
-            return NULL;
-        }
-        oom = !(call->reason = zl_strdup0(op->reason));
-    }
+    if (op->kind == ZL_OP_LOCK) oom = !(call->reason = zl_strdup0(op->reason));
     if (op->lock_id && op->kind != ZL_OP_REQUEST && op->kind != ZL_OP_LIST && op->kind != ZL_OP_LOCK)
         oom = oom || !(call->given_lock_id = zl_strdup0(op->lock_id));
     if (oom) {
@@ -241,6 +234,16 @@ static bool prepare_token_send(zl_call *call) {
 
 static bool prepare_main_send(zl_call *call) {
     zl_client *c = call->c;
+    if (call->phase == PH_RECONCILE && !call->list_req.path) {
+        /* built when first needed: the lock's own path + the list query */
+        zl_buf lb = {0};
+        zl_buf_adds(&lb, call->req.path);
+        zl_buf_adds(&lb, "?fields=" ZL_LOCK_FIELDS);
+        if (!zl_buf_str(&lb)) { zl_buf_free(&lb); return oom_fail(call); }
+        call->list_req.path = lb.p;
+        call->list_req.method = "GET";
+        call->list_req.idempotent = true;
+    }
     const zl_request *r = call->phase == PH_RECONCILE ? &call->list_req : &call->req;
     zl_buf b = {0};
     pthread_mutex_lock(&c->mu);

@@ -92,6 +92,35 @@ static void bad_response(zl_classified *out, int status, const char *what) {
     zl_err_set(&out->err, "BAD_RESPONSE", status, status >= 500, "%s (HTTP %d)", what, status);
 }
 
+/* memmem is a GNU extension: a portable one for short needles. */
+static const char *find(const char *h, size_t hl, const char *n, size_t nl) {
+    for (size_t i = 0; i + nl <= hl; i++)
+        if (h[i] == n[0] && memcmp(h + i, n, nl) == 0) return h + i;
+    return NULL;
+}
+
+/* The lock id of a 2xx action reply ({"data":[{"details":{"id":"..."}, "status":"success"}]})
+ * without building a JSON tree. Returns false when unsure (the caller parses fully). */
+static bool scan_action_id(const char *body, size_t len, char out[ZL_ID_MAX + 1]) {
+    if (find(body, len, "\"error\"", 7) || find(body, len, "\\\"", 2)) return false;
+    const char *d = find(body, len, "\"details\"", 9);
+    if (!d) return false;
+    const char *end = body + len;
+    const char *p = find(d, (size_t)(end - d), "\"id\"", 4);
+    if (!p) return false;
+    p += 4;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    if (p >= end || *p++ != ':') return false;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    if (p >= end || *p++ != '"') return false;
+    size_t n = 0;
+    while (p + n < end && p[n] >= '0' && p[n] <= '9') n++;
+    if (n == 0 || n > ZL_ID_MAX || p + n >= end || p[n] != '"') return false;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return true;
+}
+
 void zl_response_classify(zl_op_kind kind, int status, const char *body, size_t len,
                           zl_transport_error terr, zl_classified *out) {
     memset(out, 0, sizeof *out);
@@ -126,6 +155,10 @@ void zl_response_classify(zl_op_kind kind, int status, const char *body, size_t 
         while (i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t')) i++;
         if (kind != ZL_OP_REQUEST && body[i] != '{') bad_response(out, status, "reply is not a JSON object");
         else out->outcome = ZL_OUT_OK;
+        return;
+    }
+    if (status >= 200 && status < 300 && scan_action_id(body, len, out->lock_id)) {
+        out->outcome = ZL_OUT_OK;    /* lock / update / unlock success: only the id is needed */
         return;
     }
     json_error_t jerr;

@@ -23,6 +23,12 @@ int main(void) {
        "get one 200: ok (a read is not parsed twice: the caller decodes it)");
     OK(classify(ZL_OP_LIST, 200, "<html>", 0) == ZL_OUT_ERROR && STREQ(C.err.code, "BAD_RESPONSE"),
        "a 200 read that is not a JSON object: BAD_RESPONSE");
+    OK(classify(ZL_OP_UPDATE, 200, "{ \"data\" : [ { \"code\" : \"SUCCESS\", \"details\" : { \"id\" : \"5843104000001068099\" },"
+                " \"status\" : \"success\" } ] }", 0) == ZL_OUT_OK && STREQ(C.lock_id, "5843104000001068099"),
+       "action reply with spaces: the id is still found");
+    OK(classify(ZL_OP_LOCK, 200, "{\"data\":[{\"code\":\"INVALID_DATA\",\"details\":{\"id\":\"1\"},\"message\":\"m\","
+                "\"status\":\"error\"}]}", 0) == ZL_OUT_ERROR && STREQ(C.err.code, "INVALID_DATA"),
+       "a 2xx whose item has status error is an error, not a lock id");
     OK(classify(ZL_OP_LIST, 204, "", 0) == ZL_OUT_OK && C.empty, "list 204 with an empty body: ok, no lock");
     OK(classify(ZL_OP_LIST, 200, "{\"data\":[],\"info\":{}}", 0) == ZL_OUT_OK && !C.empty, "list 200: ok");
     OK(classify(ZL_OP_LOCK, 201, "{\"data\":[{\"details\":{\"id\":5843104000001068086}}]}", 0) == ZL_OUT_ERROR &&

@@ -187,11 +187,17 @@ zlock.locked = forward("locked")
 -- @function request
 zlock.request = forward("request")
 
--- issue 4: c:search/records/coql/locks and c:bulk (those modules never require "zlock": no cycle)
-for _, name in ipairs{ "zlock.select", "zlock.bulk" } do
+-- issue 4: c:search/records/coql/locks and c:bulk, loaded on first use (keeps `require "zlock"`
+-- fast); those modules never require "zlock": no cycle.
+local LAZY = { search = "zlock.select", records = "zlock.select", coql = "zlock.select", locks = "zlock.select",
+  search_pages = "zlock.select", records_pages = "zlock.select", coql_pages = "zlock.select", bulk = "zlock.bulk" }
+setmetatable(Client, { __index = function(_, k)
+  local name = LAZY[k]
+  if not name then return nil end
   local ok, mod = pcall(require, name)
   if ok and type(mod) == "table" and mod.install then mod.install(Client) end
-end
+  return rawget(Client, k)
+end })
 
 zlock.Client = Client
 return zlock
