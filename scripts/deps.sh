@@ -6,7 +6,7 @@
 set -euo pipefail
 
 PKGS=(
-  gcc make pkg-config curl
+  gcc make pkg-config curl openssl ca-certificates
   libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
   lua5.4 liblua5.4-dev lua5.3 liblua5.3-dev lua5.1 liblua5.1-0-dev
   luajit2 libluajit2-5.1-dev
