@@ -67,6 +67,9 @@ if [ -d spec/core ]; then
   done
 fi
 
+# LuaRocks: the rockspec installs offline into a temporary tree; a bare lua5.4 loads it.
+run_step luarocks scripts/check-rock.sh
+
 # OpenResty: a real nginx in front of the emulator.
 [ -d spec/openresty ] && run_step busted-openresty \
   env LUA_CPATH="build/luajit/?.so;;" busted --lua=luajit -o TAP spec/openresty
