@@ -14,10 +14,9 @@ function S.start(args)
   return emu.start(a)
 end
 
---- The emulator's URL for zlock. TEMPORARY: "localhost" instead of 127.0.0.1 until the core
--- accepts plain http to 127.0.0.1 (.tmp/core-bugs.md, B1 10:07); then simply e.url.
+--- The emulator's URL for zlock (plain http: loopback only).
 function S.url(e)
-  return (e.url:gsub("127%.0%.0%.1", "localhost"))
+  return e.url
 end
 
 --- A zlock client on emulator `e` with the selection and bulk methods installed.
@@ -27,6 +26,7 @@ function S.client(e, opts)
   require("zlock.bulk").install(zlock.Client)
   local o = { api_domain = S.url(e), access_token = emu.ACCESS_TOKEN }
   for k, v in pairs(opts or {}) do o[k] = v end
+  if o.access_token == false then o.access_token = nil end   -- refresh flow only
   return assert(zlock.new(o))
 end
 
