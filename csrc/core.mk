@@ -7,7 +7,7 @@
 .PHONY: core ctest-core
 
 CORE_PURE   := buf error request response retry dc auth client call
-CORE_IO     := transport_curl $(if $(wildcard csrc/batch.c),batch)
+CORE_IO     := curl_lazy transport_curl $(if $(wildcard csrc/batch.c),batch)
 CORE_BIND   := binding/lua_core binding/lua_client binding/lua_call \
                $(if $(wildcard csrc/binding/lua_engine.c),binding/lua_engine)
 CORE_TESTS  := $(patsubst test/%.c,%,$(wildcard test/core_*_test.c))
@@ -17,7 +17,7 @@ CORE_MUST   := -fPIC -fvisibility=hidden -Icsrc
 CORE_LUA_PC := $(LUA)
 CORE_LUA_CFLAGS := $(if $(LUA_INCDIR),-I$(LUA_INCDIR),$(shell pkg-config --cflags $(CORE_LUA_PC) 2>/dev/null))
 CORE_DEP_CFLAGS := $(shell pkg-config --cflags libcurl jansson)
-CORE_DEP_LIBS   := $(shell pkg-config --libs libcurl jansson) -lpthread
+CORE_DEP_LIBS   := $(shell pkg-config --libs jansson) -lpthread -ldl   # libcurl: dlopen'ed (curl_lazy.c)
 CORE_OBJDIR := $(BUILD)/obj/core/$(LUA)
 CORE_SO     := $(BUILD)/$(LUA)/zlock/core.so
 CORE_HDRS   := $(wildcard csrc/*.h csrc/binding/*.h)

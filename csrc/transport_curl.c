@@ -23,14 +23,7 @@ struct zl_xfer {
     unsigned long connects;
 };
 
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-static CURLcode global_rc = CURLE_FAILED_INIT;   /* written once, under pthread_once */
-static void global_init(void) { global_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
-
-int zl_curl_global_init(void) {
-    pthread_once(&once, global_init);
-    return global_rc == CURLE_OK ? 0 : -1;
-}
+/* zl_curl_global_init (curl_lazy.c) loads libcurl and runs curl_global_init, once. */
 
 static size_t on_write(char *p, size_t size, size_t n, void *ud) {
     zl_xfer *x = ud;

@@ -28,6 +28,7 @@
 #define ZLOCK_TRANSPORT_CURL_H
 
 #include <curl/curl.h>
+#include "curl_lazy.h"
 #include "zlock.h"
 
 typedef struct zl_xfer zl_xfer;

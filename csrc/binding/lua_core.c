@@ -1,8 +1,7 @@
 /* lua_core.c - luaopen_zlock_core: the C module under lua/zlock/init.lua.
  *   core.client(cfg) -> client | nil, err      core.check_module/check_id/check_reason(s) -> nil | why
- *   core.sleep(ms)                              core.version, core.curl_version
+ *   core.sleep(ms)                              core.version, core.curl_version()
  * Client and call methods: lua_client.c, lua_call.c. */
-#include <curl/curl.h>
 #include "lua_binding.h"
 #include "transport_curl.h"
 
@@ -48,7 +47,16 @@ static int l_sleep(lua_State *L) {
     return 0;
 }
 
+/* core.curl_version() -> "7.88.1" (loads libcurl if it is not yet) */
+static int l_curl_version(lua_State *L) {
+    curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+    if (!v) return luaL_error(L, "%s", zl_curl_load_error());
+    lua_pushstring(L, v->version);
+    return 1;
+}
+
 static const luaL_Reg funcs[] = {
+    { "curl_version", l_curl_version },
     { "client", zlb_client_new },
     { "check_module", l_check_module },
     { "check_id", l_check_id },
@@ -66,7 +74,5 @@ __attribute__((visibility("default"))) int luaopen_zlock_core(lua_State *L) {
     zlb_engine_register(L);
     lua_pushliteral(L, ZL_VERSION);
     lua_setfield(L, -2, "version");
-    lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
-    lua_setfield(L, -2, "curl_version");
     return 1;
 }
