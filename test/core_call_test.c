@@ -1,7 +1,9 @@
 /* core_call_test.c - the call state machine driven with canned replies (no sockets):
  * retries, refresh once on 401, single flight, lock reconciliation after a dropped reply,
  * unlock "relation not found" after a retry, budgets, cancellation, no secret in errors. */
+#include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 #include "tap.h"
 #include "internal.h"
 
@@ -372,7 +374,57 @@ static void test_config(void) {
     zl_client_free(c);
 }
 
+/* Real threads: 8 calls on one client, no token yet. Exactly one thread gets the refresh
+ * step; the others block in zl_client_await_token until it is fed, then all send with the
+ * new token. */
+typedef struct { zl_client *c; int refreshed; int sent_with_new; } thr_arg;
+
+static void *worker(void *p) {
+    thr_arg *a = p;
+    zl_call *call = mkcall(a->c, ZL_OP_LIST, NULL, NULL);
+    zl_step s;
+    for (int guard = 0; guard < 1000; guard++) {
+        zl_call_next(call, &s);
+        if (s.kind == ZL_STEP_WAIT_TOKEN) { zl_client_await_token(a->c, s.token_seq, 1000); continue; }
+        if (s.kind == ZL_STEP_SEND && s.is_token_request) {
+            struct timespec ts = { 0, 20 * 1000000L };
+            nanosleep(&ts, NULL);      /* the refresh takes a while: the others must wait */
+            a->refreshed = 1;
+            feed(call, 200, TOKEN_OK);
+            continue;
+        }
+        if (s.kind == ZL_STEP_SEND) {
+            a->sent_with_new = has_header(&s, "Authorization: Zoho-oauthtoken 1000.fresh-token");
+            feed(call, 204, "");
+            continue;
+        }
+        break;
+    }
+    zl_call_free(call);
+    return NULL;
+}
+
+static void test_threads(void) {
+    zl_client *c = mk(true, NULL, 3);
+    pthread_t t[8];
+    thr_arg a[8];
+    for (int i = 0; i < 8; i++) {
+        a[i] = (thr_arg){ c, 0, 0 };
+        pthread_create(&t[i], NULL, worker, &a[i]);
+    }
+    int refreshed = 0, sent = 0;
+    for (int i = 0; i < 8; i++) {
+        pthread_join(t[i], NULL);
+        refreshed += a[i].refreshed;
+        sent += a[i].sent_with_new;
+    }
+    OK(refreshed == 1 && zl_client_refresh_count(c) == 1, "8 threads, one client: exactly one refresh (%d)", refreshed);
+    OK(sent == 8, "all 8 threads then sent with the new token (%d)", sent);
+    zl_client_free(c);
+}
+
 int main(void) {
+    test_threads();
     test_retry_500();
     test_refresh_on_401();
     test_single_flight();
