@@ -134,22 +134,26 @@ static int l_run(lua_State *L) {
     zl_param ps[MAX_PARAMS];
     op.nparams = read_params(L, 7, ps);
     op.params = ps;
+    /* the userdata exists before the call, so a Lua memory error below cannot leak it */
+    lua_pushboolean(L, 0);
+    zlb_call *cu = lua_newuserdata(L, sizeof *cu);
+    cu->call = NULL;
+    luaL_getmetatable(L, ZLB_CALL);
+    lua_setmetatable(L, -2);
     zl_error err = {0};
-    zl_call *call = zl_call_new(u->c, &op, &err);
-    if (!call) {
+    if (!(cu->call = zl_call_new(u->c, &op, &err))) {
         int n = zlb_fail(L, &err);
         zl_error_clear(&err);
         return n;
     }
     zl_step w;
-    if (zl_call_run(call, &w) == ZL_STEP_WAIT) {
-        lua_pushboolean(L, 0);
-        zlb_push_call(L, call);      /* the userdata owns the call from here */
-        zlb_push_step(L, &w);
+    if (zl_call_run(cu->call, &w) == ZL_STEP_WAIT) {
+        zlb_push_step(L, &w);        /* false, call, wait step */
         return 3;
     }
-    int n = zlb_push_result(L, call);
-    zl_call_free(call);
+    int n = zlb_push_result(L, cu->call);
+    zl_call_free(cu->call);
+    cu->call = NULL;
     return n;
 }
 
