@@ -66,6 +66,32 @@ local ok, err = pcall(function()
       :format(mode, zm, cm, zm / cm, ROUNDS, mode == "get" and count or 2 * count))
   end
 
+  -- (b') the same comparison in instructions (callgrind): (Ir of N calls - Ir of 0 calls) / N, steadier
+  -- than CPU time on a shared machine. CALLGRIND=0 skips it.
+  if os.getenv("CALLGRIND") ~= "0" then
+    local function ir(cmd)
+      local file = os.tmpname()
+      local log = sh(("%s valgrind --tool=callgrind --callgrind-out-file=%s %s"):format(ENV, file, cmd))
+      local f = io.open(file)
+      local text = f and f:read("*a") or ""
+      if f then f:close() end
+      os.remove(file)
+      return tonumber(text:match("\nsummary: (%d+)")) or error("callgrind failed: " .. log)
+    end
+    local n = math.min(N, 300)
+    for _, mode in ipairs{ "get", "lock" } do
+      local rid = mode == "get" and get_id or lock_id
+      local module = mode == "get" and "Deals" or "Leads"
+      local zcmd = ("%s bench/core_calls.lua %s %s %s %s %s "):format(LUA, e.url, emu.ACCESS_TOKEN, mode, module, rid)
+      local ccmd = ("%s %s %s %s %s %s "):format(CURL_LOOP, e.url, emu.ACCESS_TOKEN, mode, module, rid)
+      local requests = mode == "get" and n or 2 * n
+      local zi = (ir(zcmd .. n) - ir(zcmd .. 0)) / requests
+      local ci = (ir(ccmd .. n) - ir(ccmd .. 0)) / requests
+      print(("(b') client instructions per %s request: zlock %.0f, plain libcurl %.0f, ratio %.2fx "
+        .. "(callgrind, %d requests)"):format(mode, zi, ci, zi / ci, requests))
+    end
+  end
+
   -- (c) require time, with the cost of merely loading libcurl (and its shared libraries) as the peer
   local libcurl = sh("ldconfig -p | awk '/libcurl\\.so\\.4 .*x86-64/ {print $NF; exit}'"):gsub("%s+$", "")
   local json = os.tmpname()
