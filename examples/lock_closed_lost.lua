@@ -18,7 +18,7 @@ return {
   where = function(deal, ctx)
     if deal.Locked__s == true then return false end
     local age = ctx.days_since(deal.Closing_Date)
-    return age > ctx.params.days, ("closed lost %d days ago (more than %d)"):format(age, ctx.params.days)
+    return age > ctx.params.days, ("closed %d days ago (> %d)"):format(age, ctx.params.days)
   end,
   action = "lock",
   reason = "Closed Lost on ${Closing_Date}: locked by policy lock_closed_lost",

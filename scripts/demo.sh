@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # `make demo`: a real bulk lock policy against zlock-emu, in a minute.
 #   installs missing Debian packages (scripts/deps.sh), builds the emulator and the C module,
-#   starts build/zlock-emu with the demo org (and ~100 ms of latency per call, like Zoho),
-#   shows the lock audit, dry-runs then runs examples/lock_closed_lost.lua with a progress bar,
-#   shows the audit again, reruns with the same journal (nothing left to do), stops the emulator.
+#   starts build/zlock-emu with the demo org scaled to 2,000 deals (and ~100 ms of latency per
+#   call, like Zoho), shows the lock audit, dry-runs examples/lock_closed_lost.lua, runs it with
+#   a progress bar and kills it (kill -9) half way, resumes it with the same journal, shows the
+#   audit again, runs it once more (nothing left to do), stops the emulator.
 # Works on a terminal (colours, progress bar) and without one (CI logs: plain text).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 LUA=${LUA:-lua5.4}
 POLICY=examples/lock_closed_lost.lua
-if [ -t 1 ]; then B=$'\e[1m'; D=$'\e[2m'; G=$'\e[32m'; R=$'\e[0m'; else B=; D=; G=; R=; fi
+if [ -t 1 ]; then
+  B=$'\e[1m'; D=$'\e[2m'; G=$'\e[32m'; R=$'\e[0m'
+  COLUMNS=$(stty size 2>/dev/null </dev/tty | cut -d' ' -f2); export COLUMNS   # tables fit the terminal
+else
+  B=; D=; G=; R=
+fi
 step() { printf '\n%s==> %s%s\n' "$B" "$*" "$R"; }
 show() { printf '%s$ %s%s\n' "$D" "$*" "$R"; "$@"; }
 
@@ -31,8 +37,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-step "Starting zlock-emu with the demo org (240 deals; ~100 ms per call)"
-build/zlock-emu --listen 127.0.0.1:0 --seed demo --latency 100:40 >"$WORK/emu.out" 2>"$WORK/emu.err" &
+step "Starting zlock-emu with the demo org (2,000 deals; ~100 ms per call, like Zoho)"
+build/zlock-emu --listen 127.0.0.1:0 --seed demo --records Deals=2000 --latency 100:40 >"$WORK/emu.out" 2>"$WORK/emu.err" &
 EMU_PID=$!
 URL=
 for _ in $(seq 100); do
@@ -67,13 +73,23 @@ else
   cat "$WORK/plan.txt"
 fi
 
-step "The real run (journaled: interrupt it and run it again to resume)"
+step "The real run, journaled, killed with SIGKILL after 2 seconds"
+printf '%s$ %s%s\n' "$D" "bin/zlock run $POLICY --journal $JOURNAL   # then kill -9" "$R"
+bin/zlock run "$POLICY" --journal "$JOURNAL" &
+RUN_PID=$!
+sleep 2
+kill -9 "$RUN_PID" 2>/dev/null || true
+wait "$RUN_PID" 2>/dev/null || true
+[ -t 2 ] && printf '\n' >&2
+echo "killed: $(wc -l <"$JOURNAL") items were journaled as done; the calls in flight were cut off"
+
+step "Resuming: the same command with the same journal"
 show bin/zlock run "$POLICY" --journal "$JOURNAL"
 
 step "The audit after the run"
 show bin/zlock locks
 
-step "Running it again with the same journal: everything is already done"
+step "Once more: nothing is left to do"
 show bin/zlock run "$POLICY" --journal "$JOURNAL"
 
 printf '\n%sDemo done.%s Next: write your own policy (see examples/ and README), dry-run it, run it.\n' "$G" "$R"

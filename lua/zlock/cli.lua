@@ -102,14 +102,16 @@ end
 
 local function out(...) io.stdout:write(...) end
 
---- Width tables are cut to: the terminal's columns when stdout is a terminal, else no limit.
+--- Width tables are cut to: `COLUMNS` when set, else the terminal's columns when stdout is a
+-- terminal, else no limit.
 -- @treturn number
 function M.width()
   if M._width then return M._width end
   local progress = require "zlock.progress"
   M._width = math.huge
+  local n = tonumber(os.getenv("COLUMNS") or "")
+  if n and n >= 40 then M._width = n; return n end
   if progress.isatty(1) then
-    local n = tonumber(os.getenv("COLUMNS") or "")
     if not n then
       local p = io.popen("stty size </dev/tty 2>/dev/null")
       if p then n = tonumber((p:read("*a") or ""):match("%d+%s+(%d+)")); p:close() end

@@ -252,6 +252,33 @@ local function audit_modules(c, module)
   return out
 end
 
+-- The locks of `ids` (records of `module`), fetched concurrently through the bulk runner;
+-- returned in the order of `ids`. Raises the first error.
+local function fetch_locks(c, module, ids, concurrency)
+  local bulk = require "zlock.bulk"
+  local by, failure = {}, nil
+  local run = assert(bulk.new(c, { concurrency = concurrency, on_result = function(item, res, err)
+    if item.outcome == "got" then
+      by[item.record_id] = res
+    elseif not failure then
+      failure = err
+    end
+  end }))
+  for _, id in ipairs(ids) do run:get(module, id) end
+  run:finish()
+  if failure then error(failure, 0) end
+  local out = {}
+  for _, id in ipairs(ids) do
+    local list = by[id] or {}
+    if list.id then list = { list } end
+    for _, l in ipairs(list) do
+      l.module, l.record_id = module, id
+      out[#out + 1] = l
+    end
+  end
+  return out
+end
+
 --- Iterates over every lock of the org (or of one module), for audits.
 -- Each yielded lock is the lock record (Zoho's field names) plus `module` and `record_id`.
 --
@@ -260,36 +287,35 @@ end
 -- given), then per module `ceil(L_m / 2000)` COQL calls (`select id from X where Locked__s =
 -- true`), then **one lock-list call per locked record**: about `L` calls in all. An org with
 -- 10,000 locks costs ~10,000 calls (credits!): audit one module at a time when you can.
+-- The per-record calls run concurrently through the bulk runner (`opts.concurrency`, default
+-- 10), one COQL page (up to 2,000 records) at a time.
 -- @param c client
 -- @tparam[opt] string module
+-- @tparam[opt] table opts `concurrency`
 -- @treturn function iterator yielding locks
-function M.locks(c, module)
+function M.locks(c, module, opts)
   if module ~= nil then check_module("locks", module) end
+  opts = opts or {}
   local modules, mi = nil, 0
-  local rows, locks = nil, nil
+  local pages, buf, bi = nil, {}, 0
   local current
   return function()
     modules = modules or audit_modules(c, module)
     while true do
-      if locks and #locks > 0 then
-        return table.remove(locks, 1)
+      if bi < #buf then
+        bi = bi + 1
+        return buf[bi]
       end
-      local row = rows and rows()
-      if row then
-        local rid = tostring(row.id)
-        local list, err = c:get(current, rid)
-        if list == nil then error(err, 0) end
-        if list.id then list = { list } end
-        locks = {}
-        for _, l in ipairs(list) do
-          l.module, l.record_id = current, rid
-          locks[#locks + 1] = l
-        end
+      local rows = pages and pages()
+      if rows then
+        local ids = {}
+        for i, r in ipairs(rows) do ids[i] = tostring(r.id) end
+        buf, bi = fetch_locks(c, current, ids, opts.concurrency), 0
       else
         mi = mi + 1
         current = modules[mi]
         if not current then return nil end
-        rows = M.coql(c, ("select id from %s where Locked__s = true"):format(current))
+        pages = M.coql_pages(c, ("select id from %s where Locked__s = true"):format(current))
       end
     end
   end
