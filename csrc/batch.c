@@ -45,6 +45,7 @@ struct zl_batch {
     double w;
     bool slow_start;
     int limit_est;
+    int probe;                   /* windows of replies per +1 at the estimate (doubles per failed probe) */
     uint64_t send_seq, cut_seq;
     int api_inflight;
     /* items */
@@ -254,7 +255,16 @@ static void aimd(zl_batch *b, const item *it, int status, zl_transport_error te)
             b->cut_seq = b->send_seq;             /* requests already out belong to it */
             b->slow_start = false;
             b->st.cuts++;
-            b->limit_est = est >= 1 ? est : 1;
+            if (est < 1) est = 1;
+            /* the same ceiling again (within one: our count of requests in flight runs ahead of
+             * the server's by the replies not read yet): probe above it half as often, at most
+             * every 256 windows; a ceiling that moved resets the pace */
+            if (b->limit_est > 0 && abs(est - b->limit_est) <= 1) {
+                if (b->probe < 256) b->probe *= 2;
+            } else {
+                b->probe = b->o.probe;
+            }
+            b->limit_est = est;
         } else if (est >= 1 && est < b->limit_est) {
             b->limit_est = est;
         }
@@ -263,7 +273,7 @@ static void aimd(zl_batch *b, const item *it, int status, zl_transport_error te)
     if (it->sent_inflight + 1 < window(b)) return;   /* the window was not in use: no evidence */
     if (b->slow_start) b->w += 1;
     else if (b->w < b->limit_est) b->w += 1.0 / b->w;
-    else b->w += 1.0 / (b->w * b->o.probe);          /* at the known limit: probe slowly */
+    else b->w += 1.0 / (b->w * b->probe);            /* at the known limit: probe slowly */
     if (b->w > max) b->w = max;
 }
 
@@ -453,6 +463,7 @@ zl_batch *zl_batch_new(zl_client *c, const zl_batch_opts *o, zl_error *err) {
     if (init > o->concurrency) init = o->concurrency;
     b->w = init;
     b->slow_start = true;
+    b->probe = o->probe;
     curl_multi_setopt(b->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
     curl_multi_setopt(b->multi, CURLMOPT_MAXCONNECTS, (long)o->concurrency + 4);
     zl_client_ref(c);

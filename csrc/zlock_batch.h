@@ -24,7 +24,9 @@
  *   window starts at `initial` (default min(concurrency, 4)) in slow start: +1 per admitted
  *   reply (doubling per round trip) until the first 429; then +1 per window of admitted
  *   replies (+1 per round trip), and only +1 per `probe` windows once at the level where the
- *   last 429 happened (the limit estimate), so it settles just under the org's limit.
+ *   last 429 happened (the limit estimate), so it settles just under the org's limit; each
+ *   probe that meets the same ceiling again doubles that pace (up to 256 windows), so a long
+ *   run at the limit sees few 429s.
  *   A 429 TOO_MANY_REQUESTS cuts the window to window * decrease (default 0.7, at least 1),
  *   at most once per overshoot: only a 429 to a request sent after the last cut cuts again,
  *   so a burst of 429s from one overshoot does not collapse the window to 1.

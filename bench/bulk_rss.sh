@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Peak RSS of `bin/zlock run` (the whole CLI: selection, runner, C engine) over 10,000 and over
+# 100,000 records: memory must not grow with the number of records (target: within 10%).
+# A measurement, not a test. Usage: bench/bulk_rss.sh [SMALL=10000] [LARGE=100000]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SMALL=${1:-10000}
+LARGE=${2:-100000}
+. bench/emu_common.sh
+[ -x "$EMU_BIN" ] || { echo "build $EMU_BIN first (make emu)" >&2; exit 1; }
+[ -f build/lua5.4/zlock/core.so ] || { echo "build the core first (make core)" >&2; exit 1; }
+TMP=$(mktemp -d)
+trap 'emu_stop; rm -rf "$TMP"' EXIT
+
+run() {  # N
+  emu_stop
+  emu_start --seed demo --records "Deals=$1"
+  /usr/bin/time -f "%M %e" -o "$TMP/time" env ZOHO_API_DOMAIN="$EMU_URL" ZOHO_ACCESS_TOKEN="$EMU_TOKEN" \
+    bin/zlock --json run bench/bulk_policy.lua --concurrency 16 --param "limit=$1" >"$TMP/out" 2>"$TMP/err" || true
+  local rss secs locked
+  read -r rss secs <"$TMP/time"
+  locked=$(lua5.4 -e 'local s = require("cjson").decode(io.read("a")) or {}
+    local c = s.counts or (s.summary or {}).counts or {}; io.write(tostring(c.locked))' <"$TMP/out")
+  echo "records $1: locked $locked in ${secs}s, peak RSS ${rss} KiB" >&2
+  echo "$rss"
+}
+echo "# bin/zlock run bench/bulk_policy.lua --concurrency 16, no latency"
+A=$(run "$SMALL")
+B=$(run "$LARGE")
+awk -v a="$A" -v b="$B" -v s="$SMALL" -v l="$LARGE" 'BEGIN {
+  printf "peak RSS %d records / %d records = %.3f (target <= 1.10)\n", l, s, b / a }'
