@@ -41,6 +41,54 @@ describe("retries", function()
     assert(ok, why)
   end)
 
+  it("the attempts are bounded: max_attempts = 3 sends exactly 3 requests to an always-failing server", function()
+    local e = support.start{ "--fail-rate", "1" }
+    finally(function() e:stop() end)
+    local c = support.client(e, { retries = { max_attempts = 3, base_delay = 0.001, max_delay = 0.005 } })
+    local before = support.api_requests(e)
+    local res, err = c:get("Leads", "1234567890123456789")
+    assert.is_nil(res)
+    assert.equals("INTERNAL_ERROR", err.code)
+    assert.equals(before + 3, (support.api_requests(e)))
+  end)
+
+  it("the retry time is bounded: max_time stops retries long before max_attempts", function()
+    local e = support.start{ "--fail-rate", "1" }
+    finally(function() e:stop() end)
+    local c = support.client(e, { retries = { max_attempts = 1000, base_delay = 0.05, max_delay = 0.05,
+                                              max_time = 0.3 } })
+    local before = support.api_requests(e)
+    local res, err = c:get("Leads", "1234567890123456789")
+    local sent = support.api_requests(e) - before
+    assert.is_nil(res)
+    assert.equals("INTERNAL_ERROR", err.code)
+    assert.is_true(sent >= 2, "not retried at all")
+    assert.is_true(sent < 100, sent .. " requests: max_time ignored")
+  end)
+
+  it("429 TOO_MANY_REQUESTS is retried (two attempts reach the server)", function()
+    local e = support.start{ "--credits", "1" }
+    finally(function() e:stop() end)
+    local c = support.client(e, { retries = { max_attempts = 2, base_delay = 0.001, max_delay = 0.005 } })
+    assert.is_nil(c:get("Leads", "1234567890123456789")) -- spends the credit (INVALID_DATA)
+    local before = support.status_count(e, 429)
+    local res, err = c:get("Leads", "1234567890123456789")
+    assert.is_nil(res)
+    assert.equals("TOO_MANY_REQUESTS", err.code)
+    assert.equals(before + 2, (support.status_count(e, 429)))
+  end)
+
+  it("connection refused is retried (on_retry sees CONNECT)", function()
+    local seen = {}
+    local c = assert(require("zlock").new{ api_domain = "http://127.0.0.1:" .. support.closed_port(),
+      access_token = emu.ACCESS_TOKEN, retries = { max_attempts = 3, base_delay = 0.001, max_delay = 0.005 },
+      on_retry = function(info) seen[#seen + 1] = info.error.code end })
+    local res, err = c:get("Leads", "1234567890123456789")
+    assert.is_nil(res)
+    assert.equals("CONNECT", err.code)
+    assert.same({ "CONNECT", "CONNECT" }, seen)
+  end)
+
   it("calls on_retry before each backoff, with the attempt, the delay and the error", function()
     local e = support.start{ "--fail-rate", "0.5", "--random-seed", "7" }
     local ok, why = pcall(function()
@@ -86,7 +134,7 @@ describe("retries", function()
     assert(ok, why)
   end)
 
-  it("dropped replies (connection closed, no answer) are retried for get", function()
+  it("dropped replies (connection closed, no answer) are retried for get and update", function()
     local e = support.start{ "--random-seed", "7" }
     local ok, why = pcall(function()
       local c = support.client(e, { retries = FAST })
@@ -98,9 +146,14 @@ describe("retries", function()
         assert(all, "call " .. i .. ": " .. tostring(info))
         assert.equals(lock.id, all[1].id)
       end
+      for i = 1, 10 do -- PUT is idempotent: re-sent as it is
+        local res, err = c:update("Leads", rid, lock.id, "update " .. i)
+        assert(res, "update " .. i .. ": " .. tostring(err))
+      end
       local stats = e:stats()
       e:faults{ drop_rate = 0 }
       assert.is_true((stats.drops or 0) > 0, "the emulator dropped nothing: the spec proves nothing")
+      assert.equals("update 10", org.locks(e, "Leads", rid)[1].Locked_Reason__s)
     end)
     e:stop()
     assert(ok, why)
