@@ -27,26 +27,35 @@ local function shell_quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
 
---- Reads a journal file. Returns a table key -> last entry (a decoded line), and the number
+--- Reads a journal file. Returns a table key -> last outcome (a string), and the number
 -- of lines read; a missing file is an empty journal.
 -- @tparam string path
--- @treturn table entries by key
+-- @treturn table outcomes by key
 -- @treturn integer lines read (torn or foreign lines not counted)
 -- @treturn boolean whether the file ends in the middle of a line
 function M.read(path)
   local entries, n = {}, 0
   local f = io.open(path, "rb")
   if not f then return entries, 0, false end
-  local data = f:read("*a") or ""
-  f:close()
-  for line in data:gmatch("[^\n]+") do
+  local torn, last = false, nil
+  for line in f:lines() do
+    last = line
     local e = cjson.decode(line)
     if type(e) == "table" and type(e.key) == "string" and type(e.outcome) == "string" then
-      entries[e.key] = e
+      entries[e.key] = e.outcome
       n = n + 1
     end
   end
-  return entries, n, (#data > 0 and data:sub(-1) ~= "\n")
+  -- a torn last line: the file does not end with a newline
+  if last ~= nil then
+    local size = f:seek("end")
+    if size and size > 0 then
+      f:seek("set", size - 1)
+      torn = f:read(1) ~= "\n"
+    end
+  end
+  f:close()
+  return entries, n, torn
 end
 
 --- Opens (creating it if needed) a journal for appending, after reading what is already done.
@@ -68,14 +77,15 @@ function M.open(path)
   return self
 end
 
---- Whether `key` finished in an earlier run (or earlier in this one) with a final outcome.
+--- Whether `key` finished in an earlier run with a final outcome (memory holds the keys read
+-- at open, one short string each, not what this run appends).
 -- @tparam string key
 -- @treturn boolean
--- @treturn table|nil the journal entry
+-- @treturn string|nil the last outcome journaled for it
 function Journal:done(key)
-  local e = self.entries[key]
-  if e and not M.NOT_DONE[e.outcome] then return true, e end
-  return false, e
+  local o = self.entries[key]
+  if o and not M.NOT_DONE[o] then return true, o end
+  return false, o
 end
 
 --- Appends one finished item and flushes it.
@@ -88,7 +98,7 @@ function Journal:append(key, outcome, extra)
               lock_id = extra.lock_id, code = extra.code, http_status = extra.http_status }
   self.f:write(cjson.encode(e), "\n")
   self.f:flush()
-  self.entries[key] = e
+  if self.entries[key] ~= nil then self.entries[key] = outcome end
   self.written = self.written + 1
 end
 
