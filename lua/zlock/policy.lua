@@ -21,6 +21,9 @@
 -- for `action = "report"`: `header` (string) and `row` (`function(rec, ctx)` -> line), written to
 -- `params.out` (a file) or stdout.
 --
+-- Fields that are JSON null in Zoho's reply (e.g. `Locked_Reason__s` of an automatic lock) are
+-- nil in the records a policy sees, so `rec.Field or default` works.
+--
 -- With `select = { locks = true }` each `rec` is a lock (`rec.id` the lock id, `rec.module`,
 -- `rec.record_id`, `Locked_Reason__s`, `Lock_Source__s`, `Locked_Time__s`...): the selection an
 -- unlock or update policy wants. `update` needs it (the lock id comes from the lock).
@@ -391,6 +394,9 @@ function M.run(c, p, opts)
   -- recorded in the run at once).
   local function prepare(rec)
     selected = selected + 1
+    for k, v in pairs(rec) do
+      if is_null(v) then rec[k] = nil end   -- JSON null is nil in policies: `rec.X or default` works
+    end
     local module = sel.locks and rec.module or p.module
     local record_id = sel.locks and rec.record_id or rec.id
     record_id = record_id and tostring(record_id) or "?"

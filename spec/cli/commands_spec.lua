@@ -189,6 +189,24 @@ describe("zlock command", function()
       end
     end)
 
+    it("updates the reasons of selected locks (select = { locks = true }, action = update)", function()
+      local a, b = take(), take()
+      S.zlock(e, { "lock", "Deals", a, "--reason", "cli update: quarter close" })
+      S.zlock(e, { "lock", "Deals", b, "--reason", "cli keep: other" })
+      local f = policy([[
+        return { module = "Deals", select = { locks = true }, action = "update",
+                 where = function(l) return (l.Locked_Reason__s or ""):sub(1, 11) == "cli update:" end,
+                 reason = "${Locked_Reason__s} (reviewed ${params.by})", params = { by = "nobody" } }
+      ]])
+      local s, code = S.zlock_json(e, { "run", f, "--param", "by=spec" })
+      assert.equals(0, code)
+      assert.equals(1, s.counts.updated)
+      local _, by = S.locks(e)
+      assert.equals("cli update: quarter close (reviewed spec)", by[a][1].reason)
+      assert.equals("cli keep: other", by[b][1].reason)
+      os.remove(f)
+    end)
+
     it("exits 1 when some items fail and lists them; 0 when all are done (JSON summary)", function()
       local good, bad = take(), take()
       local f = policy(([[
