@@ -76,6 +76,17 @@ else
   show_log; nok "bare lua5.4 requires zlock from the installed tree"
 fi
 
+# 3b. the installed command line runs from the tree (when the rock ships bin/zlock)
+# (a private --tree is not in LuaRocks' configured trees: its paths come from `luarocks path`, as for users)
+if [ -f "$ROOT/bin/zlock" ]; then
+  if (eval "$(luarocks --lua-version=5.4 --tree="$TREE" path)" && "$TREE/bin/zlock" --help) >"$LOG" 2>&1 \
+     && grep -qi "usage" "$LOG"; then
+    ok "installed bin/zlock --help runs"
+  else
+    show_log; nok "installed bin/zlock --help runs"
+  fi
+fi
+
 # 4. the installed rock talks to zlock-emu (only when the emulator is built)
 EMU="$ROOT/build/zlock-emu"
 if [ -x "$EMU" ]; then
