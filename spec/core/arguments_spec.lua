@@ -153,6 +153,17 @@ describe("zlock argument checks", function()
       refuses(3, "unlock", zlock.unlock, "Deals", GOOD_ID, "")
     end)
 
+    it("zlock.lock/get raise on bad arguments even when no default client can be built", function()
+      local out = support.run_lua([[
+        local zlock = require "zlock"
+        local ok1, m1 = pcall(zlock.lock, "Deals-x", "5843104000001068086", "r")
+        local ok2, m2 = pcall(zlock.get, "Deals", "12345678901234567890")
+        io.write(tostring(ok1), " ", tostring(m1), "\n", tostring(ok2), " ", tostring(m2), "\n")
+      ]], {})
+      assert.matches("false [^\n]*bad argument #1 to 'lock'", out)
+      assert.matches("false [^\n]*bad argument #2 to 'get'", out)
+    end)
+
     it("c:locked and c:unlock without a lock id check their arguments too", function()
       refuses(1, "locked", c.locked, c, "1x", GOOD_ID)
       refuses(2, "locked", c.locked, c, "Deals", TWENTY)
