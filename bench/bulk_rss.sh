@@ -20,7 +20,7 @@ run() {  # N
   local rss secs locked
   read -r rss secs <"$TMP/time"
   locked=$(lua5.4 -e 'local s = require("cjson").decode(io.read("a")) or {}
-    local c = s.counts or (s.summary or {}).counts or {}; io.write(tostring(c.locked))' <"$TMP/out")
+    local c = s.counts or (s.summary or {}).counts or {}; io.write(string.format("%d", c.locked or 0))' <"$TMP/out")
   echo "records $1: locked $locked in ${secs}s, peak RSS ${rss} KiB" >&2
   echo "$rss"
 }
