@@ -209,6 +209,30 @@ describe("zlock transport errors", function()
     assert.is_true(err.retryable)
   end)
 
+  it("no TCP handshake within connect_timeout: CONNECT (not the whole-request TIMEOUT)", function()
+    -- a loopback listener with a full backlog: further SYNs are dropped, the handshake never completes
+    local socket = require "socket"
+    local server = assert(socket.tcp())
+    assert(server:bind("127.0.0.1", 0))
+    assert(server:listen(0))
+    local _, port = server:getsockname()
+    local fillers = {}
+    for i = 1, 3 do
+      fillers[i] = socket.tcp()
+      fillers[i]:settimeout(0.2)
+      fillers[i]:connect("127.0.0.1", port)
+    end
+    finally(function()
+      for _, f in ipairs(fillers) do f:close() end
+      server:close()
+    end)
+    local c = assert(zlock.new{ api_domain = "http://127.0.0.1:" .. port, access_token = support.emu.ACCESS_TOKEN,
+                                connect_timeout = 0.3, timeout = 5, retries = { max_attempts = 1 } })
+    local res, err = c:get("Deals", "1234567890123456789")
+    check_err(res, err, "CONNECT", nil)
+    assert.is_true(err.retryable)
+  end)
+
   it("no reply in time: TIMEOUT (emulator latency 1500 ms > client timeout 300 ms)", function()
     local e = support.start{ "--latency", "1500" }
     finally(function() e:stop() end)

@@ -166,16 +166,18 @@ describe("retries", function()
       local rids = {}
       for i = 1, 30 do rids[i] = org.fresh(e, "Leads") end
       e:faults{ drop_rate = 0.25 }
-      local got = {}
+      local got, reconciled = {}, 0
       for i, rid in ipairs(rids) do
         local lock, err = c:lock("Leads", rid, "lost reply " .. i)
         assert(lock, rid .. ": " .. tostring(err))
         got[rid] = lock.id
+        if lock.reconciled then reconciled = reconciled + 1 end
       end
       local stats = e:stats()
       e:faults{ drop_rate = 0 }
       assert.is_true((stats.drops_after_apply or 0) > 0,
         "no reply was dropped after the lock was applied: the spec proves nothing")
+      assert.is_true(reconciled > 0, "no lock came back reconciled (lock.reconciled) after a lost reply")
       for i, rid in ipairs(rids) do
         local server = org.locks(e, "Leads", rid)
         assert.equals(1, #server, rid .. " has " .. #server .. " locks")
