@@ -2,7 +2,6 @@
  * No I/O, no globals: what the fuzzers and the C tests hit, and what any transport reuses. */
 #include <stdlib.h>
 #include <string.h>
-#include <jansson.h>
 #include "internal.h"
 
 const char *zl_check_module(const char *s, size_t len) {
@@ -62,12 +61,42 @@ const char *zl_check_reason(const char *s, size_t len) {
     return NULL;
 }
 
+/* JSON string escaping of validated UTF-8 (the same bytes jansson's json_dumps gives:
+ * '"' '\\' and control characters escaped, everything else as is). */
+static void add_json_string(zl_buf *b, const char *s) {
+    static const char hex[] = "0123456789ABCDEF";
+    zl_buf_add(b, "\"", 1);
+    const char *run = s;
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch >= 0x20 && ch != '"' && ch != '\\') continue;
+        zl_buf_add(b, run, (size_t)(s - run));
+        run = s + 1;
+        switch (ch) {
+        case '"': zl_buf_add(b, "\\\"", 2); break;
+        case '\\': zl_buf_add(b, "\\\\", 2); break;
+        case '\b': zl_buf_add(b, "\\b", 2); break;
+        case '\f': zl_buf_add(b, "\\f", 2); break;
+        case '\n': zl_buf_add(b, "\\n", 2); break;
+        case '\r': zl_buf_add(b, "\\r", 2); break;
+        case '\t': zl_buf_add(b, "\\t", 2); break;
+        default: {
+            char u[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
+            zl_buf_add(b, u, 6);
+        }
+        }
+    }
+    zl_buf_add(b, run, (size_t)(s - run));
+    zl_buf_add(b, "\"", 1);
+}
+
 char *zl_request_reason_body(const char *reason) {
-    json_t *doc = json_pack("{s:[{s:s}]}", "data", "Locked_Reason__s", reason);
-    if (!doc) return NULL;
-    char *out = json_dumps(doc, JSON_COMPACT);
-    json_decref(doc);
-    return out;
+    zl_buf b = {0};
+    zl_buf_adds(&b, "{\"data\":[{\"Locked_Reason__s\":");
+    add_json_string(&b, reason);
+    zl_buf_adds(&b, "}]}");
+    if (!zl_buf_str(&b)) { zl_buf_free(&b); return NULL; }
+    return b.p;
 }
 
 void zl_request_free(zl_request *r) {
@@ -186,8 +215,17 @@ int zl_request_build(const zl_op *op, const char *v, zl_request *out, zl_error *
     if (need_reason && check_field(err, "reason", op->reason, zl_check_reason)) return -1;
 
     zl_buf b = {0};
-    zl_buf_addf(&b, "/crm/%s/%s/%s/Locking_Information__s", v, op->module, op->record_id);
-    if (need_lock) zl_buf_addf(&b, "/%s", op->lock_id);
+    zl_buf_adds(&b, "/crm/");
+    zl_buf_adds(&b, v);
+    zl_buf_add(&b, "/", 1);
+    zl_buf_adds(&b, op->module);
+    zl_buf_add(&b, "/", 1);
+    zl_buf_adds(&b, op->record_id);
+    zl_buf_adds(&b, "/Locking_Information__s");
+    if (need_lock) {
+        zl_buf_add(&b, "/", 1);
+        zl_buf_adds(&b, op->lock_id);
+    }
     switch (op->kind) {
     case ZL_OP_LIST:    out->method = "GET"; add_query(&b, op, true); break;
     case ZL_OP_GET_ONE: out->method = "GET"; add_query(&b, op, false); break;

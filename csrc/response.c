@@ -94,8 +94,13 @@ static void bad_response(zl_classified *out, int status, const char *what) {
 
 /* memmem is a GNU extension: a portable one for short needles. */
 static const char *find(const char *h, size_t hl, const char *n, size_t nl) {
-    for (size_t i = 0; i + nl <= hl; i++)
-        if (h[i] == n[0] && memcmp(h + i, n, nl) == 0) return h + i;
+    const char *end = h + hl;
+    while (h + nl <= end) {
+        const char *p = memchr(h, n[0], (size_t)(end - h) - nl + 1);
+        if (!p) return NULL;
+        if (memcmp(p, n, nl) == 0) return p;
+        h = p + 1;
+    }
     return NULL;
 }
 

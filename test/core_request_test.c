@@ -1,5 +1,6 @@
 /* core_request_test.c - request validation and building, data centres, URLs (pure core). */
 #include <stdlib.h>
+#include <jansson.h>
 #include "tap.h"
 #include "internal.h"
 
@@ -41,6 +42,24 @@ static void test_checks(void) {
     OK(zl_check_reason(r, 6000) == NULL, "3000 two-byte characters accepted (characters, not bytes)");
     OK(zl_check_reason(r, 6002) != NULL, "3001 two-byte characters refused");
     free(r);
+}
+
+/* The reason body must be exactly what jansson would write, for any valid reason. */
+static void test_reason_json(void) {
+    const char *reasons[] = { "plain", "quote \" and backslash \\", "ctl \x01\x1f\b\f\n\r\t end",
+                              "utf-8 \xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x94\x92", "slash / and \x7f del" };
+    int same = 0, n = (int)(sizeof reasons / sizeof reasons[0]);
+    for (int i = 0; i < n; i++) {
+        char *mine = zl_request_reason_body(reasons[i]);
+        json_t *doc = json_pack("{s:[{s:s}]}", "data", "Locked_Reason__s", reasons[i]);
+        char *ref = json_dumps(doc, JSON_COMPACT);
+        json_t *back = json_loads(mine, 0, NULL);
+        const char *rt = json_string_value(json_object_get(json_array_get(json_object_get(back, "data"), 0), "Locked_Reason__s"));
+        if (STREQ(mine, ref) && STREQ(rt, reasons[i])) same++;
+        else printf("# %s\n# %s\n", mine, ref);
+        free(mine); free(ref); json_decref(doc); json_decref(back);
+    }
+    OK(same == n, "reason bodies: byte-identical to jansson's and round-trip (%d/%d)", same, n);
 }
 
 static void test_build(void) {
@@ -146,6 +165,7 @@ static void test_dc(void) {
 
 int main(void) {
     test_checks();
+    test_reason_json();
     test_build();
     test_dc();
     return tap_done();

@@ -23,6 +23,8 @@ void zlb_push_step(lua_State *L, const zl_step *s);
 int  zlb_push_result(lua_State *L, const zl_call *call);
 
 int  zlb_client_new(lua_State *L);
+/* lua_json.c: core.decode(text) -> value | nil, message */
+int  zlb_json_decode(lua_State *L);
 void zlb_client_register(lua_State *L);
 void zlb_call_register(lua_State *L);
 /* lua_engine.c (B2's bulk engine): sets `engine` in the module table on top of the stack. */

@@ -57,6 +57,7 @@ static int l_curl_version(lua_State *L) {
 
 static const luaL_Reg funcs[] = {
     { "curl_version", l_curl_version },
+    { "decode", zlb_json_decode },
     { "client", zlb_client_new },
     { "check_module", l_check_module },
     { "check_id", l_check_id },

@@ -12,7 +12,7 @@
 -- `tostring(err)` gives e.g. `NOT_ALLOWED (HTTP 403): record is already locked`.
 -- No access token, refresh token or client secret ever appears in an error.
 -- @module zlock.error
-local json = require("cjson.safe").new()
+local core = require "zlock.core"
 
 local M = {}
 
@@ -33,7 +33,7 @@ end
 -- @treturn table the error (metatable gives `__tostring`)
 function M.new(t)
   local details = t.details
-  if type(details) == "string" then details = json.decode(details) end
+  if type(details) == "string" then details = core.decode(details) end
   local status = t.http_status
   if status == 0 then status = nil end
   return setmetatable({

@@ -161,7 +161,9 @@ function zlock.default()
 end
 
 local function forward(name)
+  local check = Client._args[name]
   return function(...)
+    check(...)   -- bad arguments raise even when no default client can be built
     local c, err = zlock.default()
     if not c then return nil, err end
     return c[name](c, ...)
