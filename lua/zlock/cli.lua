@@ -442,7 +442,11 @@ local function cmd_run(c, p, params, opts)
       fails[i] = { op = f.op, module = f.module, record_id = f.record_id, lock_id = f.lock_id, code = f.code,
                    message = f.message, http_status = type(f.err) == "table" and f.err.http_status or nil }
     end
-    print_json{ policy = p.name, action = p.action, dry_run = dry, selected = s.selected, matched = s.matched,
+    local to_stdout = not (p.action == "report" and (params.out == nil or params.out == "" or params.out == "-"))
+    local emit = to_stdout and print_json or function(v)   -- stdout carries the report itself
+      io.stderr:write(cjson.encode(json_value(v)) or "null", "\n")
+    end
+    emit{ policy = p.name, action = p.action, dry_run = dry, selected = s.selected, matched = s.matched,
                 counts = s.counts, failures = fails, elapsed = s.elapsed, rate = s.rate, engine = s.engine,
                 reconciled = s.reconciled,
                 plan = show_plan and plan or nil, reported = s.reported }

@@ -154,7 +154,7 @@ end
 -- ---------------------------------------------------------------- loading
 
 local SAFE = { "assert", "error", "ipairs", "next", "pairs", "pcall", "select", "tonumber", "tostring",
-               "type", "unpack", "xpcall", "rawequal", "rawget", "rawlen", "setmetatable", "getmetatable" }
+               "type", "unpack", "xpcall", "rawequal", "rawget", "rawlen", "setmetatable" }
 
 local function sandbox()
   local env = {}
