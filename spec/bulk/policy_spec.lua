@@ -129,4 +129,30 @@ describe("policy", function()
       assert.has_error(function() ctx.days_since("soon") end)
     end)
   end)
+
+  describe("progress bar", function()
+    local progress = require "zlock.progress"
+
+    it("renders done/total, percent, rate, ETA and failures; unknown totals as ?", function()
+      local p = progress.new{ enabled = false, width = 100, label = "locking" }
+      local line = p:render({ done = 50, total = 200, failed = 2 }, 10)
+      assert.matches("^locking ", line)
+      assert.matches(" 25%  50/200    5.0/s  ETA 0:30  failed 2", line, 1, true)
+      line = p:render({ done = 7, failed = 0, skipped = 3 }, 2)
+      assert.matches("?%  7/?    3.5/s  failed 0  skipped 3", line, 1, true)
+      assert.equals("1:02:05", progress.duration(3725))
+      assert.equals("0:59", progress.duration(59.4))
+      assert.equals("--:--", progress.duration(nil))
+    end)
+
+    it("stays silent when not on a terminal", function()
+      local f = io.tmpfile()
+      local p = progress.new{ stream = f, enabled = false }
+      p:update({ done = 1, total = 2 }, true)
+      p:finish()
+      f:seek("set")
+      assert.equals("", f:read("*a"))
+      f:close()
+    end)
+  end)
 end)

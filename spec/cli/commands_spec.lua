@@ -45,6 +45,29 @@ describe("zlock command", function()
     end)
   end)
 
+  describe("configuration", function()
+    it("takes the API domain from --api-domain and refuses a bad --dc or plain http off loopback", function()
+      local id = take()
+      local env = "env -u ZOHO_API_DOMAIN -u ZOHO_REFRESH_TOKEN -u ZOHO_CLIENT_ID -u ZOHO_CLIENT_SECRET -u ZOHO_DC "
+        .. "ZOHO_ACCESS_TOKEN=" .. S.quote(require("helpers.emu").ACCESS_TOKEN) .. " "
+      local function run(args)
+        local p = io.popen(env .. "bin/zlock " .. args .. " 2>&1")
+        local out = p:read("*a")
+        local _, _, code = p:close()
+        return out, code
+      end
+      local out, code = run("--api-domain " .. S.quote(e.url) .. " get Deals " .. id)
+      assert.equals(0, code, out)
+      assert.matches("is not locked", out, 1, true)
+      out, code = run("--dc mars get Deals " .. id)
+      assert.equals(2, code, out)
+      assert.matches("INVALID_ARGUMENT", out, 1, true)
+      out, code = run("--api-domain http://example.com get Deals " .. id)
+      assert.equals(2, code, out)
+      assert.matches("https", out, 1, true)
+    end)
+  end)
+
   describe("the four operations", function()
     it("locks, gets, updates and unlocks with human output", function()
       local id = take()
