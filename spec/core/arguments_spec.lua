@@ -175,5 +175,20 @@ describe("zlock argument checks", function()
       assert.is_false(ok)
       assert.matches("bad argument #1 to 'new'", msg, 1, true)
     end)
+
+    it("zlock.new refuses options of the wrong type", function()
+      for _, opts in ipairs{
+        { api_domain = 42, access_token = "t" },
+        { api_domain = e.url, access_token = {} },
+        { api_domain = e.url, access_token = "t", timeout = -1 },
+        { api_domain = e.url, access_token = "t", timeout = "30" },
+        { api_domain = e.url, access_token = "t", retries = 5 },
+        { api_domain = e.url, access_token = "t", on_retry = "print" },
+      } do
+        local ok, msg = pcall(zlock.new, opts)
+        assert.is_false(ok, "accepted an option of the wrong type")
+        assert.matches("bad argument #1 to 'new'", msg, 1, true)
+      end
+    end)
   end)
 end)
