@@ -449,7 +449,7 @@ local function cmd_run(c, p, params, opts)
     emit{ policy = p.name, action = p.action, dry_run = dry, selected = s.selected, matched = s.matched,
                 counts = s.counts, failures = fails, elapsed = s.elapsed, rate = s.rate, engine = s.engine,
                 reconciled = s.reconciled,
-                plan = show_plan and plan or nil, reported = s.reported }
+                plan = show_plan and plan or nil, reported = s.reported, interrupted = s.interrupted }
   else
     if show_plan then
       local rows = {}
@@ -465,10 +465,16 @@ local function cmd_run(c, p, params, opts)
     end
     print_summary(p, s, opts, params)
   end
+  if s.interrupted then
+    io.stderr:write("zlock: interrupted after ", tostring(s.done), " items",
+      opts.journal and ("; they are in " .. opts.journal .. ": run the same command again to resume") or "", "\n")
+    return 130
+  end
   return s.failed == 0 and 0 or 1
 end
 
---- Runs the command line; returns the exit status (0 all done, 1 failures, 2 usage).
+--- Runs the command line; returns the exit status (0 all done, 1 failures, 2 usage,
+-- 130 interrupted).
 -- @tparam table argv arguments (without the program name)
 -- @treturn integer
 function M.main(argv)
@@ -501,6 +507,11 @@ function M.main(argv)
   c:close()
   if not ok then
     local m = tostring(status)
+    if m:find("interrupted!", 1, true) then
+      io.stderr:write("\nzlock: interrupted", name == "run" and opts.journal and
+        ("; finished items are in " .. opts.journal .. ": run the same command again to resume") or "", "\n")
+      return 130
+    end
     if m:find("^bad argument") or m:find(": bad argument") then
       return usage_error((m:gsub("^[^:]*:%d+: ", "")))
     end

@@ -355,7 +355,8 @@ end
 --  `on_result` (function(item, result, err): item has `why`, `name`, `outcome`), `out` (stream
 --  for report rows, default io.stdout), `now`, `engine`, `sequential`, `prefetch` (records
 --  read ahead before submitting, default 2000)
--- @treturn table the bulk summary (plus `selected`, `matched`, `selection_error`), or nil, err
+-- @treturn table the bulk summary (plus `selected`, `matched`, `selection_error`, `interrupted`:
+--  SIGINT stopped the feeding, the items in flight were finished), or nil, err
 function M.run(c, p, opts)
   opts = opts or {}
   local ctx = M.context(opts.params or p.params, opts.now)
@@ -463,11 +464,17 @@ function M.run(c, p, opts)
       for _, it in ipairs(items) do submit(it) end
     end
   end)
+  local interrupted = false
   if not ok then
-    selection_error = serr
-    run:fail("select", p.module or "*", "-", type(serr) == "table" and serr or perr_item(tostring(serr)))
+    if type(serr) ~= "table" and tostring(serr):find("interrupted!", 1, true) then
+      interrupted = true   -- SIGINT: stop feeding, let what is in flight finish and be journaled
+    else
+      selection_error = serr
+      run:fail("select", p.module or "*", "-", type(serr) == "table" and serr or perr_item(tostring(serr)))
+    end
   end
   local summary = run:finish()
+  summary.interrupted = interrupted
   if out_file then out_file:close() end
   summary.selected, summary.matched, summary.selection_error = selected, matched, selection_error
   summary.reported = report and matched or nil
