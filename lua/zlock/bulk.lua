@@ -181,7 +181,14 @@ function M.new(client, opts)
     counts = {}, failures = {}, done = 0, failed = 0, skipped = 0, submitted = 0, seq = 0, reconciled = 0,
     total = opts.total, started = progress_mod.clock(),
   }, Run)
-  if opts.journal then
+  if opts.journal and self.dry_run then
+    -- a dry run shows what a rerun would skip, and writes nothing (not even an empty file)
+    local entries = journal_mod.read(opts.journal)
+    self.journal = { done = function(_, key)
+      local o = entries[key]
+      return o ~= nil and not journal_mod.NOT_DONE[o], o
+    end, append = function() end, close = function() end }
+  elseif opts.journal then
     local j, err = journal_mod.open(opts.journal)
     if not j then return nil, err end
     self.journal = j

@@ -176,6 +176,19 @@ describe("bulk runner", function()
     assert.is_nil(text:find("spec journal", 1, true), "journal holds the reason")
     for line in text:gmatch("[^\n]+") do assert.is_table(require("cjson").decode(line)) end
 
+    -- a dry run with the journal shows what is done, and writes nothing
+    local size = #S.slurp(jf)
+    local dry = c:bulk{ journal = jf, dry_run = true }
+    for _, id in ipairs(ids) do dry:lock("Deals", id, "spec journal") end
+    dry:lock("Deals", "1234567890123456780", "spec journal")
+    local sd = dry:finish()
+    assert.same({ skipped = 5, planned = 1 }, sd.counts)
+    assert.equals(size, #S.slurp(jf))
+    local nofile = os.tmpname()
+    os.remove(nofile)
+    c:bulk{ journal = nofile, dry_run = true }:finish()
+    assert.is_nil(io.open(nofile))
+
     local locks_before = S.route_count(e, "locks.lock")
     local run2 = c:bulk{ journal = jf }
     for _, id in ipairs(ids) do run2:lock("Deals", id, "spec journal") end
