@@ -14,6 +14,7 @@
 -- 2 usage error.
 -- @module zlock.cli
 local cjson = require "cjson.safe"
+local audit = require "zlock.audit"
 
 local M = {}
 
@@ -202,24 +203,6 @@ local function usage_error(msg)
   return 2
 end
 
-local function age_days(s, now)
-  local policy = require "zlock.policy"
-  local t = policy.parse_time(s)
-  if not t then return nil end
-  return math.max(0, math.floor(((now or os.time()) - t) / 86400))
-end
-
-local function lock_row(l, now)
-  local by = type(l.Locked_By__s) == "table" and l.Locked_By__s.name or ""
-  local reason = type(l.Locked_Reason__s) == "string" and l.Locked_Reason__s or ""
-  local age = age_days(l.Locked_Time__s, now)
-  local for_ = type(l.Locked_For__s) == "table" and l.Locked_For__s.name or ""
-  return { id = l.id, source = l.Lock_Source__s or "?", time = l.Locked_Time__s, by = by, reason = reason,
-           age = age and (age .. "d") or "?", module = l.module, record_id = l.record_id, name = for_ }
-end
-
--- ------------------------------------------------------------------ commands
-
 local function client(opts)
   local zlock = require "zlock"
   require("zlock.select").install(zlock.Client)
@@ -249,7 +232,7 @@ function ID_OPS.get(c, a, opts)
   end
   if #res == 0 then out(module, "/", rid, " is not locked\n"); return 0 end
   local rows = {}
-  for _, l in ipairs(res) do rows[#rows + 1] = lock_row(l) end
+  for _, l in ipairs(res) do rows[#rows + 1] = audit.row(l) end
   out(M.table({ { "LOCK ID", "id" }, { "SOURCE", "source" }, { "AGE", "age", align = "right" },
                 { "LOCKED BY", "by" }, { "REASON", "reason" } }, rows))
   return 0
@@ -283,49 +266,13 @@ function ID_OPS.unlock(c, a, opts)
   return 0
 end
 
-local AGE_BUCKETS = { { "<1d", 0, 0 }, { "1-7d", 1, 7 }, { "8-30d", 8, 30 }, { ">30d", 31, math.huge } }
-
---- Groups lock rows by module and source with age buckets (the audit table's rows).
--- @tparam table rows lock rows (`module`, `source`, `age` like "12d")
--- @treturn table
-function M.audit_groups(rows)
-  local groups, order = {}, {}
-  for _, r in ipairs(rows) do
-    local k = (r.module or "?") .. "\0" .. r.source
-    local g = groups[k]
-    if not g then
-      g = { module = r.module or "?", source = r.source, locks = 0, oldest = -1 }
-      for _, b in ipairs(AGE_BUCKETS) do g[b[1]] = 0 end
-      groups[k] = g
-      order[#order + 1] = g
-    end
-    g.locks = g.locks + 1
-    local d = tonumber((r.age or ""):match("^(%d+)d$"))
-    if d then
-      for _, b in ipairs(AGE_BUCKETS) do
-        if d >= b[2] and d <= b[3] then g[b[1]] = g[b[1]] + 1 end
-      end
-      if d > g.oldest then g.oldest = d end
-    end
-  end
-  table.sort(order, function(x, y)
-    if x.module ~= y.module then return x.module < y.module end
-    return x.source < y.source
-  end)
-  for _, g in ipairs(order) do
-    g.oldest = g.oldest >= 0 and (g.oldest .. "d") or "?"
-    for _, b in ipairs(AGE_BUCKETS) do if g[b[1]] == 0 then g[b[1]] = "." end end
-  end
-  return order
-end
-
 local function cmd_locks(c, a, opts)
   local rows, all = {}, {}
   local now = os.time()
   local ok, err = pcall(function()
     for l in c:locks(a[1]) do
       all[#all + 1] = l
-      rows[#rows + 1] = lock_row(l, now)
+      rows[#rows + 1] = audit.row(l, now)
     end
   end)
   if not ok then
@@ -356,9 +303,9 @@ local function cmd_locks(c, a, opts)
     return 0
   end
   local cols = { { "MODULE", "module" }, { "SOURCE", "source" }, { "LOCKS", "locks", align = "right" } }
-  for _, b in ipairs(AGE_BUCKETS) do cols[#cols + 1] = { b[1], b[1], align = "right" } end
+  for _, b in ipairs(audit.BUCKETS) do cols[#cols + 1] = { b[1], b[1], align = "right" } end
   cols[#cols + 1] = { "OLDEST", "oldest", align = "right" }
-  out(M.table(cols, M.audit_groups(rows)))
+  out(M.table(cols, audit.groups(rows)))
   out(("%d lock%s in all\n"):format(#rows, #rows == 1 and "" or "s"))
   return 0
 end
