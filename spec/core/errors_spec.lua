@@ -291,6 +291,58 @@ describe("zlock transport errors", function()
   end)
 end)
 
+describe("TLS verification stays on", function()
+  -- a real TLS server on loopback (openssl s_server -www) with a self-signed certificate for 127.0.0.1
+  local dir, pid, port, pipe
+
+  local function sh_ok(cmd) -- os.execute: true/nil on 5.2+, a status number on 5.1/LuaJIT
+    local r = os.execute(cmd)
+    return r == true or r == 0
+  end
+
+  lazy_setup(function()
+    if not sh_ok("command -v openssl >/dev/null 2>&1") then return end
+    dir = os.tmpname()
+    os.remove(dir)
+    assert(sh_ok("mkdir -p " .. dir))
+    assert(sh_ok(("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+      .. "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout %s/key.pem -out %s/cert.pem "
+      .. ">/dev/null 2>&1"):format(dir, dir)))
+    pipe = assert(io.popen(("echo $$; exec openssl s_server -accept 127.0.0.1:0 -cert %s/cert.pem "
+      .. "-key %s/key.pem -www 2>&1"):format(dir, dir)))
+    pid = tonumber(pipe:read("*l"))
+    for _ = 1, 20 do
+      local line = pipe:read("*l")
+      if not line then break end
+      port = line:match("^ACCEPT 127%.0%.0%.1:(%d+)")
+      if port then break end
+    end
+  end)
+
+  lazy_teardown(function()
+    if pid then os.execute("kill " .. pid .. " 2>/dev/null") end
+    if pipe then pipe:close() end
+    if dir then os.execute("rm -rf " .. dir) end
+  end)
+
+  it("a self-signed certificate is refused: TLS, not retryable", function()
+    if not port then pending("openssl s_server is not available") return end
+    local c = assert(zlock.new{ api_domain = "https://127.0.0.1:" .. port, access_token = support.emu.ACCESS_TOKEN,
+                                retries = { max_attempts = 1 } })
+    local res, err = c:get("Deals", "1234567890123456789")
+    check_err(res, err, "TLS", nil)
+    assert.is_false(err.retryable)
+  end)
+
+  it("with that certificate as ca_file the handshake succeeds (the HTML reply is then a BAD_RESPONSE)", function()
+    if not port then pending("openssl s_server is not available") return end
+    local c = assert(zlock.new{ api_domain = "https://127.0.0.1:" .. port, access_token = support.emu.ACCESS_TOKEN,
+                                ca_file = dir .. "/cert.pem", retries = { max_attempts = 1 } })
+    local res, err = c:get("Deals", "1234567890123456789")
+    check_err(res, err, "BAD_RESPONSE", 200)
+  end)
+end)
+
 describe("https is required except for loopback", function()
   local function refused(opts)
     local ok, c, err = pcall(zlock.new, opts)
