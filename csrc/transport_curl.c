@@ -237,6 +237,7 @@ zl_step_kind zl_call_run(zl_call *call, zl_step *wait) {
     zl_xfer *x = NULL;
     zl_client *c = NULL;
     unsigned long before = 0;
+    long token_waited = 0;
     for (;;) {
         zl_call_next(call, &s);
         if (s.kind == ZL_STEP_DONE) break;
@@ -247,7 +248,11 @@ zl_step_kind zl_call_run(zl_call *call, zl_step *wait) {
         }
         if (s.kind == ZL_STEP_WAIT_TOKEN) {
             if (!c) c = zl_call_client(call);
-            zl_client_await_token(c, s.token_seq, 200);
+            if (!zl_client_await_token(c, s.token_seq, 200)) {
+                /* a refresh owned by a call nobody drives (abandoned mid-way) must not hang us */
+                if ((token_waited += 200) > 2 * (c->timeout_ms + c->connect_timeout_ms))
+                    zl_call_cancel(call, "TOKEN", "gave up waiting for another call's token refresh");
+            }
             continue;
         }
         if (!x) {
