@@ -20,56 +20,11 @@
 -- @module zlock.engine_multi
 local core = require "zlock.core"
 local errors = require "zlock.error"
-local json = require("cjson.safe").new()
 
 local M = {}
 
 local Engine = {}
 Engine.__index = Engine
-
--- Local copy of the client's result conversion, used only while `Client._convert` does not
--- exist (zlock.client owns it; see .tmp/requests.md).
-local function first_item(res)
-  local doc = json.decode(res.body)
-  local item = type(doc) == "table" and type(doc.data) == "table" and doc.data[1]
-  if type(item) ~= "table" then return nil end
-  return item, doc
-end
-
-local function bad_response(msg, status)
-  return nil, errors.new{ code = "BAD_RESPONSE", message = msg, http_status = status }
-end
-
-local function fallback_convert(kind, res)
-  if kind == "list" then
-    if res.status == 204 or res.body == "" then return {}, { count = 0, more_records = false } end
-    local doc = json.decode(res.body)
-    if type(doc) ~= "table" or type(doc.data) ~= "table" then
-      return bad_response("list reply has no data array", res.status)
-    end
-    return doc.data, doc.info or { count = #doc.data, more_records = false }
-  elseif kind == "get_one" then
-    local item = first_item(res)
-    if not item then return bad_response("reply has no lock record", res.status) end
-    return item
-  end
-  if res.reconciled and not res.body:find("^%s*{") then
-    return { id = res.lock_id, details = { id = res.lock_id }, reconciled = true }
-  end
-  local item, doc = first_item(res)
-  if not item then return bad_response("reply has no data item", res.status) end
-  if res.reconciled then
-    for _, l in ipairs(doc.data) do
-      if l.id == res.lock_id then
-        return { id = res.lock_id, details = { id = res.lock_id }, record = l, reconciled = true,
-                 code = "SUCCESS", status = "success" }
-      end
-    end
-    return { id = res.lock_id, details = { id = res.lock_id }, reconciled = true }
-  end
-  item.id = res.lock_id or (type(item.details) == "table" and item.details.id) or nil
-  return item
-end
 
 -- The lock an unlock without lock id removes: the record's manual lock, else the first one
 -- (an automatic lock: Zoho then answers why it cannot go). Same rule as `c:unlock`.
@@ -92,7 +47,9 @@ local KIND = { lock = "lock", update = "update" }
 function M.new(client, opts)
   opts = opts or {}
   if type(core.engine) ~= "function" then return nil, "this zlock.core has no bulk engine" end
-  if type(client) ~= "table" or not client._core then return nil, "a zlock client is required" end
+  if type(client) ~= "table" or not client._core or type(client._convert) ~= "function" then
+    return nil, "a zlock client is required"
+  end
   local copts = {}
   for _, k in ipairs{ "concurrency", "initial", "decrease", "probe", "capacity",
                       "throttle_budget", "throttle_pause" } do
@@ -101,7 +58,7 @@ function M.new(client, opts)
   copts.concurrency = copts.concurrency or 10
   local ce, err = core.engine(client._core, copts)
   if not ce then return nil, errors.new(err) end
-  return setmetatable({ c = ce, convert = client._convert or fallback_convert, ready = {},
+  return setmetatable({ c = ce, convert = client._convert, ready = {},
                         again = {}, closed = false }, Engine)
 end
 
