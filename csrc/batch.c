@@ -33,6 +33,7 @@ typedef struct item {
     uint64_t send_seq;           /* batch-wide order of the request in flight */
     int sent_inflight;           /* API requests in flight when it was sent (itself included) */
     int64_t accepted_ms;
+    bool started;                /* its call has been stepped at least once */
     int sends;                   /* API requests made for this item (every call) */
     int prior_attempts;          /* those made by calls given up on 429 and restarted */
 } item;
@@ -60,6 +61,8 @@ struct zl_batch {
     zl_batch_result *done;
     size_t dhead, dtail, dcap;
     uint64_t prng;
+    bool token_failed;           /* a call ended with TOKEN: the refresh flow is broken */
+    zl_error token_err;          /* ... and this is why: items not started yet end with it */
     zl_batch_stats st;
 };
 
@@ -361,12 +364,23 @@ static void finish(zl_batch *b, item *it) {
         b->st.finished++;
     } else {
         if (restart_throttled(b, it, e)) return;
+        if (e && !e->retryable && !b->token_failed && strcmp(e->code, "TOKEN") == 0
+            && zl_error_copy(&b->token_err, e) == 0)
+            b->token_failed = true;
         push_error(b, it->tag, it->op.kind, e, it->sends);
     }
     unlink_item(b, it);
 }
 
 static void step(zl_batch *b, item *it) {
+    if (!it->started && b->token_failed) {
+        /* the token endpoint refused for good: do not ask it again for every item (Zoho
+         * throttles a refresh token that keeps failing); the item ends with the same error */
+        push_error(b, it->tag, it->op.kind, &b->token_err, 0);
+        unlink_item(b, it);
+        return;
+    }
+    it->started = true;
     for (;;) {
         zl_step s;
         zl_call_next(it->call, &s);
@@ -566,6 +580,7 @@ void zl_batch_free(zl_batch *b) {
     for (size_t i = 0; i < b->npool; i++) zl_xfer_free(b->pool[i]);
     free(b->pool);
     curl_multi_cleanup(b->multi);
+    zl_error_clear(&b->token_err);
     zl_client_free(b->c);
     free(b);
 }

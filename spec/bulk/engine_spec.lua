@@ -174,6 +174,42 @@ describe("the C bulk engine", function()
     eng2:close()
   end)
 
+  it("shares one token refresh among everything in flight, and one refused refresh fails every item", function()
+    local emu = require "helpers.emu"
+    local zlock = require "zlock"
+    local url = S.url(e)
+    local ids = S.unlocked(e, "Deals", 40)
+    local items = {}
+    for i, id in ipairs(ids) do items[i] = { op = "get", module = "Deals", record_id = id, key = "tk" .. i } end
+    -- a good refresh flow: 40 items, one token for all of them
+    local minted = e:stats().tokens_minted
+    local good = assert(zlock.new{ api_domain = url, accounts_domain = url, client_id = emu.CLIENT_ID,
+                                   client_secret = emu.CLIENT_SECRET, refresh_token = emu.REFRESH_TOKEN })
+    local eng = assert(good:bulk_engine{ concurrency = 8, initial = 8 })
+    for _, d in ipairs(run_items(eng, items)) do assert(d.result, tostring(d.err)) end
+    assert.equals(minted + 1, e:stats().tokens_minted)
+    assert.equals(1, eng:stats().token_requests)
+    eng:close()
+    good:close()
+    -- a refresh token the server refuses: one token request, every item fails with TOKEN
+    local before = S.route_count(e, "oauth.token")
+    local secret = "1000.not-the-refresh-token-of-this-org"
+    local bad = assert(zlock.new{ api_domain = url, accounts_domain = url, client_id = emu.CLIENT_ID,
+                                  client_secret = emu.CLIENT_SECRET, refresh_token = secret })
+    eng = assert(bad:bulk_engine{ concurrency = 4 })
+    local done = run_items(eng, items)
+    assert.equals(#items, #done)
+    for _, d in ipairs(done) do
+      assert.is_nil(d.result)
+      assert.equals("TOKEN", d.err.code)
+      assert.is_false(tostring(d.err):find(secret, 1, true) ~= nil)
+      assert.is_false(tostring(d.err):find(emu.CLIENT_SECRET, 1, true) ~= nil)
+    end
+    assert.equals(before + 1, S.route_count(e, "oauth.token"))
+    eng:close()
+    bad:close()
+  end)
+
   it("is what c:bulk runs by default (the runner finds it through c:bulk_engine)", function()
     local ids = S.unlocked(e, "Deals", 20)
     local run = c:bulk{ concurrency = 5 }
