@@ -90,16 +90,24 @@ unsigned long zl_xfer_connects(const zl_xfer *x) { return x->connects; }
 int zl_xfer_prepare(zl_xfer *x, const zl_step *s) {
     if (s->kind != ZL_STEP_SEND || !s->url || !zl_url_allowed(s->url)) return -1;
     CURL *h = x->h;
-    curl_slist_free_all(x->hdrs);
-    x->hdrs = NULL;
-    for (size_t i = 0; i < s->nheaders; i++) {
-        struct curl_slist *n = curl_slist_append(x->hdrs, s->headers[i]);
+    /* the header list is usually the same as last time (same token): reuse it */
+    bool same = x->hdrs != NULL;
+    const struct curl_slist *l = x->hdrs;
+    for (size_t i = 0; same && i < s->nheaders; i++, l = l->next)
+        same = l && strcmp(l->data, s->headers[i]) == 0;
+    same = same && l && strcmp(l->data, "Expect:") == 0 && !l->next;
+    if (!same) {
+        curl_slist_free_all(x->hdrs);
+        x->hdrs = NULL;
+        for (size_t i = 0; i < s->nheaders; i++) {
+            struct curl_slist *n = curl_slist_append(x->hdrs, s->headers[i]);
+            if (!n) return -1;
+            x->hdrs = n;
+        }
+        struct curl_slist *n = curl_slist_append(x->hdrs, "Expect:");   /* no 100-continue round trip */
         if (!n) return -1;
         x->hdrs = n;
     }
-    struct curl_slist *n = curl_slist_append(x->hdrs, "Expect:");   /* no 100-continue round trip */
-    if (!n) return -1;
-    x->hdrs = n;
     zl_buf_reset(&x->body);
     x->too_large = false;
     x->sends = 0;

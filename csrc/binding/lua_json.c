@@ -54,10 +54,20 @@ static void put_utf8(luaL_Buffer *b, unsigned cp) {
     luaL_addlstring(b, u, (size_t)n);
 }
 
+/* 1 for the bytes that end a plain run inside a string: '"', '\\' and controls. */
+static const unsigned char STOP[256] = {
+    1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+    0,0,1,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,1,0,0,0,
+};
+
 /* d->p at the opening quote; pushes the string. */
 static int str(jd *d) {
     const char *s = ++d->p;
-    while (d->p < d->end && *d->p != '"' && *d->p != '\\' && (unsigned char)*d->p >= 0x20) d->p++;
+    const char *end = d->end;
+    const char *p = d->p;
+    while (p < end && !STOP[(unsigned char)*p]) p++;
+    d->p = p;
     if (d->p < d->end && *d->p == '"') {           /* the common case: no escapes */
         lua_pushlstring(d->L, s, (size_t)(d->p - s));
         d->p++;
