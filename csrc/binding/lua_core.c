@@ -1,7 +1,10 @@
 /* lua_core.c - luaopen_zlock_core: the C module under lua/zlock/init.lua.
- *   core.client(cfg) -> client | nil, err      core.check_module/check_id/check_reason(s) -> nil | why
- *   core.sleep(ms)                              core.version, core.curl_version()
- * Client and call methods: lua_client.c, lua_call.c. */
+ *   core.client(cfg) -> client | nil, err        (lua_client.c: :call :run :request :set_token
+ *                                                 :token :info :close; calls: lua_call.c)
+ *   core.check_module/check_id/check_reason(s) -> nil | why
+ *   core.decode(json_text) -> value | nil, why    (lua_json.c; null = cjson.null)
+ *   core.sleep(ms)   core.version   core.curl_version()   core.engine (B2's bulk engine)
+ * No libcurl work happens at require time: libcurl is dlopen'ed at the first transfer. */
 #include "lua_binding.h"
 #include "transport_curl.h"
 
