@@ -72,6 +72,19 @@ describe("zlock-emu errors", function()
         message = "Required Record Locking Configuration is not present", details = { resource_path_index = 2 } })
     end)
 
+    it("list with an unknown field name, malformed ids or a page_token it never issued: 400 INVALID_DATA", function()
+      local id = org.fresh(e, "Deals")
+      shape.status((org.lock(e, "Deals", id, "params")), 201, "lock")
+      local base = lock_path("Deals", id) .. "?fields="
+      local cases = { { base .. "Lock_Source__s,Bogus__x", "fields" }, { base .. "Lock_Source__s&ids=abc", "ids" },
+                      { base .. "Lock_Source__s&page_token=garbage", "page_token" },
+                      { base .. "Lock_Source__s&page=0", "page" } }
+      for _, c in ipairs(cases) do
+        shape.top_error(e:req("GET", c[1]), { status = 400, code = "INVALID_DATA", what = c[1],
+          details = { param_name = c[2] } })
+      end
+    end)
+
     it("list without fields: 400 REQUIRED_PARAM_MISSING naming fields", function()
       local id = org.fresh(e, "Deals")
       local res = e:req("GET", lock_path("Deals", id))
