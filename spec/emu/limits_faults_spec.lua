@@ -194,6 +194,23 @@ describe("zlock-emu limits and faults", function()
       assert.is_true(applied <= 15, "some dropped locks must not have been applied")
     end)
 
+    it("drop_mode headers: status line and headers, then the connection closes; half applied", function()
+      e:faults{ fail_rate = 0, drop_rate = 0 }
+      local ids = {}
+      for i = 1, 16 do ids[i] = org.fresh(e, "Deals") end
+      e:faults{ drop_rate = 1, drop_mode = "headers" }
+      for i = 1, 16 do
+        local res, err = e:req("POST", "/crm/v8/Deals/" .. ids[i] .. "/Locking_Information__s",
+          { body = lock_body("cut " .. i) })
+        assert.is_nil(res, "a cut reply must not parse as a response: " .. shape.show(res))
+        assert.is_string(err)
+      end
+      e:faults{ drop_rate = 0, drop_mode = "close" }
+      local applied = 0
+      for i = 1, 16 do applied = applied + #org.locks(e, "Deals", ids[i]) end
+      assert.is_true(applied >= 1 and applied <= 15, "some applied, some not: " .. applied)
+    end)
+
     it("a retried lock after a lost reply answers 201 or already locked; GET shows the first try's reason",
       function()
       e:faults{ fail_rate = 0, drop_rate = 0 }
