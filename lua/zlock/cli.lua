@@ -14,7 +14,12 @@
 -- 2 usage error.
 -- @module zlock.cli
 local cjson = require "cjson.safe"
-local audit = require "zlock.audit"
+-- loaded on use: `zlock --help` and `zlock run` need none of it
+local audit = setmetatable({}, { __index = function(t, k)
+  local m = require "zlock.audit"
+  setmetatable(t, { __index = m })
+  return m[k]
+end })
 
 local M = {}
 
