@@ -49,6 +49,7 @@ build = {
   install_pass = false,
   install = {
     lua = {
+      ["zlock.audit"] = "lua/zlock/audit.lua",
       ["zlock.bulk"] = "lua/zlock/bulk.lua",
       ["zlock.cli"] = "lua/zlock/cli.lua",
       ["zlock.client"] = "lua/zlock/client.lua",
