@@ -28,8 +28,12 @@ typedef struct item {
     it_state st;
     int64_t due_ms;              /* TIMER */
     uint64_t token_seq;          /* TOKEN */
-    zl_xfer *x;                  /* XFER */
+    zl_xfer *x;                  /* XFER (and finished, until fed) */
     bool token_xfer;
+    int f_status;                /* finished transfer, not fed yet */
+    const char *f_body;
+    size_t f_len;
+    zl_transport_error f_te;
     uint64_t send_seq;           /* batch-wide order of the request in flight */
     int sent_inflight;           /* API requests in flight when it was sent (itself included) */
     int64_t accepted_ms;
@@ -51,7 +55,7 @@ struct zl_batch {
     int api_inflight;
     /* items */
     item *live;
-    item *ready_h, *ready_t, *pend_h, *pend_t;
+    item *ready_h, *ready_t, *pend_h, *pend_t, *fin_h, *fin_t;
     size_t nlive, ntimer, ntoken, nitems;
     bool added;
     /* idle transfer slots */
@@ -280,6 +284,8 @@ static void aimd(zl_batch *b, const item *it, int status, zl_transport_error te)
     if (b->w > max) b->w = max;
 }
 
+/* Collects finished transfers: the window learns from them at once; feeding their calls
+ * (parsing replies) waits until the freed slots carry new requests (see zl_batch_poll). */
 static void reap(zl_batch *b) {
     CURLMsg *m;
     int left;
@@ -291,21 +297,25 @@ static void reap(zl_batch *b) {
         curl_easy_getinfo(h, CURLINFO_PRIVATE, &priv);
         item *it = (item *)(void *)priv;
         curl_multi_remove_handle(b->multi, h);
-        zl_xfer *x = it->x;
-        it->x = NULL;
-        unsigned long before = zl_xfer_connects(x);
-        int status;
-        const char *body;
-        size_t len;
-        zl_transport_error te;
-        zl_xfer_finish(x, rc, &status, &body, &len, &te);
-        b->st.connects += zl_xfer_connects(x) - before;
+        unsigned long before = zl_xfer_connects(it->x);
+        zl_xfer_finish(it->x, rc, &it->f_status, &it->f_body, &it->f_len, &it->f_te);
+        b->st.connects += zl_xfer_connects(it->x) - before;
         if (!it->token_xfer) {
             b->api_inflight--;
-            aimd(b, it, status, te);
+            aimd(b, it, it->f_status, it->f_te);
         }
-        zl_call_feed(it->call, status, body, len, te);   /* copies what it keeps */
-        pool_put(b, x);
+        fifo_push(&b->fin_h, &b->fin_t, it);
+    }
+}
+
+/* Feeds the collected replies to their calls (the body lives in the transfer until then). */
+static void feed_finished(zl_batch *b) {
+    item *it;
+    while ((it = fifo_pop(&b->fin_h, &b->fin_t))) {
+        zl_call_feed(it->call, it->f_status, it->f_body, it->f_len, it->f_te);   /* copies what it keeps */
+        pool_put(b, it->x);
+        it->x = NULL;
+        it->f_body = NULL;
         make_ready(b, it);
     }
 }
@@ -412,6 +422,14 @@ static void step(zl_batch *b, item *it) {
     }
 }
 
+/* Requests that waited for room, in order, as far as the window allows. */
+static void start_pending(zl_batch *b) {
+    while (b->pend_h && b->api_inflight < window(b)) {
+        item *it = fifo_pop(&b->pend_h, &b->pend_t);
+        step(b, it);   /* next() gives the same SEND again */
+    }
+}
+
 static void pump(zl_batch *b) {
     if (b->ntimer || b->ntoken) {
         int64_t now = now_ms(b);
@@ -433,11 +451,7 @@ static void pump(zl_batch *b) {
             }
         }
     }
-    /* requests that waited for room first, in order */
-    while (b->pend_h && b->api_inflight < window(b)) {
-        item *it = fifo_pop(&b->pend_h, &b->pend_t);
-        step(b, it);   /* next() gives the same SEND again */
-    }
+    start_pending(b);
     item *it;
     while ((it = fifo_pop(&b->ready_h, &b->ready_t))) step(b, it);
 }
@@ -526,6 +540,12 @@ size_t zl_batch_poll(zl_batch *b, long timeout_ms, zl_batch_result *out, size_t 
         b->added = false;
         curl_multi_perform(b->multi, &running);
         reap(b);
+        start_pending(b);                 /* freed slots carry queued requests first... */
+        if (b->added) {
+            b->added = false;
+            curl_multi_perform(b->multi, &running);
+        }
+        feed_finished(b);                 /* ...then the replies are parsed */
         pump(b);
         if (b->added) {                   /* push the new requests out now */
             b->added = false;
