@@ -8,7 +8,7 @@ local core = require "zlock.core"
 local json = require("cjson.safe").new()   -- encodes request bodies
 local errors = require "zlock.error"
 -- Reply bodies are decoded by the core's own decoder: the same values as lua-cjson
--- (null is cjson.null), about 5x cheaper per call.
+-- (null is cjson.null), with fewer instructions (about 18k vs 30k for a lock reply, callgrind).
 local decode = core.decode
 
 local Client = {}
