@@ -79,19 +79,27 @@ function Engine:submit(item)
   return self.c:submit({ item, kind }, kind, item.module, item.record_id, lock_id, item.reason)
 end
 
--- Turns one finished C item into {item, result, err}, or starts the second call of an unlock
--- without lock id (returns nil then).
+-- Turns one finished C entry `{tag=, result=|err=}` into `{item=, result=|err=}` (in place), or
+-- starts the second call of an unlock without lock id (returns nil then).
 function Engine:_finish(r)
   local tag = r.tag
   local item, kind = tag[1], tag[2]
-  if r.err then return { item = item, err = errors.new(r.err) } end
-  local res, err = self.convert(kind, r.result)
-  if res == nil then return { item = item, err = err } end
+  r.tag, r.item = nil, item
+  if r.err then
+    r.err = errors.new(r.err)
+    return r
+  end
+  local res, err = self.convert(kind, r.result)   -- a list gives (locks, info): info is no error
+  r.result = res
+  if res == nil then
+    r.err = err
+    return r
+  end
   if item.op == "unlock" and kind == "list" then
     local pick = pick_lock(res)
     if not pick then
-      return { item = item, err = errors.new{ code = "NOT_LOCKED",
-        message = "record " .. item.record_id .. " has no lock" } }
+      r.result, r.err = nil, errors.new{ code = "NOT_LOCKED", message = "record " .. item.record_id .. " has no lock" }
+      return r
     end
     tag[2], tag[3] = "unlock", pick.id
     if not self.c:submit(tag, "unlock", item.module, item.record_id, pick.id) then
@@ -99,7 +107,7 @@ function Engine:_finish(r)
     end
     return nil
   end
-  return { item = item, result = res }
+  return r
 end
 
 --- Drives I/O for up to `timeout_s` seconds, returning early when something finished.
@@ -107,8 +115,6 @@ end
 -- @treturn table array of `{item=, result=, err=}`
 function Engine:poll(timeout_s)
   if self.closed then error("engine is closed", 2) end
-  local out = self.ready
-  self.ready = {}
   if #self.again > 0 then
     local again = self.again
     self.again = {}
@@ -119,10 +125,24 @@ function Engine:poll(timeout_s)
       end
     end
   end
-  local ms = (#out == 0 and timeout_s and timeout_s > 0) and timeout_s * 1000 or 0
-  for _, r in ipairs(self.c:poll(ms)) do
-    local done = self:_finish(r)
-    if done then out[#out + 1] = done end
+  local ready = self.ready
+  local ms = (#ready == 0 and timeout_s and timeout_s > 0) and timeout_s * 1000 or 0
+  local out = self.c:poll(ms)          -- a fresh array: converted in place, compacted
+  local n, j = #out, 0
+  for i = 1, n do
+    local done = self:_finish(out[i])
+    if done then
+      j = j + 1
+      out[j] = done
+    end
+  end
+  for i = n, j + 1, -1 do out[i] = nil end
+  if #ready > 0 then
+    for _, d in ipairs(ready) do
+      j = j + 1
+      out[j] = d
+    end
+    self.ready = {}
   end
   return out
 end

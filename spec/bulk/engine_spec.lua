@@ -83,6 +83,7 @@ describe("the C bulk engine", function()
       { op = "get", module = "Deals", record_id = r4, key = "none" },
     }))
     assert.same((c:get("Deals", r1)), done.list.result)
+    assert.is_nil(done.list.err)   -- c:get's second value (paging info) is no error
     assert.same(c:get("Deals", r1, lock1.id), done.one.result)
     assert.same({}, done.none.result)
 
