@@ -11,6 +11,7 @@ command -v wrk >/dev/null || { echo "wrk missing (apt-get install wrk)" >&2; exi
 
 TMP=$(mktemp -d)
 trap 'emu_stop; rm -rf "$TMP"' EXIT
+trap 'exit 130' INT TERM
 emu_start --seed demo --records Deals=4000
 AUTH="Authorization: Zoho-oauthtoken $EMU_TOKEN"
 
