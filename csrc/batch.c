@@ -14,6 +14,7 @@
 #include <string.h>
 #include "internal.h"
 #include "transport_curl.h"
+#include "window.h"
 #include "zlock_batch.h"
 
 typedef enum { IT_READY, IT_PENDING, IT_XFER, IT_TIMER, IT_TOKEN } it_state;
@@ -34,8 +35,7 @@ typedef struct item {
     const char *f_body;
     size_t f_len;
     zl_transport_error f_te;
-    uint64_t send_seq;           /* batch-wide order of the request in flight */
-    int sent_inflight;           /* API requests in flight when it was sent (itself included) */
+    zl_window_ticket ticket;     /* the API request in flight, as the window knows it */
     int64_t accepted_ms;
     bool started;                /* its call has been stepped at least once */
     int sends;                   /* API requests made for this item (every call) */
@@ -46,13 +46,7 @@ struct zl_batch {
     zl_client *c;
     CURLM *multi;
     zl_batch_opts o;
-    /* AIMD */
-    double w;
-    bool slow_start;
-    int limit_est;
-    int probe;                   /* windows of replies per +1 at the estimate (doubles per failed probe) */
-    uint64_t send_seq, cut_seq;
-    int api_inflight;
+    zl_window win;               /* AIMD on the API requests in flight (window.c) */
     /* items */
     item *live;
     item *ready_h, *ready_t, *pend_h, *pend_t, *fin_h, *fin_t;
@@ -83,7 +77,7 @@ void zl_batch_opts_init(zl_batch_opts *o) {
 
 static int64_t now_ms(zl_batch *b) { return zl_client_mono(b->c); }
 
-static int window(const zl_batch *b) { return (int)b->w; }
+static int window(const zl_batch *b) { return zl_window_size(&b->win); }
 
 static size_t capacity(const zl_batch *b) {
     if (b->o.capacity > 0) return (size_t)b->o.capacity;
@@ -242,46 +236,9 @@ static bool start(zl_batch *b, item *it, const zl_step *s) {
         return true;
     }
     it->sends++;
-    it->send_seq = ++b->send_seq;
-    it->sent_inflight = ++b->api_inflight;
-    if (b->api_inflight > b->st.max_inflight) b->st.max_inflight = b->api_inflight;
+    it->ticket = zl_window_sent(&b->win);
     b->st.requests++;
     return true;
-}
-
-/* The window reacts to each API reply. No reply (transport failure) says nothing. */
-static void aimd(zl_batch *b, const item *it, int status, zl_transport_error te) {
-    if (te != ZL_TERR_NONE) return;
-    double max = (double)b->o.concurrency;
-    if (status == 429) {
-        b->st.throttled++;
-        int est = it->sent_inflight - 1;
-        if (it->send_seq > b->cut_seq) {          /* first 429 of this overshoot: cut */
-            b->w *= b->o.decrease;
-            if (b->w < 1) b->w = 1;
-            b->cut_seq = b->send_seq;             /* requests already out belong to it */
-            b->slow_start = false;
-            b->st.cuts++;
-            if (est < 1) est = 1;
-            /* the same ceiling again (within one: our count of requests in flight runs ahead of
-             * the server's by the replies not read yet): probe above it half as often, at most
-             * every 256 windows; a ceiling that moved resets the pace */
-            if (b->limit_est > 0 && abs(est - b->limit_est) <= 1) {
-                if (b->probe < 256) b->probe *= 2;
-            } else {
-                b->probe = b->o.probe;
-            }
-            b->limit_est = est;
-        } else if (est >= 1 && est < b->limit_est) {
-            b->limit_est = est;
-        }
-        return;
-    }
-    if (it->sent_inflight + 1 < window(b)) return;   /* the window was not in use: no evidence */
-    if (b->slow_start) b->w += 1;
-    else if (b->w < b->limit_est) b->w += 1.0 / b->w;
-    else b->w += 1.0 / (b->w * b->probe);            /* at the known limit: probe slowly */
-    if (b->w > max) b->w = max;
 }
 
 /* Collects finished transfers: the window learns from them at once; feeding their calls
@@ -300,10 +257,7 @@ static void reap(zl_batch *b) {
         unsigned long before = zl_xfer_connects(it->x);
         zl_xfer_finish(it->x, rc, &it->f_status, &it->f_body, &it->f_len, &it->f_te);
         b->st.connects += zl_xfer_connects(it->x) - before;
-        if (!it->token_xfer) {
-            b->api_inflight--;
-            aimd(b, it, it->f_status, it->f_te);
-        }
+        if (!it->token_xfer) zl_window_done(&b->win, it->ticket, it->f_te == ZL_TERR_NONE, it->f_status);
         fifo_push(&b->fin_h, &b->fin_t, it);
     }
 }
@@ -411,7 +365,7 @@ static void step(zl_batch *b, item *it) {
             b->ntoken++;
             return;
         case ZL_STEP_SEND:
-            if (s.is_token_request || b->api_inflight < window(b)) {
+            if (s.is_token_request || zl_window_room(&b->win)) {
                 if (start(b, it, &s)) return;
                 continue;                           /* refused at once: step again */
             }
@@ -424,7 +378,7 @@ static void step(zl_batch *b, item *it) {
 
 /* Requests that waited for room, in order, as far as the window allows. */
 static void start_pending(zl_batch *b) {
-    while (b->pend_h && b->api_inflight < window(b)) {
+    while (b->pend_h && zl_window_room(&b->win)) {
         item *it = fifo_pop(&b->pend_h, &b->pend_t);
         step(b, it);   /* next() gives the same SEND again */
     }
@@ -487,11 +441,7 @@ zl_batch *zl_batch_new(zl_client *c, const zl_batch_opts *o, zl_error *err) {
         return NULL;
     }
     b->o = *o;
-    int init = o->initial > 0 ? o->initial : 4;
-    if (init > o->concurrency) init = o->concurrency;
-    b->w = init;
-    b->slow_start = true;
-    b->probe = o->probe;
+    zl_window_init(&b->win, o->concurrency, o->initial, o->decrease, o->probe);
     curl_multi_setopt(b->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
     curl_multi_setopt(b->multi, CURLMOPT_MAXCONNECTS, (long)o->concurrency + 4);
     zl_client_ref(c);
@@ -572,9 +522,12 @@ size_t zl_batch_inflight(const zl_batch *b) { return b ? b->nitems : 0; }
 void zl_batch_stats_get(const zl_batch *b, zl_batch_stats *st) {
     *st = b->st;
     st->window = window(b);
-    st->limit_estimate = b->limit_est;
+    st->limit_estimate = b->win.limit_est;
     st->items = b->nitems;
-    st->requests_inflight = b->api_inflight;
+    st->requests_inflight = b->win.inflight;
+    st->max_inflight = b->win.max_inflight;
+    st->throttled = b->win.throttled;
+    st->cuts = b->win.cuts;
 }
 
 void zl_batch_result_clear(zl_batch_result *r) {

@@ -53,11 +53,14 @@ void zl_window_done(zl_window *win, zl_window_ticket t, bool replied, int status
         over_limit(win, t);
         return;
     }
-    /* admitted two above the estimate: the limit went up (one above can be our count's lag) */
-    if (win->limit_est > 0 && t.level > win->limit_est + 1) win->limit_est = t.level;
     if (win->full_seq < t.seq) return;       /* not full since it went out: no evidence */
     if (win->slow_start) win->w += 1;
     else if (win->w < win->limit_est) win->w += 1.0 / win->w;
     else win->w += 1.0 / (win->w * win->probe);
     if (win->w > win->max) win->w = win->max;
+    /* probing took the window two above the estimate without a 429: the limit went up */
+    if (win->limit_est > 0 && win->w >= win->limit_est + 2) {
+        win->limit_est = (int)win->w - 1;
+        win->probe = win->probe_base;
+    }
 }

@@ -13,8 +13,11 @@
  *   evidence     a reply grows it only if the window was full at some point since its
  *                request went out (a run feeding fewer items than the window does not
  *                inflate it);
- *   estimate     the limit estimate is the number in flight when the 429'd request went out,
- *                minus one (our count runs ahead of the server's by the replies not read yet).
+ *   estimate     the lowest number in flight at which a request was refused, minus one
+ *                (our count runs ahead of the server's by the replies not read yet, so it
+ *                is an upper bound within one or two); when probing takes the window two
+ *                above it without a 429, the limit went up: the estimate follows and the
+ *                probe pace resets.
  */
 #ifndef ZLOCK_WINDOW_H
 #define ZLOCK_WINDOW_H

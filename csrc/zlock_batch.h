@@ -23,15 +23,16 @@
  * Adaptive concurrency (AIMD on the number of API requests in flight):
  *   window starts at `initial` (default min(concurrency, 4)) in slow start: +1 per admitted
  *   reply (doubling per round trip) until the first 429; then +1 per window of admitted
- *   replies (+1 per round trip), and only +1 per `probe` windows once at the level where the
- *   last 429 happened (the limit estimate), so it settles just under the org's limit; each
- *   probe that meets the same ceiling again doubles that pace (up to 256 windows), so a long
- *   run at the limit sees few 429s.
+ *   replies (+1 per round trip), and only +1 per `probe` windows once at the limit estimate
+ *   (the lowest in-flight level a 429 answered, minus one), so it settles just under the
+ *   org's limit; each probe that meets the same ceiling again doubles that pace (up to 256
+ *   windows), so a long run at the limit sees few 429s; probing two above the estimate
+ *   without a 429 means the limit went up, and the estimate follows.
  *   A 429 TOO_MANY_REQUESTS cuts the window to window * decrease (default 0.7, at least 1),
  *   at most once per overshoot: only a 429 to a request sent after the last cut cuts again,
  *   so a burst of 429s from one overshoot does not collapse the window to 1.
- *   Growth needs evidence: only a reply to a request sent while the window was (nearly) full
- *   grows it.
+ *   Growth needs evidence: a reply grows the window only if it was full at some point since
+ *   that request went out. The window itself is csrc/window.c (pure, tested alone).
  * 429 retries: the call's own retry rules apply (backoff with full jitter; a 429 is never
  * applied, so nothing is reconciled). When a call ends with TOO_MANY_REQUESTS because its
  * attempt count or time ran out, the batch starts the same operation again as a fresh call
@@ -57,7 +58,8 @@ typedef struct zl_batch_opts {
     int    concurrency;          /* max API requests in flight (default 10, 1..1024) */
     int    initial;              /* starting window (default min(concurrency, 4)) */
     double decrease;             /* window factor on a 429 (default 0.7; 0.1..0.95) */
-    int    probe;                /* windows of replies per +1 at the limit estimate (default 8) */
+    int    probe;                /* windows of replies per +1 at the limit estimate (default 8;
+                                    doubles each time a probe meets the same ceiling) */
     int    capacity;             /* items accepted at once; 0 = 2 * window + 8 (at most 2 * concurrency + 8) */
     long   throttle_budget_ms;   /* restart throttled calls for this long (default 300000; 0 = never) */
     long   throttle_pause_ms;    /* max pause before such a restart (default 2000; full jitter) */
