@@ -102,7 +102,7 @@ describe("bulk at scale on the C engine", function()
     assert(ok, why)
   end)
 
-  it("--fail-rate 0.1 --drop-rate 0.05 --token-ttl 5, refresh flow: 5,000 records end exactly as intended", function()
+  it("--fail-rate 0.1 --drop-rate 0.05 --token-ttl 5 (--latency 20: the run outlives tokens): 5,000 exact", function()
     local e = S.start{ "--records", "Deals=5300", "--fail-rate", "0.1", "--drop-rate", "0.05", "--token-ttl", "5",
                        "--latency", "20" }
     local ok, why = pcall(function()
