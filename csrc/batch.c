@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
+#include "op_copy.h"
 #include "transport_curl.h"
 #include "window.h"
 #include "zlock_batch.h"
@@ -23,8 +24,7 @@ typedef struct item {
     struct item *prev, *next;    /* the batch's list of live items */
     struct item *qnext;          /* ready / pending FIFO */
     uint64_t tag;
-    zl_op op;                    /* deep copy (restarts build a new call from it) */
-    zl_param *params;
+    zl_op_copy copy;             /* the operation (restarts build a new call from it) */
     zl_call *call;
     it_state st;
     int64_t due_ms;              /* TIMER */
@@ -83,51 +83,6 @@ static size_t capacity(const zl_batch *b) {
     if (b->o.capacity > 0) return (size_t)b->o.capacity;
     size_t cap = 2 * (size_t)window(b) + 8, top = 2 * (size_t)b->o.concurrency + 8;
     return cap < top ? cap : top;
-}
-
-/* ------------------------------------------------------------ op copies */
-
-static void op_free(item *it) {
-    free((char *)it->op.module);
-    free((char *)it->op.record_id);
-    free((char *)it->op.lock_id);
-    free((char *)it->op.reason);
-    free((char *)it->op.method);
-    free((char *)it->op.path);
-    free((char *)it->op.body);
-    for (size_t i = 0; i < it->op.nparams; i++) {
-        free((char *)it->params[i].key);
-        free((char *)it->params[i].value);
-    }
-    free(it->params);
-}
-
-static bool dup_into(const char **dst, const char *src) {
-    if (!src) { *dst = NULL; return true; }
-    return (*dst = zl_strdup0(src)) != NULL;
-}
-
-static bool op_copy(item *it, const zl_op *op) {
-    it->op = *op;
-    it->op.module = it->op.record_id = it->op.lock_id = it->op.reason = NULL;
-    it->op.method = it->op.path = it->op.body = NULL;
-    it->op.params = NULL;
-    it->op.nparams = 0;
-    bool ok = dup_into(&it->op.module, op->module) && dup_into(&it->op.record_id, op->record_id)
-        && dup_into(&it->op.lock_id, op->lock_id) && dup_into(&it->op.reason, op->reason)
-        && dup_into(&it->op.method, op->method) && dup_into(&it->op.path, op->path)
-        && dup_into(&it->op.body, op->body);
-    if (ok && op->nparams && op->params) {
-        it->params = calloc(op->nparams, sizeof *it->params);
-        ok = it->params != NULL;
-        for (size_t i = 0; ok && i < op->nparams; i++) {
-            it->op.nparams = i + 1;
-            ok = dup_into(&it->params[i].key, op->params[i].key)
-                && dup_into(&it->params[i].value, op->params[i].value);
-        }
-        it->op.params = it->params;
-    }
-    return ok;
 }
 
 /* ------------------------------------------------------------ queues */
@@ -281,7 +236,7 @@ static void unlink_item(zl_batch *b, item *it) {
     if (it->next) it->next->prev = it->prev;
     b->nlive--;
     zl_call_free(it->call);
-    op_free(it);
+    zl_op_copy_free(&it->copy);
     free(it);
 }
 
@@ -291,7 +246,7 @@ static bool restart_throttled(zl_batch *b, item *it, const zl_error *e) {
     int64_t now = now_ms(b);
     if (now - it->accepted_ms >= b->o.throttle_budget_ms) return false;
     zl_error err = {0};
-    zl_call *nc = zl_call_new(b->c, &it->op, &err);
+    zl_call *nc = zl_call_new(b->c, &it->copy.op, &err);
     if (!nc) { zl_error_clear(&err); return false; }
     it->prior_attempts = it->sends;
     zl_call_free(it->call);
@@ -310,7 +265,7 @@ static void finish(zl_batch *b, item *it) {
     if (zl_call_result(it->call, &r, &e)) {
         zl_batch_result *o = done_push(b);
         o->tag = it->tag;
-        o->kind = it->op.kind;
+        o->kind = it->copy.op.kind;
         o->ok = true;
         o->http_status = r.http_status;
         o->body = malloc(r.body_len + 1);
@@ -331,7 +286,7 @@ static void finish(zl_batch *b, item *it) {
         if (e && !e->retryable && !b->token_failed && strcmp(e->code, "TOKEN") == 0
             && zl_error_copy(&b->token_err, e) == 0)
             b->token_failed = true;
-        push_error(b, it->tag, it->op.kind, e, it->sends);
+        push_error(b, it->tag, it->copy.op.kind, e, it->sends);
     }
     unlink_item(b, it);
 }
@@ -340,7 +295,7 @@ static void step(zl_batch *b, item *it) {
     if (!it->started && b->token_failed) {
         /* the token endpoint refused for good: do not ask it again for every item (Zoho
          * throttles a refresh token that keeps failing); the item ends with the same error */
-        push_error(b, it->tag, it->op.kind, &b->token_err, 0);
+        push_error(b, it->tag, it->copy.op.kind, &b->token_err, 0);
         unlink_item(b, it);
         return;
     }
@@ -457,17 +412,16 @@ bool zl_batch_submit(zl_batch *b, const zl_op *op, uint64_t tag) {
     item *it = calloc(1, sizeof *it);
     if (!it) return false;
     zl_error err = {0};
-    if (!op_copy(it, op)) {
-        op_free(it);
+    if (zl_op_copy_make(&it->copy, op)) {
         free(it);
         return false;
     }
     b->nitems++;
-    it->call = zl_call_new(b->c, &it->op, &err);
+    it->call = zl_call_new(b->c, &it->copy.op, &err);
     if (!it->call) {                      /* invalid: comes back from poll as a failure */
         push_error(b, tag, op->kind, &err, 0);
         zl_error_clear(&err);
-        op_free(it);
+        zl_op_copy_free(&it->copy);
         free(it);
         return true;
     }
