@@ -12,7 +12,7 @@ LARGE=${2:-100000}
 TMP=$(mktemp -d)
 trap 'emu_stop; rm -rf "$TMP"' EXIT
 
-run() {  # N
+run() {  # N -> RSS (KiB); not in a subshell, so emu_stop and the trap see the emulator
   emu_stop
   emu_start --seed demo --records "Deals=$1"
   /usr/bin/time -f "%M %e" -o "$TMP/time" env ZOHO_API_DOMAIN="$EMU_URL" ZOHO_ACCESS_TOKEN="$EMU_TOKEN" \
@@ -21,11 +21,12 @@ run() {  # N
   read -r rss secs <"$TMP/time"
   locked=$(lua5.4 -e 'local s = require("cjson").decode(io.read("a")) or {}
     local c = s.counts or (s.summary or {}).counts or {}; io.write(string.format("%d", c.locked or 0))' <"$TMP/out")
-  echo "records $1: locked $locked in ${secs}s, peak RSS ${rss} KiB" >&2
-  echo "$rss"
+  echo "records $1: locked $locked in ${secs}s, peak RSS ${rss} KiB"
+  RSS=$rss
 }
 echo "# bin/zlock run bench/bulk_policy.lua --concurrency 16, no latency"
-A=$(run "$SMALL")
-B=$(run "$LARGE")
+run "$SMALL"; A=$RSS
+run "$LARGE"; B=$RSS
+emu_stop
 awk -v a="$A" -v b="$B" -v s="$SMALL" -v l="$LARGE" 'BEGIN {
   printf "peak RSS %d records / %d records = %.3f (target <= 1.10)\n", l, s, b / a }'
