@@ -9,6 +9,8 @@
  *     401 INVALID_TOKEN (refresh flow, once) ........ condemn the token, START (refresh)
  *     LOCK 403 "already locked" after an ambiguity .. reconcile as above (else that error)
  *     UNLOCK "relation not found" after an ambiguity  DONE (reconciled: it is gone)
+ *   A call created with zl_call_after_ambiguous() (a restart of an operation whose earlier
+ *   call had an ambiguous failure) starts as if one of its own attempts had been ambiguous.
  *   START --token missing/expiring--> one call of the client owns the refresh (SEND to
  *     the accounts server, is_token_request); the others get WAIT_TOKEN until it ends
  *     (token.c).
@@ -83,6 +85,14 @@ zl_call *zl_call_new(zl_client *c, const zl_op *op, zl_error *err) {
     call->started_ms = zl_client_mono(c);
     return call;
 }
+
+void zl_call_after_ambiguous(zl_call *call) {
+    if (!call || call->state != S_START || call->attempts || call->token_attempts) return;
+    call->ambiguous_seen = true;
+    if (call->kind == ZL_OP_LOCK) call->phase = PH_RECONCILE;   /* as after a lost POST reply */
+}
+
+bool zl_call_ambiguous(const zl_call *call) { return call && call->ambiguous_seen; }
 
 static void clear_step_bufs(zl_call *call) {
     free(call->url); call->url = NULL;

@@ -243,6 +243,16 @@ void zl_call_next(zl_call *call, zl_step *step);
 /* Feeds the outcome of the last SEND. body may be NULL when len is 0. */
 void zl_call_feed(zl_call *call, int http_status, const char *body, size_t len,
                   zl_transport_error terr);
+/* Declares, before the first zl_call_next(), that an earlier call of the same operation had
+ * an ambiguous failure (timeout, dropped reply, 5xx: it may have been applied), e.g. when a
+ * driver starts a call again after the previous one ran out of attempts. The call then acts
+ * as a retry after an ambiguity: a LOCK first looks for its lock (GET; our Manual lock with
+ * the same reason = success, reconciled) and reconciles an "already locked" answer; an UNLOCK
+ * takes "relation not found" as done (reconciled). Ignored once the call has started. */
+void zl_call_after_ambiguous(zl_call *call);
+/* True when an attempt of this call may have been applied (or it was declared to follow
+ * one with zl_call_after_ambiguous): a driver restarting the operation passes that on. */
+bool zl_call_ambiguous(const zl_call *call);
 /* Satisfies a SEND with is_token_request from outside (e.g. a token another nginx worker
  * refreshed): installs the token as zl_client_set_token() does and moves on. */
 void zl_call_feed_token(zl_call *call, const char *token, double expires_at);

@@ -1,6 +1,7 @@
 /* core_call_test.c - the call state machine driven with canned replies (no sockets):
  * retries, refresh once on 401, single flight, lock reconciliation after a dropped reply,
- * unlock "relation not found" after a retry, budgets, cancellation, no secret in errors. */
+ * unlock "relation not found" after a retry, restarts declared after an ambiguity, budgets,
+ * cancellation, no secret in errors. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
@@ -348,6 +349,124 @@ static void test_unlock_not_found(void) {
     zl_client_free(c);
 }
 
+/* A call declared to follow an ambiguous failure of an earlier call (zl_call_after_ambiguous),
+ * as a driver restarting an op after its call ran out of attempts on 429 does. */
+static void test_after_ambiguous(void) {
+    zl_client *c = mk(false, "1000.static", 3);
+    zl_result r;
+    const zl_error *e;
+    zl_step s;
+    /* the engine's case: POST reply lost (it landed), then 429 until the attempts run out */
+    zl_call *call = mkcall(c, ZL_OP_LOCK, NULL, "restart");
+    OK(!zl_call_ambiguous(call), "a new call has seen no ambiguity");
+    zl_call_next(call, &s);
+    zl_call_feed(call, 0, NULL, 0, ZL_TERR_CLOSED);
+    OK(zl_call_ambiguous(call), "a dropped reply makes the call ambiguous");
+    zl_call_next(call, &s);
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "GET"), "reconciliation GET");
+    feed(call, 429, E429);
+    zl_call_next(call, &s);
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "GET"), "429 on the GET: GET again after the wait");
+    feed(call, 429, E429);
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_DONE && !zl_call_result(call, &r, &e) && STREQ(e->code, "TOO_MANY_REQUESTS"),
+       "out of attempts: TOO_MANY_REQUESTS");
+    bool amb = zl_call_ambiguous(call);
+    OK(amb, "and it still says an attempt may have been applied");
+    zl_call_free(call);
+
+    /* the restart: reconciles first, finds the lock that landed: success, no POST, no 403 */
+    call = mkcall(c, ZL_OP_LOCK, NULL, "restart");
+    if (amb) zl_call_after_ambiguous(call);
+    OK(zl_call_ambiguous(call), "a declared restart is ambiguous from the start");
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "GET") && strstr(s.url, "Locking_Information__s?fields="),
+       "restarted lock: first a GET of the record's locks");
+    feed(call, 200, "{\"data\":[{\"id\":\"555\",\"Lock_Source__s\":\"Manual\",\"Locked_Reason__s\":\"restart\"}]}");
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_DONE && zl_call_result(call, &r, &e) && r.reconciled && STREQ(r.lock_id, "555") && r.attempts == 1,
+       "our lock is there: success, reconciled, lock id 555, one request");
+    zl_call_free(call);
+
+    /* restarted, not there yet, the POST meets 'already locked' (the lost POST landed late): reconciled */
+    call = mkcall(c, ZL_OP_LOCK, NULL, "late");
+    zl_call_after_ambiguous(call);
+    zl_call_next(call, &s);
+    feed(call, 204, "");
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "POST"), "restarted lock, no lock found: POST");
+    feed(call, 403, ALREADY);
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "GET"), "'already locked' on a restarted lock: GET, not NOT_ALLOWED");
+    feed(call, 200, "{\"data\":[{\"id\":\"666\",\"Lock_Source__s\":\"Manual\",\"Locked_Reason__s\":\"late\"}]}");
+    zl_call_next(call, &s);
+    OK(zl_call_result(call, &r, &e) && r.reconciled && STREQ(r.lock_id, "666"), "found: reconciled, lock id 666");
+    zl_call_free(call);
+
+    /* restarted, no lock, POST succeeds: an ordinary lock */
+    call = mkcall(c, ZL_OP_LOCK, NULL, "fresh");
+    zl_call_after_ambiguous(call);
+    zl_call_next(call, &s);
+    feed(call, 204, "");
+    zl_call_next(call, &s);
+    feed(call, 201, LOCKED);
+    zl_call_next(call, &s);
+    OK(zl_call_result(call, &r, &e) && !r.reconciled && STREQ(r.lock_id, "111") && r.attempts == 2,
+       "restarted lock that had not landed: locked by the POST, not reconciled");
+    zl_call_free(call);
+
+    /* restarted, locked by someone else with another reason: the 403 stands */
+    call = mkcall(c, ZL_OP_LOCK, NULL, "mine");
+    zl_call_after_ambiguous(call);
+    zl_call_next(call, &s);
+    feed(call, 200, "{\"data\":[{\"id\":\"777\",\"Lock_Source__s\":\"Manual\",\"Locked_Reason__s\":\"theirs\"}]}");
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "POST"), "another reason's lock is not ours: POST");
+    feed(call, 403, ALREADY);
+    zl_call_next(call, &s);
+    feed(call, 200, "{\"data\":[{\"id\":\"777\",\"Lock_Source__s\":\"Manual\",\"Locked_Reason__s\":\"theirs\"}]}");
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_DONE && !zl_call_result(call, &r, &e) && STREQ(e->code, "NOT_ALLOWED") && e->http_status == 403,
+       "restarted lock, someone else's lock: NOT_ALLOWED 403");
+    zl_call_free(call);
+
+    /* declared too late (after the first step): ignored, a first-try 403 is the answer */
+    call = mkcall(c, ZL_OP_LOCK, NULL, "q");
+    zl_call_next(call, &s);
+    zl_call_after_ambiguous(call);
+    OK(!zl_call_ambiguous(call), "declaring after the first step is ignored");
+    feed(call, 403, ALREADY);
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_DONE && !zl_call_result(call, &r, &e) && STREQ(e->code, "NOT_ALLOWED"),
+       "so a first-try 'already locked' stays NOT_ALLOWED");
+    zl_call_free(call);
+
+    /* an unlock restarted after an ambiguity: 'relation not found' means it is gone */
+    call = mkcall(c, ZL_OP_UNLOCK, "111", NULL);
+    zl_call_after_ambiguous(call);
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "DELETE"), "restarted unlock: DELETE");
+    feed(call, 400, NOTFOUND);
+    zl_call_next(call, &s);
+    OK(zl_call_result(call, &r, &e) && r.reconciled && STREQ(r.lock_id, "111") && r.attempts == 1,
+       "restarted unlock, 'relation not found': done, reconciled");
+    zl_call_free(call);
+
+    /* 429s alone are never ambiguous (a 429 is not applied) */
+    call = mkcall(c, ZL_OP_UNLOCK, "111", NULL);
+    for (int i = 0; i < 3; i++) {
+        zl_call_next(call, &s);
+        if (s.kind == ZL_STEP_WAIT) zl_call_next(call, &s);
+        feed(call, 429, E429);
+    }
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_DONE && !zl_call_ambiguous(call), "a call that only saw 429s is not ambiguous");
+    zl_call_free(call);
+    zl_client_free(c);
+}
+
 static void test_config(void) {
     zl_config cfg;
     zl_error e = {0};
@@ -430,6 +549,7 @@ int main(void) {
     test_single_flight();
     test_lock_reconcile();
     test_unlock_not_found();
+    test_after_ambiguous();
     test_config();
     return tap_done();
 }
