@@ -248,6 +248,9 @@ static bool restart_throttled(zl_batch *b, item *it, const zl_error *e) {
     zl_error err = {0};
     zl_call *nc = zl_call_new(b->c, &it->copy.op, &err);
     if (!nc) { zl_error_clear(&err); return false; }
+    /* the earlier call may have applied the op (a lost reply before the 429s): the new one
+     * reconciles ("already locked" by our lock / "relation not found" = done) like a retry */
+    if (zl_call_ambiguous(it->call)) zl_call_after_ambiguous(nc);
     it->prior_attempts = it->sends;
     zl_call_free(it->call);
     it->call = nc;
