@@ -46,6 +46,9 @@ static void load(void) {
     SYM(share_init, "curl_share_init");
     SYM(share_setopt, "curl_share_setopt");
     SYM(share_cleanup, "curl_share_cleanup");
+    SYM(url, "curl_url");
+    SYM(url_cleanup, "curl_url_cleanup");
+    SYM(url_set, "curl_url_set");
     if (zl_curl_fns.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         snprintf(load_err, sizeof load_err, "curl_global_init failed");
         return;

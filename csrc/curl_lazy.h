@@ -33,6 +33,9 @@ typedef struct zl_curl_api {
     CURLSH *(*share_init)(void);
     CURLSHcode (*share_setopt)(CURLSH *, CURLSHoption, ...);
     CURLSHcode (*share_cleanup)(CURLSH *);
+    CURLU *(*url)(void);
+    void (*url_cleanup)(CURLU *);
+    CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned int);
 } zl_curl_api;
 
 /* Written once under pthread_once (zl_curl_global_init), read-only afterwards. */
@@ -76,6 +79,9 @@ curl_version_info_data *zl_lazy_version_info(CURLversion v);
 #define curl_share_init         zl_lazy_share_init
 #define curl_share_setopt       (*zl_curl_fns.share_setopt)
 #define curl_share_cleanup      (*zl_curl_fns.share_cleanup)
+#define curl_url                (*zl_curl_fns.url)
+#define curl_url_cleanup        (*zl_curl_fns.url_cleanup)
+#define curl_url_set            (*zl_curl_fns.url_set)
 #define curl_global_init        do_not_call_curl_global_init_use_zl_curl_global_init
 #endif
 

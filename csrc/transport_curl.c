@@ -4,6 +4,7 @@
  * NOSIGNAL, curl_global_init once (pthread_once). No Lua here: nothing can longjmp
  * through libcurl. zl_call_run() is the blocking driver built on it. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +16,9 @@ struct zl_xfer {
     CURL *h;
     CURLSH *share;
     struct curl_slist *hdrs;
+    CURLU *u;                /* the URL, parsed once per origin: only path and query change */
+    char *u_origin;          /* "scheme://host[:port]" that u was parsed for */
+    char *ua;                /* "User-Agent: ..." (a header line: libcurl would print one per request) */
     zl_buf body;
     size_t cap;
     bool too_large;
@@ -66,7 +70,9 @@ zl_xfer *zl_xfer_new(zl_client *c) {
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
     curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_response_bytes);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);
+    size_t n = strlen(c->user_agent) + sizeof "User-Agent: ";
+    if (!(x->ua = malloc(n))) { zl_xfer_free(x); return NULL; }
+    snprintf(x->ua, n, "User-Agent: %s", c->user_agent);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq);
@@ -74,14 +80,66 @@ zl_xfer *zl_xfer_new(zl_client *c) {
     return x;
 }
 
-void zl_xfer_free(zl_xfer *x) {
-    if (!x) return;
+static void xfer_release(zl_xfer *x) {
     curl_easy_cleanup(x->h);
     curl_slist_free_all(x->hdrs);
+    if (x->u) curl_url_cleanup(x->u);
+    free(x->u_origin);
+    free(x->ua);
     zl_buf_free(&x->body);
+}
+
+void zl_xfer_free(zl_xfer *x) {
+    if (!x) return;
+    xfer_release(x);
     zl_client_free(x->c);
     free(x);
 }
+
+/* Hands libcurl the URL. Parsing a URL string is a large part of libcurl's work per request
+ * (every transfer re-parses CURLOPT_URL), so the slot keeps a parsed URL (CURLOPT_CURLU) for
+ * its origin and only replaces the path and query when the next request goes to the same
+ * origin. A path libcurl would normalise ("/./", "/../") or a new origin takes the full parse. */
+static void use_u(zl_xfer *x, const char *url) {
+    /* the same URL as text too: libcurl connects by the handle (CURLOPT_CURLU wins) and keeps
+     * the text as the effective URL instead of printing it back out of the handle */
+    curl_easy_setopt(x->h, CURLOPT_URL, url);
+    curl_easy_setopt(x->h, CURLOPT_CURLU, x->u);
+}
+
+static int set_url(zl_xfer *x, const char *url) {
+    const char *sep = strstr(url, "://");
+    const char *path = sep ? strchr(sep + 3, '/') : NULL;
+    size_t olen = path ? (size_t)(path - url) : 0;
+    const char *q = path ? strchr(path, '?') : NULL;
+    size_t plen = path ? (q ? (size_t)(q - path) : strlen(path)) : 0;
+    char pbuf[1024];
+    bool fast = path && plen < sizeof pbuf && !strstr(path, "/.") && !strchr(path, '#');
+    if (fast && x->u && x->u_origin && strlen(x->u_origin) == olen && memcmp(x->u_origin, url, olen) == 0) {
+        memcpy(pbuf, path, plen);
+        pbuf[plen] = '\0';
+        if (curl_url_set(x->u, CURLUPART_PATH, pbuf, 0) == CURLUE_OK
+            && curl_url_set(x->u, CURLUPART_QUERY, q ? q + 1 : NULL, 0) == CURLUE_OK) {
+            use_u(x, url);
+            return 0;
+        }
+    }
+    free(x->u_origin);
+    x->u_origin = NULL;
+    if (fast) {
+        if (!x->u) x->u = curl_url();
+        if (x->u && curl_url_set(x->u, CURLUPART_URL, url, 0) == CURLUE_OK
+            && (x->u_origin = malloc(olen + 1))) {
+            memcpy(x->u_origin, url, olen);
+            x->u_origin[olen] = '\0';
+            use_u(x, url);
+            return 0;
+        }
+    }
+    curl_easy_setopt(x->h, CURLOPT_CURLU, (CURLU *)NULL);
+    return curl_easy_setopt(x->h, CURLOPT_URL, url) == CURLE_OK ? 0 : -1;
+}
+
 
 CURL *zl_xfer_handle(zl_xfer *x) { return x->h; }
 void zl_xfer_share(zl_xfer *x, CURLSH *share) { x->share = share; curl_easy_setopt(x->h, CURLOPT_SHARE, share); }
@@ -95,24 +153,23 @@ int zl_xfer_prepare(zl_xfer *x, const zl_step *s) {
     const struct curl_slist *l = x->hdrs;
     for (size_t i = 0; same && i < s->nheaders; i++, l = l->next)
         same = l && strcmp(l->data, s->headers[i]) == 0;
-    same = same && l && strcmp(l->data, "Expect:") == 0 && !l->next;
+    same = same && l && strcmp(l->data, x->ua) == 0 && (l = l->next) && strcmp(l->data, "Expect:") == 0 && !l->next;
     if (!same) {
         curl_slist_free_all(x->hdrs);
         x->hdrs = NULL;
-        for (size_t i = 0; i < s->nheaders; i++) {
-            struct curl_slist *n = curl_slist_append(x->hdrs, s->headers[i]);
+        for (size_t i = 0; i < s->nheaders + 2; i++) {
+            /* then "Expect:" (empty): no 100-continue round trip */
+            const char *line = i < s->nheaders ? s->headers[i] : i == s->nheaders ? x->ua : "Expect:";
+            struct curl_slist *n = curl_slist_append(x->hdrs, line);
             if (!n) return -1;
             x->hdrs = n;
         }
-        struct curl_slist *n = curl_slist_append(x->hdrs, "Expect:");   /* no 100-continue round trip */
-        if (!n) return -1;
-        x->hdrs = n;
     }
     zl_buf_reset(&x->body);
     x->too_large = false;
     x->sends = 0;
     x->idempotent = s->idempotent;
-    curl_easy_setopt(h, CURLOPT_URL, s->url);
+    if (set_url(x, s->url)) return -1;
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->hdrs);
     bool get = strcmp(s->method, "GET") == 0;
     bool post = strcmp(s->method, "POST") == 0;
@@ -224,9 +281,7 @@ static void pool_cleanup(zl_client *c) {
        (pool_give dropped it), so freeing them here is safe */
     for (size_t i = 0; i < c->nidle; i++) {
         zl_xfer *x = c->idle_xfers[i];
-        curl_easy_cleanup(x->h);
-        curl_slist_free_all(x->hdrs);
-        zl_buf_free(&x->body);
+        xfer_release(x);
         free(x);
     }
     free(c->idle_xfers);
