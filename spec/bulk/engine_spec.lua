@@ -271,7 +271,9 @@ describe("the C bulk engine after a lost reply", function()
     -- whose first POST landed must end as a success (reconciled), not as NOT_ALLOWED.
     local e = S.start{ "--records", "Deals=50", "--credits", "8", "--drop-rate", "1", "--random-seed", "7" }
     local ok, why = pcall(function()
-      local c = S.client(e, { retries = { max_attempts = 2, base_delay = 0.02, max_delay = 0.05 } })
+      -- 4 attempts: a POST refused on a reused connection the emulator had just closed never
+      -- reaches it (no credit spent), so one more attempt may be dropped before the 429s come
+      local c = S.client(e, { retries = { max_attempts = 4, base_delay = 0.02, max_delay = 0.05 } })
       local ids = S.unlocked(e, "Deals", 8)
       local eng = assert(engine_multi.new(c, { concurrency = 8, initial = 8, throttle_pause = 0.05 }))
       local items, reason = {}, "restart after a lost reply"
@@ -279,7 +281,8 @@ describe("the C bulk engine after a lost reply", function()
         items[i] = { op = "lock", module = "Deals", record_id = id, reason = reason, key = id }
       end
       for _, it in ipairs(items) do assert.is_true(eng:submit(it)) end
-      local done, lifted = {}, false
+      local done, lifted, landed = {}, false, 0
+      local before = #S.locks(e)
       local deadline = os.time() + 60
       while eng:inflight() > 0 do
         assert(os.time() < deadline, "engine did not finish")
@@ -288,13 +291,15 @@ describe("the C bulk engine after a lost reply", function()
           done[d.item.key] = d
         end
         if not lifted and eng:stats().restarts >= #items then
+          -- every call has met a 429: the credits are spent, nothing can land any more; the
+          -- locks there now are those whose reply was lost
+          landed = #S.locks(e) - before
           assert(e:faults{ credits = 0, drop_rate = 0 })
           lifted = true
         end
       end
       assert.is_true(lifted, "the items finished before every one was restarted: the spec proves nothing")
-      local landed = e:stats().drops_after_apply
-      assert.is_true(landed >= 1 and landed < #items, "drops after apply: " .. tostring(landed))
+      assert.is_true(landed >= 1 and landed < #items, "locks landed with a lost reply: " .. landed)
       local _, by = S.locks(e)
       local reconciled = 0
       for _, id in ipairs(ids) do
