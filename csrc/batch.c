@@ -9,9 +9,9 @@
  *   TOKEN   parked until the client's token refresh (owned by another call) completes
  * A call whose step is DONE is copied out into the done queue and the item is freed.
  * Token refresh requests bypass the window (they go to the accounts server, not the API). */
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include "batch_io.h"
 #include "internal.h"
 #include "op_copy.h"
 #include "transport_curl.h"
@@ -45,6 +45,7 @@ typedef struct item {
 struct zl_batch {
     zl_client *c;
     CURLM *multi;
+    zl_bio io;                   /* its sockets and timer (batch_io.c) */
     zl_batch_opts o;
     zl_window win;               /* AIMD on the API requests in flight (window.c) */
     /* items */
@@ -399,6 +400,7 @@ zl_batch *zl_batch_new(zl_client *c, const zl_batch_opts *o, zl_error *err) {
         return NULL;
     }
     b->o = *o;
+    zl_bio_init(&b->io, b->multi);
     zl_window_init(&b->win, o->concurrency, o->initial, o->decrease, o->probe);
     curl_multi_setopt(b->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
     curl_multi_setopt(b->multi, CURLMOPT_MAXCONNECTS, (long)o->concurrency + 4);
@@ -441,31 +443,30 @@ bool zl_batch_submit(zl_batch *b, const zl_op *op, uint64_t tag) {
 size_t zl_batch_poll(zl_batch *b, long timeout_ms, zl_batch_result *out, size_t max) {
     if (!b) return 0;
     int64_t deadline = now_ms(b) + (timeout_ms > 0 ? timeout_ms : 0);
+    long wait = 0;                        /* the first pass only looks */
     for (;;) {
-        int running = 0;
         pump(b);
         b->added = false;
-        curl_multi_perform(b->multi, &running);
+        zl_bio_wait(&b->io, wait);        /* ready sockets, libcurl's timeout (new transfers) */
         reap(b);
         start_pending(b);                 /* freed slots carry queued requests first... */
         if (b->added) {
             b->added = false;
-            curl_multi_perform(b->multi, &running);
+            zl_bio_timers(&b->io);
         }
         feed_finished(b);                 /* ...then the replies are parsed */
         pump(b);
         if (b->added) {                   /* push the new requests out now */
             b->added = false;
-            curl_multi_perform(b->multi, &running);
+            zl_bio_timers(&b->io);
         }
         if (b->dtail > b->dhead || b->nlive == 0) break;
         int64_t now = now_ms(b);
-        long wait = (long)(deadline - now);
+        wait = (long)(deadline - now);
         if (wait <= 0) break;
         long t = next_timer(b, now);
         if (t >= 0 && t < wait) wait = t;
         if (b->ntoken && wait > 10) wait = 10;   /* a refresh owned elsewhere: look again soon */
-        if (wait > 0) curl_multi_poll(b->multi, NULL, 0, (int)(wait > INT_MAX ? INT_MAX : wait), NULL);
     }
     size_t n = 0;
     while (n < max && b->dhead < b->dtail) out[n++] = b->done[b->dhead++];
@@ -510,6 +511,7 @@ void zl_batch_free(zl_batch *b) {
     for (size_t i = 0; i < b->npool; i++) zl_xfer_free(b->pool[i]);
     free(b->pool);
     curl_multi_cleanup(b->multi);
+    zl_bio_free(&b->io);
     zl_error_clear(&b->token_err);
     zl_client_free(b->c);
     free(b);

@@ -42,6 +42,7 @@ static void load(void) {
     SYM(multi_wakeup, "curl_multi_wakeup");
     SYM(multi_info_read, "curl_multi_info_read");
     SYM(multi_setopt, "curl_multi_setopt");
+    SYM(multi_socket_action, "curl_multi_socket_action");
     SYM(multi_strerror, "curl_multi_strerror");
     SYM(share_init, "curl_share_init");
     SYM(share_setopt, "curl_share_setopt");

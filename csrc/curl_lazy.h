@@ -29,6 +29,7 @@ typedef struct zl_curl_api {
     CURLMcode (*multi_wakeup)(CURLM *);
     CURLMsg *(*multi_info_read)(CURLM *, int *);
     CURLMcode (*multi_setopt)(CURLM *, CURLMoption, ...);
+    CURLMcode (*multi_socket_action)(CURLM *, curl_socket_t, int, int *);
     const char *(*multi_strerror)(CURLMcode);
     CURLSH *(*share_init)(void);
     CURLSHcode (*share_setopt)(CURLSH *, CURLSHoption, ...);
@@ -75,6 +76,7 @@ curl_version_info_data *zl_lazy_version_info(CURLversion v);
 #define curl_multi_wakeup       (*zl_curl_fns.multi_wakeup)
 #define curl_multi_info_read    (*zl_curl_fns.multi_info_read)
 #define curl_multi_setopt       (*zl_curl_fns.multi_setopt)
+#define curl_multi_socket_action (*zl_curl_fns.multi_socket_action)
 #define curl_multi_strerror     (*zl_curl_fns.multi_strerror)
 #define curl_share_init         zl_lazy_share_init
 #define curl_share_setopt       (*zl_curl_fns.share_setopt)

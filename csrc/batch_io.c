@@ -1,0 +1,103 @@
+/* batch_io.c - the bulk engine's event loop on libcurl's socket interface (see batch_io.h). */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "batch_io.h"
+
+static int64_t mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* CURLMOPT_SOCKETFUNCTION: watch, change or forget a socket. */
+static int on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp) {
+    (void)e; (void)socketp;
+    zl_bio *io = userp;
+    size_t i = 0;
+    while (i < io->nfds && io->fds[i].fd != s) i++;
+    if (what == CURL_POLL_REMOVE) {
+        if (i < io->nfds) io->fds[i] = io->fds[--io->nfds];
+        return 0;
+    }
+    if (i == io->nfds) {
+        if (io->nfds == io->cap) {
+            size_t cap = io->cap ? io->cap * 2 : 32;
+            struct pollfd *f = realloc(io->fds, cap * sizeof *f);
+            if (!f) { io->oom = true; return 0; }
+            io->fds = f;
+            struct pollfd *r = realloc(io->ready, cap * sizeof *r);
+            if (!r) { io->oom = true; return 0; }
+            io->ready = r;
+            io->cap = cap;
+        }
+        io->nfds++;
+        io->fds[i].fd = s;
+    }
+    io->fds[i].events = (short)(((what & CURL_POLL_IN) ? POLLIN : 0) | ((what & CURL_POLL_OUT) ? POLLOUT : 0));
+    io->fds[i].revents = 0;
+    return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: -1 removes the timer, else call back in timeout_ms. */
+static int on_timer(CURLM *m, long timeout_ms, void *userp) {
+    (void)m;
+    zl_bio *io = userp;
+    io->timer = timeout_ms >= 0;
+    if (io->timer) io->due_ms = mono_ms() + timeout_ms;
+    return 0;
+}
+
+void zl_bio_init(zl_bio *io, CURLM *multi) {
+    memset(io, 0, sizeof *io);
+    io->multi = multi;
+    curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, io);
+    curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(multi, CURLMOPT_TIMERDATA, io);
+}
+
+void zl_bio_free(zl_bio *io) {
+    free(io->fds);
+    free(io->ready);
+    memset(io, 0, sizeof *io);
+}
+
+void zl_bio_timers(zl_bio *io) {
+    int running;
+    /* a timeout may set the next one at once (0 ms): run those too, a few rounds at most */
+    for (int i = 0; i < 4 && io->timer && io->due_ms <= mono_ms(); i++) {
+        io->timer = false;
+        curl_multi_socket_action(io->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+}
+
+void zl_bio_wait(zl_bio *io, long wait_ms) {
+    int running;
+    if (io->oom) {
+        /* a socket could not be recorded: libcurl's own loop looks at every transfer */
+        curl_multi_poll(io->multi, NULL, 0, (int)(wait_ms > 10 ? 10 : wait_ms), NULL);
+        curl_multi_perform(io->multi, &running);
+        return;
+    }
+    if (io->timer) {
+        int64_t left = io->due_ms - mono_ms();
+        if (left < wait_ms) wait_ms = left < 0 ? 0 : (long)left;
+    }
+    if (wait_ms > INT_MAX) wait_ms = INT_MAX;
+    int n = poll(io->fds, (nfds_t)io->nfds, (int)(wait_ms < 0 ? 0 : wait_ms));
+    if (n > 0) {
+        size_t k = 0;
+        for (size_t i = 0; i < io->nfds; i++)
+            if (io->fds[i].revents) io->ready[k++] = io->fds[i];
+        for (size_t i = 0; i < k; i++) {
+            short r = io->ready[i].revents;
+            int ev = ((r & (POLLIN | POLLHUP)) ? CURL_CSELECT_IN : 0) | ((r & POLLOUT) ? CURL_CSELECT_OUT : 0)
+                   | ((r & (POLLERR | POLLNVAL)) ? CURL_CSELECT_ERR : 0);
+            curl_multi_socket_action(io->multi, io->ready[i].fd, ev, &running);
+        }
+    }
+    zl_bio_timers(io);
+}
