@@ -7,10 +7,12 @@
  *   XFER    its request is an easy transfer in the multi
  *   TIMER   backing off until due_ms (a timer, not a sleep)
  *   TOKEN   parked until the client's token refresh (owned by another call) completes
- * A call whose step is DONE is copied out into the done queue and the item is freed.
+ * A call whose step is DONE is moved out into the done queue (batch_done.c) and the item is
+ * freed. The sockets and libcurl's timer are batch_io.c's.
  * Token refresh requests bypass the window (they go to the accounts server, not the API). */
 #include <stdlib.h>
 #include <string.h>
+#include "batch_done.h"
 #include "batch_io.h"
 #include "internal.h"
 #include "op_copy.h"
@@ -56,9 +58,7 @@ struct zl_batch {
     /* idle transfer slots */
     zl_xfer **pool;
     size_t npool, pool_cap, nxfers;
-    /* finished items, a FIFO [dhead, dtail) in an array of dcap */
-    zl_batch_result *done;
-    size_t dhead, dtail, dcap;
+    zl_doneq done;               /* finished items (batch_done.c) */
     uint64_t prng;
     bool token_failed;           /* a call ended with TOKEN: the refresh flow is broken */
     zl_error token_err;          /* ... and this is why: items not started yet end with it */
@@ -109,32 +109,8 @@ static void make_ready(zl_batch *b, item *it) {
     fifo_push(&b->ready_h, &b->ready_t, it);
 }
 
-static bool done_reserve(zl_batch *b, size_t need) {
-    if (b->dhead > 0 && b->dtail == b->dcap) {   /* slide the live part to the front */
-        memmove(b->done, b->done + b->dhead, (b->dtail - b->dhead) * sizeof *b->done);
-        b->dtail -= b->dhead;
-        b->dhead = 0;
-    }
-    if (need <= b->dcap - b->dhead) return true;
-    size_t cap = b->dcap ? b->dcap : 16;
-    while (cap < need + b->dhead) cap *= 2;
-    zl_batch_result *p = realloc(b->done, cap * sizeof *p);
-    if (!p) return false;
-    b->done = p;
-    b->dcap = cap;
-    return true;
-}
-
-/* Space is reserved at submit (nitems entries), so this cannot fail. */
-static zl_batch_result *done_push(zl_batch *b) {
-    if (b->dtail == b->dcap) done_reserve(b, b->nitems);
-    zl_batch_result *r = &b->done[b->dtail++];
-    memset(r, 0, sizeof *r);
-    return r;
-}
-
 static void push_error(zl_batch *b, uint64_t tag, zl_op_kind kind, const zl_error *e, int attempts) {
-    zl_batch_result *r = done_push(b);
+    zl_batch_result *r = zl_doneq_push(&b->done, b->nitems);
     r->tag = tag;
     r->kind = kind;
     r->ok = false;
@@ -267,21 +243,18 @@ static void finish(zl_batch *b, item *it) {
     zl_result r;
     const zl_error *e = NULL;
     if (zl_call_result(it->call, &r, &e)) {
-        zl_batch_result *o = done_push(b);
+        zl_batch_result *o = zl_doneq_push(&b->done, b->nitems);
         o->tag = it->tag;
         o->kind = it->copy.op.kind;
         o->ok = true;
         o->http_status = r.http_status;
-        o->body = malloc(r.body_len + 1);
+        if (r.lock_id) strncpy(o->lock_id, r.lock_id, ZL_ID_MAX);
+        o->body = zl_call_take_body(it->call, &o->body_len);   /* the call's copy, not another */
+        if (!o->body && (o->body = malloc(1))) o->body[0] = '\0';
         if (!o->body) {
             o->ok = false;
             zl_err_set(&o->err, "INTERNAL", 0, false, "out of memory");
-        } else {
-            memcpy(o->body, r.body, r.body_len);
-            o->body[r.body_len] = '\0';
-            o->body_len = r.body_len;
         }
-        if (r.lock_id) strncpy(o->lock_id, r.lock_id, ZL_ID_MAX);
         o->reconciled = r.reconciled;
         o->attempts = it->prior_attempts + r.attempts;
         b->st.finished++;
@@ -413,7 +386,7 @@ zl_batch *zl_batch_new(zl_client *c, const zl_batch_opts *o, zl_error *err) {
 
 bool zl_batch_submit(zl_batch *b, const zl_op *op, uint64_t tag) {
     if (!b || !op || b->nitems >= capacity(b)) return false;
-    if (!done_reserve(b, b->nitems + 1)) return false;
+    if (!zl_doneq_reserve(&b->done, b->nitems + 1)) return false;
     item *it = calloc(1, sizeof *it);
     if (!it) return false;
     zl_error err = {0};
@@ -460,7 +433,7 @@ size_t zl_batch_poll(zl_batch *b, long timeout_ms, zl_batch_result *out, size_t 
             b->added = false;
             zl_bio_timers(&b->io);
         }
-        if (b->dtail > b->dhead || b->nlive == 0) break;
+        if (zl_doneq_len(&b->done) || b->nlive == 0) break;
         int64_t now = now_ms(b);
         wait = (long)(deadline - now);
         if (wait <= 0) break;
@@ -468,9 +441,7 @@ size_t zl_batch_poll(zl_batch *b, long timeout_ms, zl_batch_result *out, size_t 
         if (t >= 0 && t < wait) wait = t;
         if (b->ntoken && wait > 10) wait = 10;   /* a refresh owned elsewhere: look again soon */
     }
-    size_t n = 0;
-    while (n < max && b->dhead < b->dtail) out[n++] = b->done[b->dhead++];
-    if (b->dhead == b->dtail) b->dhead = b->dtail = 0;
+    size_t n = zl_doneq_pop(&b->done, out, max);
     b->nitems -= n;
     return n;
 }
@@ -488,13 +459,6 @@ void zl_batch_stats_get(const zl_batch *b, zl_batch_stats *st) {
     st->cuts = b->win.cuts;
 }
 
-void zl_batch_result_clear(zl_batch_result *r) {
-    if (!r) return;
-    free(r->body);
-    zl_error_clear(&r->err);
-    memset(r, 0, sizeof *r);
-}
-
 void zl_batch_free(zl_batch *b) {
     if (!b) return;
     while (b->live) {
@@ -506,8 +470,7 @@ void zl_batch_free(zl_batch *b) {
         }
         unlink_item(b, it);
     }
-    for (size_t i = b->dhead; i < b->dtail; i++) zl_batch_result_clear(&b->done[i]);
-    free(b->done);
+    zl_doneq_free(&b->done);
     for (size_t i = 0; i < b->npool; i++) zl_xfer_free(b->pool[i]);
     free(b->pool);
     curl_multi_cleanup(b->multi);

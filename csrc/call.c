@@ -320,7 +320,7 @@ bool zl_call_result(const zl_call *call, zl_result *res, const zl_error **err) {
     }
     if (res) {
         res->http_status = call->http_status;
-        res->body = call->body;
+        res->body = call->body ? call->body : "";
         res->body_len = call->body_len;
         res->lock_id = call->lock_id[0] ? call->lock_id : NULL;
         res->reconciled = call->reconciled;
@@ -330,6 +330,15 @@ bool zl_call_result(const zl_call *call, zl_result *res, const zl_error **err) {
 }
 
 zl_client *zl_call_client(zl_call *call) { return call->c; }
+
+char *zl_call_take_body(zl_call *call, size_t *len) {
+    if (call->state != S_DONE || !call->ok || !call->body) return NULL;
+    char *b = call->body;
+    *len = call->body_len;
+    call->body = NULL;
+    call->body_len = 0;
+    return b;
+}
 
 void zl_call_free(zl_call *call) {
     if (!call) return;

@@ -152,5 +152,8 @@ int     zl_client_install_token_locked(zl_client *c, const char *token, double e
 
 /* call.c */
 zl_client *zl_call_client(zl_call *call);
+/* After a successful DONE: hands over the reply body (malloc'd, NUL-terminated, *len set);
+ * the call's result then shows "" as body. NULL when there is none to give. */
+char *zl_call_take_body(zl_call *call, size_t *len);
 
 #endif
