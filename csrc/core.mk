@@ -8,7 +8,7 @@
 
 CORE_PURE   := buf error request response retry dc auth client call token $(if $(wildcard csrc/window.c),window) $(if $(wildcard csrc/op_copy.c),op_copy)
 CORE_IO     := curl_lazy transport_curl $(if $(wildcard csrc/batch.c),batch batch_io batch_done)
-CORE_BIND   := binding/lua_core binding/lua_client binding/lua_call binding/lua_json \
+CORE_BIND   := binding/lua_core binding/lua_client binding/lua_call binding/lua_json binding/lua_op \
                $(if $(wildcard csrc/binding/lua_engine.c),binding/lua_engine)
 CORE_TESTS  := $(patsubst test/%.c,%,$(wildcard test/core_*_test.c))
 

@@ -22,6 +22,17 @@ void zlb_push_step(lua_State *L, const zl_step *s);
 /* Pushes the finished call's result table, or nil and the error; returns the count. */
 int  zlb_push_result(lua_State *L, const zl_call *call);
 
+/* lua_op.c: the arguments shared by client:call/run and engine:submit. */
+#define ZLB_MAX_PARAMS 32
+/* t[k] when it is a number, else def. */
+double zlb_opt_num(lua_State *L, int t, const char *k, double def);
+/* The {key = "value"} table at idx (or none) into ps (ZLB_MAX_PARAMS); strings stay owned by
+ * the table. Raises on anything else. Returns the count. */
+size_t zlb_read_params(lua_State *L, int idx, zl_param *ps);
+/* kind ("get_one" | "list" | "lock" | "update" | "unlock"), module, record_id, lock_id, reason,
+ * params at idx..idx+5 into *op (ps: ZLB_MAX_PARAMS). Raises on bad arguments. */
+void zlb_read_op(lua_State *L, int idx, zl_op *op, zl_param *ps);
+
 int  zlb_client_new(lua_State *L);
 /* lua_json.c: core.decode(text) -> value | nil, message */
 int  zlb_json_decode(lua_State *L);

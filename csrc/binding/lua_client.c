@@ -13,8 +13,6 @@
 #include "lua_binding.h"
 #include "internal.h"
 
-#define MAX_PARAMS 32
-
 static zlb_client *check_client(lua_State *L) {
     zlb_client *u = luaL_checkudata(L, 1, ZLB_CLIENT);
     if (!u->c) luaL_error(L, "zlock client is closed");
@@ -28,13 +26,6 @@ static const char *opt_str(lua_State *L, int t, const char *k) {
     return s;
 }
 
-static double opt_num(lua_State *L, int t, const char *k, double def) {
-    lua_getfield(L, t, k);
-    double v = lua_type(L, -1) == LUA_TNUMBER ? (double)lua_tonumber(L, -1) : def;
-    lua_pop(L, 1);
-    return v;
-}
-
 int zlb_client_new(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     zl_config cfg;
@@ -46,21 +37,21 @@ int zlb_client_new(lua_State *L) {
     const char *v = opt_str(L, 1, "api_version");
     if (v) cfg.api_version = v;
     cfg.access_token = opt_str(L, 1, "access_token");
-    cfg.token_expires_at = opt_num(L, 1, "expires_at", 0);
+    cfg.token_expires_at = zlb_opt_num(L, 1, "expires_at", 0);
     cfg.client_id = opt_str(L, 1, "client_id");
     cfg.client_secret = opt_str(L, 1, "client_secret");
     cfg.refresh_token = opt_str(L, 1, "refresh_token");
-    cfg.refresh_ahead_s = opt_num(L, 1, "refresh_ahead", 60);
+    cfg.refresh_ahead_s = zlb_opt_num(L, 1, "refresh_ahead", 60);
     cfg.ca_file = opt_str(L, 1, "ca_file");
     cfg.user_agent = opt_str(L, 1, "user_agent");
-    cfg.connect_timeout_ms = (long)opt_num(L, 1, "connect_timeout_ms", (double)cfg.connect_timeout_ms);
-    cfg.timeout_ms = (long)opt_num(L, 1, "timeout_ms", (double)cfg.timeout_ms);
-    cfg.max_response_bytes = (size_t)opt_num(L, 1, "max_response_bytes", (double)cfg.max_response_bytes);
-    cfg.max_attempts = (int)opt_num(L, 1, "max_attempts", cfg.max_attempts);
-    cfg.max_time_ms = (long)opt_num(L, 1, "max_time_ms", (double)cfg.max_time_ms);
-    cfg.base_delay_ms = (long)opt_num(L, 1, "base_delay_ms", (double)cfg.base_delay_ms);
-    cfg.max_delay_ms = (long)opt_num(L, 1, "max_delay_ms", (double)cfg.max_delay_ms);
-    cfg.seed = (uint64_t)opt_num(L, 1, "seed", 0);
+    cfg.connect_timeout_ms = (long)zlb_opt_num(L, 1, "connect_timeout_ms", (double)cfg.connect_timeout_ms);
+    cfg.timeout_ms = (long)zlb_opt_num(L, 1, "timeout_ms", (double)cfg.timeout_ms);
+    cfg.max_response_bytes = (size_t)zlb_opt_num(L, 1, "max_response_bytes", (double)cfg.max_response_bytes);
+    cfg.max_attempts = (int)zlb_opt_num(L, 1, "max_attempts", cfg.max_attempts);
+    cfg.max_time_ms = (long)zlb_opt_num(L, 1, "max_time_ms", (double)cfg.max_time_ms);
+    cfg.base_delay_ms = (long)zlb_opt_num(L, 1, "base_delay_ms", (double)cfg.base_delay_ms);
+    cfg.max_delay_ms = (long)zlb_opt_num(L, 1, "max_delay_ms", (double)cfg.max_delay_ms);
+    cfg.seed = (uint64_t)zlb_opt_num(L, 1, "seed", 0);
     zlb_client *u = lua_newuserdata(L, sizeof *u);
     u->c = NULL;
     luaL_getmetatable(L, ZLB_CLIENT);
@@ -76,24 +67,6 @@ int zlb_client_new(lua_State *L) {
     return 1;
 }
 
-/* Reads params table at idx into ps (strings stay owned by the table). */
-static size_t read_params(lua_State *L, int idx, zl_param *ps) {
-    size_t n = 0;
-    if (lua_isnoneornil(L, idx)) return 0;
-    luaL_checktype(L, idx, LUA_TTABLE);
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-            luaL_error(L, "query parameters must be string keys and string values");
-        if (n == MAX_PARAMS) luaL_error(L, "too many query parameters (max %d)", MAX_PARAMS);
-        ps[n].key = lua_tostring(L, -2);
-        ps[n].value = lua_tostring(L, -1);
-        n++;
-        lua_pop(L, 1);
-    }
-    return n;
-}
-
 static int push_new_call(lua_State *L, zlb_client *u, const zl_op *op) {
     zl_error err = {0};
     zl_call *call = zl_call_new(u->c, op, &err);
@@ -107,33 +80,17 @@ static int push_new_call(lua_State *L, zlb_client *u, const zl_op *op) {
 
 static int l_call(lua_State *L) {
     zlb_client *u = check_client(L);
-    static const char *const kinds[] = { "get_one", "list", "lock", "update", "unlock", NULL };
-    static const zl_op_kind map[] = { ZL_OP_GET_ONE, ZL_OP_LIST, ZL_OP_LOCK, ZL_OP_UPDATE, ZL_OP_UNLOCK };
-    zl_op op = {0};
-    op.kind = map[luaL_checkoption(L, 2, NULL, kinds)];
-    op.module = luaL_optstring(L, 3, NULL);
-    op.record_id = luaL_optstring(L, 4, NULL);
-    op.lock_id = luaL_optstring(L, 5, NULL);
-    op.reason = luaL_optstring(L, 6, NULL);
-    zl_param ps[MAX_PARAMS];
-    op.nparams = read_params(L, 7, ps);
-    op.params = ps;
+    zl_op op;
+    zl_param ps[ZLB_MAX_PARAMS];
+    zlb_read_op(L, 2, &op, ps);
     return push_new_call(L, u, &op);
 }
 
 static int l_run(lua_State *L) {
     zlb_client *u = check_client(L);
-    static const char *const kinds[] = { "get_one", "list", "lock", "update", "unlock", NULL };
-    static const zl_op_kind map[] = { ZL_OP_GET_ONE, ZL_OP_LIST, ZL_OP_LOCK, ZL_OP_UPDATE, ZL_OP_UNLOCK };
-    zl_op op = {0};
-    op.kind = map[luaL_checkoption(L, 2, NULL, kinds)];
-    op.module = luaL_optstring(L, 3, NULL);
-    op.record_id = luaL_optstring(L, 4, NULL);
-    op.lock_id = luaL_optstring(L, 5, NULL);
-    op.reason = luaL_optstring(L, 6, NULL);
-    zl_param ps[MAX_PARAMS];
-    op.nparams = read_params(L, 7, ps);
-    op.params = ps;
+    zl_op op;
+    zl_param ps[ZLB_MAX_PARAMS];
+    zlb_read_op(L, 2, &op, ps);
     /* the userdata exists before the call, so a Lua memory error below cannot leak it */
     lua_pushboolean(L, 0);
     zlb_call *cu = lua_newuserdata(L, sizeof *cu);
@@ -163,8 +120,8 @@ static int l_request(lua_State *L) {
     op.kind = ZL_OP_REQUEST;
     op.method = luaL_checkstring(L, 2);
     op.path = luaL_checkstring(L, 3);
-    zl_param ps[MAX_PARAMS];
-    op.nparams = read_params(L, 4, ps);
+    zl_param ps[ZLB_MAX_PARAMS];
+    op.nparams = zlb_read_params(L, 4, ps);
     op.params = ps;
     op.body = luaL_optstring(L, 5, NULL);
     op.idempotent = (int)luaL_optinteger(L, 6, -1);

@@ -13,7 +13,6 @@
 #include "zlock_batch.h"
 
 #define ZLB_ENGINE "zlock.core.engine"
-#define MAX_PARAMS 32
 #define POLL_BATCH 32
 
 typedef struct {
@@ -28,13 +27,6 @@ static zlb_engine *check_engine(lua_State *L) {
     return u;
 }
 
-static double opt_num(lua_State *L, int t, const char *k, double def) {
-    lua_getfield(L, t, k);
-    double v = lua_type(L, -1) == LUA_TNUMBER ? (double)lua_tonumber(L, -1) : def;
-    lua_pop(L, 1);
-    return v;
-}
-
 static int l_new(lua_State *L) {
     zlb_client *cu = luaL_checkudata(L, 1, ZLB_CLIENT);
     if (!cu->c) return luaL_error(L, "zlock client is closed");
@@ -42,13 +34,13 @@ static int l_new(lua_State *L) {
     zl_batch_opts_init(&o);
     if (!lua_isnoneornil(L, 2)) {
         luaL_checktype(L, 2, LUA_TTABLE);
-        o.concurrency = (int)opt_num(L, 2, "concurrency", o.concurrency);
-        o.initial = (int)opt_num(L, 2, "initial", o.initial);
-        o.decrease = opt_num(L, 2, "decrease", o.decrease);
-        o.probe = (int)opt_num(L, 2, "probe", o.probe);
-        o.capacity = (int)opt_num(L, 2, "capacity", o.capacity);
-        o.throttle_budget_ms = (long)(opt_num(L, 2, "throttle_budget", o.throttle_budget_ms / 1000.0) * 1000);
-        o.throttle_pause_ms = (long)(opt_num(L, 2, "throttle_pause", o.throttle_pause_ms / 1000.0) * 1000);
+        o.concurrency = (int)zlb_opt_num(L, 2, "concurrency", o.concurrency);
+        o.initial = (int)zlb_opt_num(L, 2, "initial", o.initial);
+        o.decrease = zlb_opt_num(L, 2, "decrease", o.decrease);
+        o.probe = (int)zlb_opt_num(L, 2, "probe", o.probe);
+        o.capacity = (int)zlb_opt_num(L, 2, "capacity", o.capacity);
+        o.throttle_budget_ms = (long)(zlb_opt_num(L, 2, "throttle_budget", o.throttle_budget_ms / 1000.0) * 1000);
+        o.throttle_pause_ms = (long)(zlb_opt_num(L, 2, "throttle_pause", o.throttle_pause_ms / 1000.0) * 1000);
     }
     zlb_engine *u = lua_newuserdata(L, sizeof *u);
     u->b = NULL;
@@ -68,38 +60,13 @@ static int l_new(lua_State *L) {
     return 1;
 }
 
-static size_t read_params(lua_State *L, int idx, zl_param *ps) {
-    size_t n = 0;
-    if (lua_isnoneornil(L, idx)) return 0;
-    luaL_checktype(L, idx, LUA_TTABLE);
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-            luaL_error(L, "query parameters must be string keys and string values");
-        if (n == MAX_PARAMS) luaL_error(L, "too many query parameters (max %d)", MAX_PARAMS);
-        ps[n].key = lua_tostring(L, -2);
-        ps[n].value = lua_tostring(L, -1);
-        n++;
-        lua_pop(L, 1);
-    }
-    return n;
-}
-
 static int l_submit(lua_State *L) {
     zlb_engine *u = check_engine(L);
     luaL_checkany(L, 2);
     if (lua_isnil(L, 2)) return luaL_argerror(L, 2, "tag must not be nil");
-    static const char *const kinds[] = { "get_one", "list", "lock", "update", "unlock", NULL };
-    static const zl_op_kind map[] = { ZL_OP_GET_ONE, ZL_OP_LIST, ZL_OP_LOCK, ZL_OP_UPDATE, ZL_OP_UNLOCK };
-    zl_op op = {0};
-    op.kind = map[luaL_checkoption(L, 3, NULL, kinds)];
-    op.module = luaL_optstring(L, 4, NULL);
-    op.record_id = luaL_optstring(L, 5, NULL);
-    op.lock_id = luaL_optstring(L, 6, NULL);
-    op.reason = luaL_optstring(L, 7, NULL);
-    zl_param ps[MAX_PARAMS];
-    op.nparams = read_params(L, 8, ps);
-    op.params = ps;
+    zl_op op;
+    zl_param ps[ZLB_MAX_PARAMS];
+    zlb_read_op(L, 3, &op, ps);
     /* make room for the tag first: no Lua error may happen once the batch holds the item */
     lua_rawgeti(L, LUA_REGISTRYINDEX, u->pending);
     uint64_t tag = ++u->next_tag;
