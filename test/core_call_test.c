@@ -349,6 +349,20 @@ static void test_unlock_not_found(void) {
     zl_client_free(c);
 }
 
+/* Feeds a reply and takes the next step. */
+static void answer(zl_call *call, int st, const char *body, zl_step *s) {
+    feed(call, st, body);
+    zl_call_next(call, s);
+}
+
+/* A call declared to follow an ambiguous failure of an earlier one, at its first step. */
+static zl_call *restarted(zl_client *c, zl_op_kind k, const char *lock_id, const char *reason, zl_step *s) {
+    zl_call *call = mkcall(c, k, lock_id, reason);
+    zl_call_after_ambiguous(call);
+    zl_call_next(call, s);
+    return call;
+}
+
 /* A call declared to follow an ambiguous failure of an earlier call (zl_call_after_ambiguous),
  * as a driver restarting an op after its call ran out of attempts on 429 does. */
 static void test_after_ambiguous(void) {
@@ -365,12 +379,10 @@ static void test_after_ambiguous(void) {
     zl_call_next(call, &s);
     zl_call_next(call, &s);
     OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "GET"), "reconciliation GET");
-    feed(call, 429, E429);
-    zl_call_next(call, &s);
+    answer(call, 429, E429, &s);
     zl_call_next(call, &s);
     OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "GET"), "429 on the GET: GET again after the wait");
-    feed(call, 429, E429);
-    zl_call_next(call, &s);
+    answer(call, 429, E429, &s);
     OK(s.kind == ZL_STEP_DONE && !zl_call_result(call, &r, &e) && STREQ(e->code, "TOO_MANY_REQUESTS"),
        "out of attempts: TOO_MANY_REQUESTS");
     bool amb = zl_call_ambiguous(call);
@@ -384,50 +396,35 @@ static void test_after_ambiguous(void) {
     zl_call_next(call, &s);
     OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "GET") && strstr(s.url, "Locking_Information__s?fields="),
        "restarted lock: first a GET of the record's locks");
-    feed(call, 200, "{\"data\":[{\"id\":\"555\",\"Lock_Source__s\":\"Manual\",\"Locked_Reason__s\":\"restart\"}]}");
-    zl_call_next(call, &s);
+    answer(call, 200, "{\"data\":[{\"id\":\"555\",\"Lock_Source__s\":\"Manual\",\"Locked_Reason__s\":\"restart\"}]}", &s);
     OK(s.kind == ZL_STEP_DONE && zl_call_result(call, &r, &e) && r.reconciled && STREQ(r.lock_id, "555") && r.attempts == 1,
        "our lock is there: success, reconciled, lock id 555, one request");
     zl_call_free(call);
 
     /* restarted, not there yet, the POST meets 'already locked' (the lost POST landed late): reconciled */
-    call = mkcall(c, ZL_OP_LOCK, NULL, "late");
-    zl_call_after_ambiguous(call);
-    zl_call_next(call, &s);
-    feed(call, 204, "");
-    zl_call_next(call, &s);
+    call = restarted(c, ZL_OP_LOCK, NULL, "late", &s);
+    answer(call, 204, "", &s);
     OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "POST"), "restarted lock, no lock found: POST");
-    feed(call, 403, ALREADY);
-    zl_call_next(call, &s);
+    answer(call, 403, ALREADY, &s);
     OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "GET"), "'already locked' on a restarted lock: GET, not NOT_ALLOWED");
-    feed(call, 200, "{\"data\":[{\"id\":\"666\",\"Lock_Source__s\":\"Manual\",\"Locked_Reason__s\":\"late\"}]}");
-    zl_call_next(call, &s);
+    answer(call, 200, "{\"data\":[{\"id\":\"666\",\"Lock_Source__s\":\"Manual\",\"Locked_Reason__s\":\"late\"}]}", &s);
     OK(zl_call_result(call, &r, &e) && r.reconciled && STREQ(r.lock_id, "666"), "found: reconciled, lock id 666");
     zl_call_free(call);
 
     /* restarted, no lock, POST succeeds: an ordinary lock */
-    call = mkcall(c, ZL_OP_LOCK, NULL, "fresh");
-    zl_call_after_ambiguous(call);
-    zl_call_next(call, &s);
-    feed(call, 204, "");
-    zl_call_next(call, &s);
-    feed(call, 201, LOCKED);
-    zl_call_next(call, &s);
+    call = restarted(c, ZL_OP_LOCK, NULL, "fresh", &s);
+    answer(call, 204, "", &s);
+    answer(call, 201, LOCKED, &s);
     OK(zl_call_result(call, &r, &e) && !r.reconciled && STREQ(r.lock_id, "111") && r.attempts == 2,
        "restarted lock that had not landed: locked by the POST, not reconciled");
     zl_call_free(call);
 
     /* restarted, locked by someone else with another reason: the 403 stands */
-    call = mkcall(c, ZL_OP_LOCK, NULL, "mine");
-    zl_call_after_ambiguous(call);
-    zl_call_next(call, &s);
-    feed(call, 200, "{\"data\":[{\"id\":\"777\",\"Lock_Source__s\":\"Manual\",\"Locked_Reason__s\":\"theirs\"}]}");
-    zl_call_next(call, &s);
+    call = restarted(c, ZL_OP_LOCK, NULL, "mine", &s);
+    answer(call, 200, "{\"data\":[{\"id\":\"777\",\"Lock_Source__s\":\"Manual\",\"Locked_Reason__s\":\"theirs\"}]}", &s);
     OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "POST"), "another reason's lock is not ours: POST");
-    feed(call, 403, ALREADY);
-    zl_call_next(call, &s);
-    feed(call, 200, "{\"data\":[{\"id\":\"777\",\"Lock_Source__s\":\"Manual\",\"Locked_Reason__s\":\"theirs\"}]}");
-    zl_call_next(call, &s);
+    answer(call, 403, ALREADY, &s);
+    answer(call, 200, "{\"data\":[{\"id\":\"777\",\"Lock_Source__s\":\"Manual\",\"Locked_Reason__s\":\"theirs\"}]}", &s);
     OK(s.kind == ZL_STEP_DONE && !zl_call_result(call, &r, &e) && STREQ(e->code, "NOT_ALLOWED") && e->http_status == 403,
        "restarted lock, someone else's lock: NOT_ALLOWED 403");
     zl_call_free(call);
@@ -437,19 +434,15 @@ static void test_after_ambiguous(void) {
     zl_call_next(call, &s);
     zl_call_after_ambiguous(call);
     OK(!zl_call_ambiguous(call), "declaring after the first step is ignored");
-    feed(call, 403, ALREADY);
-    zl_call_next(call, &s);
+    answer(call, 403, ALREADY, &s);
     OK(s.kind == ZL_STEP_DONE && !zl_call_result(call, &r, &e) && STREQ(e->code, "NOT_ALLOWED"),
        "so a first-try 'already locked' stays NOT_ALLOWED");
     zl_call_free(call);
 
     /* an unlock restarted after an ambiguity: 'relation not found' means it is gone */
-    call = mkcall(c, ZL_OP_UNLOCK, "111", NULL);
-    zl_call_after_ambiguous(call);
-    zl_call_next(call, &s);
+    call = restarted(c, ZL_OP_UNLOCK, "111", NULL, &s);
     OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "DELETE"), "restarted unlock: DELETE");
-    feed(call, 400, NOTFOUND);
-    zl_call_next(call, &s);
+    answer(call, 400, NOTFOUND, &s);
     OK(zl_call_result(call, &r, &e) && r.reconciled && STREQ(r.lock_id, "111") && r.attempts == 1,
        "restarted unlock, 'relation not found': done, reconciled");
     zl_call_free(call);
