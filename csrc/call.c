@@ -168,10 +168,10 @@ void zl_call_next(zl_call *call, zl_step *s) {
                 s->kind = ZL_STEP_WAIT;
                 s->wait_ms = call->wait_ms;
                 s->attempt = call->wait_attempt;
-                s->reason = &call->wait_reason;
+                s->reason = call->wait_reason;
                 return;
             }
-            zl_error_clear(&call->wait_reason);
+            if (call->wait_reason) zl_error_clear(call->wait_reason);
             call->state = S_START;
             continue;
         case S_START: {
@@ -212,10 +212,15 @@ void zl_call_backoff_or_fail(zl_call *call, zl_error *e, int failed) {
         zl_call_finish_error(call, e);
         return;
     }
-    zl_error_clear(&call->wait_reason);
-    call->wait_reason = *e;
+    if (!call->wait_reason && !(call->wait_reason = calloc(1, sizeof *call->wait_reason))) {
+        if (call->owns_refresh) zl_call_release_refresh(call, true, e);
+        zl_call_finish_error(call, e);      /* no memory to wait with: this failure stands */
+        return;
+    }
+    zl_error_clear(call->wait_reason);
+    *call->wait_reason = *e;
     memset(e, 0, sizeof *e);
-    zl_call_scrub(call, &call->wait_reason);
+    zl_call_scrub(call, call->wait_reason);
     call->wait_ms = delay;
     call->wait_attempt = failed;
     call->wait_emitted = false;
@@ -238,9 +243,10 @@ void zl_call_feed(zl_call *call, int status, const char *body, size_t len, zl_tr
             char id[ZL_ID_MAX + 1];
             if (!r.empty && zl_response_find_manual_lock(body, len, call->reason, id)) {
                 zl_call_finish_ok(call, status, body, len, id, true);
-            } else if (call->have_saved) {
-                zl_call_finish_error(call, &call->saved);
-                call->have_saved = false;
+            } else if (call->saved) {
+                zl_call_finish_error(call, call->saved);   /* moves it */
+                free(call->saved);
+                call->saved = NULL;
             } else {
                 call->phase = PH_MAIN;        /* it did not land: lock again */
                 call->state = S_START;
@@ -264,10 +270,13 @@ void zl_call_feed(zl_call *call, int status, const char *body, size_t len, zl_tr
         break;
     case ZL_OUT_ALREADY_LOCKED:
         if (call->ambiguous_seen) {
-            zl_error_clear(&call->saved);
-            call->saved = r.err;              /* moved: r.err no longer owns details */
+            if (!call->saved && !(call->saved = calloc(1, sizeof *call->saved))) {
+                zl_call_finish_error(call, &r.err);
+                break;
+            }
+            zl_error_clear(call->saved);
+            *call->saved = r.err;             /* moved: r.err no longer owns details */
             memset(&r.err, 0, sizeof r.err);
-            call->have_saved = true;
             call->phase = PH_RECONCILE;
             call->state = S_START;
         } else {
@@ -348,8 +357,10 @@ void zl_call_free(zl_call *call) {
     zl_request_free(&call->list_req);
     free(call->reason);
     free(call->given_lock_id);
-    zl_error_clear(&call->saved);
-    zl_error_clear(&call->wait_reason);
+    if (call->saved) zl_error_clear(call->saved);
+    if (call->wait_reason) zl_error_clear(call->wait_reason);
+    free(call->saved);
+    free(call->wait_reason);
     zl_error_clear(&call->err);
     free(call->body);
     zl_client_free(call->c);

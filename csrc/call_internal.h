@@ -26,8 +26,8 @@ struct zl_call {
     bool waiting_token;
     uint64_t waited_seq;
     uint64_t used_gen;
-    bool have_saved;
-    zl_error saved;          /* LOCK: the "already locked" answer while reconciling */
+    zl_error *saved;         /* LOCK: the "already locked" answer while reconciling (rare:
+                                allocated then, so the call stays a small allocation) */
     /* the pending step */
     char *url;
     char *auth;              /* "Authorization: Zoho-oauthtoken ..." */
@@ -39,7 +39,7 @@ struct zl_call {
     long wait_ms;
     int wait_attempt;
     bool wait_emitted;
-    zl_error wait_reason;
+    zl_error *wait_reason;   /* allocated at the first backoff */
     /* outcome */
     bool ok;
     zl_error err;
