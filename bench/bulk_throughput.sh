@@ -26,10 +26,11 @@ fresh_emu() {
 }
 
 echo "# $(nproc) cores shared by zlock-emu and the client; $N locks, concurrency 16; wrk -t2 -c16 -d$DURATION;"
-echo "# $ROUNDS rounds, interleaved (the machine is shared: the best of each side is compared)"
+echo "# $ROUNDS rounds, interleaved (the machine is shared: the best and the median of each side are compared)"
 rate() { sed -n 's/.*locks_per_s \([0-9.]*\).*/\1/p' <<<"$1"; }
-W=0; R=0; E=0
+W=0; R=0; E=0; WS=""; RS=""; ES=""
 best() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b ? a : b) }'; }
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 for round in $(seq 1 "$ROUNDS"); do
   fresh_emu
   WRK=$(wrk -t2 -c16 -d"$DURATION" -s bench/bulk_wrk_lock.lua "$EMU_URL" -- "$TMP/ids" "$EMU_TOKEN" 2 | grep '^wrk_locks')
@@ -41,7 +42,10 @@ for round in $(seq 1 "$ROUNDS"); do
   ENG=$(lua5.4 bench/bulk_run.lua "$EMU_URL" "$TMP/ids" 16 engine)
   echo "round $round: $ENG"
   W=$(best "$W" "$(rate "$WRK")"); R=$(best "$R" "$(rate "$RUN")"); E=$(best "$E" "$(rate "$ENG")")
+  WS="$WS $(rate "$WRK")"; RS="$RS $(rate "$RUN")"; ES="$ES $(rate "$ENG")"
 done
-awk -v w="$W" -v r="$R" -v e="$E" 'BEGIN {
+awk -v w="$W" -v r="$R" -v e="$E" -v mw="$(median "$WS")" -v mr="$(median "$RS")" -v me="$(median "$ES")" 'BEGIN {
   printf "best locks/s: wrk %d, zlock runner %d, zlock engine %d\n", w, r, e
-  printf "ratio zlock runner / wrk = %.0f%%   zlock engine / wrk = %.0f%%   (target >= 80%%)\n", 100 * r / w, 100 * e / w }'
+  printf "ratio zlock runner / wrk = %.0f%%   zlock engine / wrk = %.0f%%   (target >= 80%%)\n", 100 * r / w, 100 * e / w
+  printf "median locks/s: wrk %d, zlock runner %d, zlock engine %d; ratios %.0f%% and %.0f%%\n", mw, mr, me,
+    100 * mr / mw, 100 * me / mw }'
