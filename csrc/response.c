@@ -1,7 +1,6 @@
 /* response.c - HTTP status + body (or a transport failure) -> result or error (pure).
  * Accepts both Zoho error envelopes: the top-level {"code","details","message","status"}
  * and the wrapped {"data":[{...,"status":"error"}]}. */
-#define _GNU_SOURCE   /* memmem */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,7 +94,14 @@ static void bad_response(zl_classified *out, int status, const char *what) {
 
 /* memmem is a GNU extension: a portable one for short needles. */
 static const char *find(const char *h, size_t hl, const char *n, size_t nl) {
-    return memmem(h, hl, n, nl);   /* glibc's: much faster than a memchr per '"' of the body */
+    const char *end = h + hl;
+    while (h + nl <= end) {
+        const char *p = memchr(h, n[0], (size_t)(end - h) - nl + 1);
+        if (!p) return NULL;
+        if (memcmp(p, n, nl) == 0) return p;
+        h = p + 1;
+    }
+    return NULL;
 }
 
 /* The lock id of a 2xx action reply ({"data":[{"details":{"id":"..."}, "status":"success"}]})
