@@ -43,6 +43,14 @@ local function err_fields(e)
            details = e.details }
 end
 
+-- Runs fn(e) against an emulator of its own started with args; stops it whatever happens.
+local function with_emu(args, fn)
+  local e = S.start(args)
+  local ok, why = pcall(fn, e)
+  e:stop()
+  assert(ok, why)
+end
+
 describe("the C bulk engine", function()
   local e, c
 
@@ -225,8 +233,7 @@ end)
 
 describe("the C bulk engine under 429", function()
   it("cuts its window, and restarts calls that ran out of attempts on 429 while young enough", function()
-    local e = S.start{ "--records", "Deals=200", "--concurrency-limit", "2", "--latency", "20" }
-    local ok, why = pcall(function()
+    with_emu({ "--records", "Deals=200", "--concurrency-limit", "2", "--latency", "20" }, function(e)
       -- one attempt per call: every 429 ends a call, so only the engine's restarts save the items
       local c = S.client(e, { retries = { max_attempts = 1 } })
       local ids = S.unlocked(e, "Deals", 60)
@@ -258,8 +265,6 @@ describe("the C bulk engine under 429", function()
       assert.equals(#items, #done)
       eng:close()
     end)
-    e:stop()
-    assert(ok, why)
   end)
 end)
 
@@ -269,8 +274,7 @@ describe("the C bulk engine after a lost reply", function()
     -- the 8 credits are spent by them, so every later request gets 429 until the calls run out
     -- of attempts and the engine restarts them; then the limits are lifted. A restarted lock
     -- whose first POST landed must end as a success (reconciled), not as NOT_ALLOWED.
-    local e = S.start{ "--records", "Deals=50", "--credits", "8", "--drop-rate", "1", "--random-seed", "7" }
-    local ok, why = pcall(function()
+    with_emu({ "--records", "Deals=50", "--credits", "8", "--drop-rate", "1", "--random-seed", "7" }, function(e)
       -- 4 attempts: a POST refused on a reused connection the emulator had just closed never
       -- reaches it (no credit spent), so one more attempt may be dropped before the 429s come
       local c = S.client(e, { retries = { max_attempts = 4, base_delay = 0.02, max_delay = 0.05 } })
@@ -314,7 +318,5 @@ describe("the C bulk engine after a lost reply", function()
       assert.equals(landed, reconciled)
       eng:close()
     end)
-    e:stop()
-    assert(ok, why)
   end)
 end)
