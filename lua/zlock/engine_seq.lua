@@ -5,6 +5,8 @@
 -- documented in `zlock.bulk` exactly; the retry, token refresh and lock reconciliation rules
 -- are those of the client's own `get`/`lock`/`update`/`unlock`.
 -- @module zlock.engine_seq
+local zerror = require "zlock.error"
+
 local M = {}
 
 local Engine = {}
@@ -40,7 +42,23 @@ local function call(client, item)
     if item.lock_id then return client:get(item.module, item.record_id, item.lock_id) end
     return client:get(item.module, item.record_id)
   end
-  return nil, { code = "INVALID_ARGUMENT", message = "unknown op " .. tostring(op) }
+  return nil, zerror.new{ code = "INVALID_ARGUMENT", message = "unknown op " .. tostring(op) }
+end
+
+--- Runs one engine item with the client's own (blocking-looking) call, as every Lua-side
+-- engine does (this one, and nginx's light-thread engine).
+-- A raised error (a bad argument) does not escape: it becomes the item's INVALID_ARGUMENT
+-- error, so one bad item never stops a run.
+-- @param client a zlock client
+-- @tparam table item `{op=, module=, record_id=, lock_id=, reason=}`
+-- @return result, or nil and an error table
+function M.perform(client, item)
+  local ok, res, err = pcall(call, client, item)
+  if not ok then
+    return nil, zerror.new{ code = "INVALID_ARGUMENT", message = tostring(res) }
+  end
+  if res ~= nil then return res end   -- c:get's list form returns (locks, info): info is no error
+  return nil, err
 end
 
 --- Runs the pending item (blocking) and returns it as finished.
@@ -50,14 +68,7 @@ function Engine:poll(timeout_s) -- luacheck: no unused args
   local item = self.queue
   if not item then return {} end
   self.queue = nil
-  local ok, res, err = pcall(call, self.client, item)
-  if not ok then
-    -- a raised error (bad argument) must not stop the run: it becomes this item's error
-    local msg = tostring(res)
-    res, err = nil, setmetatable({ code = "INVALID_ARGUMENT", message = msg, retryable = false },
-                                 { __tostring = function(e) return e.code .. ": " .. e.message end })
-  end
-  if res ~= nil then err = nil end   -- c:get's list form returns (locks, info): info is no error
+  local res, err = M.perform(self.client, item)
   self.n = self.n + 1
   return { { item = item, result = res, err = err } }
 end

@@ -15,6 +15,7 @@
 -- from that same timer or request.
 -- @module zlock.ngx.engine
 local ngx = ngx
+local perform = require("zlock.engine_seq").perform
 
 local M = {}
 
@@ -39,30 +40,8 @@ function M.new(client, opts)
   }, Engine)
 end
 
-local function call(client, item)
-  local op = item.op
-  if op == "lock" then
-    return client:lock(item.module, item.record_id, item.reason)
-  elseif op == "update" then
-    return client:update(item.module, item.record_id, item.lock_id, item.reason)
-  elseif op == "unlock" then
-    if item.lock_id then return client:unlock(item.module, item.record_id, item.lock_id) end
-    return client:unlock(item.module, item.record_id)
-  elseif op == "get" then
-    if item.lock_id then return client:get(item.module, item.record_id, item.lock_id) end
-    return client:get(item.module, item.record_id)
-  end
-  return nil, { code = "INVALID_ARGUMENT", message = "unknown op " .. tostring(op) }
-end
-
-local err_mt = { __tostring = function(e) return e.code .. ": " .. e.message end }
-
 local function worker(self, item)
-  local ok, res, err = pcall(call, self.client, item)
-  if not ok then
-    res, err = nil, setmetatable({ code = "INTERNAL", message = tostring(res), retryable = false }, err_mt)
-  end
-  if res ~= nil then err = nil end   -- c:get's list form returns (locks, info)
+  local res, err = perform(self.client, item)
   self.running = self.running - 1
   self.threads[item] = false
   if self.closed then return end
