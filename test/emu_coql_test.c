@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "fuzz_mutate.h"
+
 static int T, F;
 
 static void ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -327,31 +329,12 @@ static void test_hostile(void)
         "select id from Deals where ((Stage like 'Closed%' and Amount > 900) or (Hot = true and Amount is null)) order by Amount desc limit 10 offset 5",
         "select id from Deals where Stage not in ('a', 'b\\'c') and Amount between -1 and 2.5e3"};
     const char alphabet[] = "()',\"\\ =<>!%aAnNdDoOrRlLiIkKeE0129.-_\x01\xff";
-    unsigned seed = (unsigned)time(NULL);
-    if (getenv("FUZZ_SEED")) seed = (unsigned)strtoul(getenv("FUZZ_SEED"), NULL, 10);
-    srand(seed);
-    long iters = getenv("FUZZ_ITERS") ? atol(getenv("FUZZ_ITERS")) : 20000;
+    unsigned seed;
+    long iters = fuzz_begin(20000, &seed);
     long parsed = 0, bad = 0;
     char m[512];
     for (long it = 0; it < iters; it++) {
-        const char *s = seeds[rand() % 3];
-        size_t len = strlen(s);
-        memcpy(m, s, len + 1);
-        int edits = 1 + rand() % 6;
-        for (int k = 0; k < edits; k++) {
-            int kind = rand() % 3;
-            size_t at = len ? (size_t)rand() % len : 0;
-            char ch = alphabet[rand() % (sizeof alphabet - 1)];
-            if (kind == 0 && len) m[at] = ch;
-            else if (kind == 1 && len + 1 < sizeof m) {
-                memmove(m + at + 1, m + at, len - at + 1);
-                m[at] = ch;
-                len++;
-            } else if (len) {
-                memmove(m + at, m + at + 1, len - at);
-                len--;
-            }
-        }
+        fuzz_mutate(m, sizeof m, seeds[rand() % 3], alphabet);
         q = emu_coql_parse(m, &e);
         if (q) {
             parsed++;
