@@ -294,8 +294,16 @@ function Run:_drain(timeout)
   return #finished
 end
 
+-- Copies the caller's `extra` fields (e.g. a policy's record name) into a queued item,
+-- never overriding the item's own fields.
+local function with_extra(item, extra)
+  for k, v in pairs(extra or {}) do if item[k] == nil then item[k] = v end end
+  return item
+end
+
 -- Adds one item to the run: skip (journal), plan (dry run), fail (malformed) or submit.
-function Run:_add(item)
+function Run:_add(item, extra)
+  with_extra(item, extra)
   if self.finished then error("bulk run already finished", 3) end
   item.jkey = M.key(item)
   if self.journal and self.journal:done(item.jkey) then
@@ -332,8 +340,7 @@ function Run:lock(module, record_id, reason, extra)
   argcheck("lock", 2, record_id, "record id string")
   argcheck("lock", 3, reason, "reason string")
   local item = { op = "lock", module = module, record_id = record_id, reason = reason }
-  for k, v in pairs(extra or {}) do if item[k] == nil then item[k] = v end end
-  return self:_add(item)
+  return self:_add(item, extra)
 end
 
 --- Queues an update of the reason of lock `lock_id`.
@@ -348,8 +355,7 @@ function Run:update(module, record_id, lock_id, reason, extra)
   argcheck("update", 3, lock_id, "lock id string")
   argcheck("update", 4, reason, "reason string")
   local item = { op = "update", module = module, record_id = record_id, lock_id = lock_id, reason = reason }
-  for k, v in pairs(extra or {}) do if item[k] == nil then item[k] = v end end
-  return self:_add(item)
+  return self:_add(item, extra)
 end
 
 --- Queues an unlock: of lock `lock_id`, or (nil) of the record's manual lock (two calls).
@@ -362,8 +368,7 @@ function Run:unlock(module, record_id, lock_id, extra)
   argcheck("unlock", 2, record_id, "record id string")
   argcheck("unlock", 3, lock_id, "lock id string", true)
   local item = { op = "unlock", module = module, record_id = record_id, lock_id = lock_id }
-  for k, v in pairs(extra or {}) do if item[k] == nil then item[k] = v end end
-  return self:_add(item)
+  return self:_add(item, extra)
 end
 
 --- Queues a get: of lock `lock_id`, or (nil) of the record's lock list.
@@ -376,8 +381,7 @@ function Run:get(module, record_id, lock_id, extra)
   argcheck("get", 2, record_id, "record id string")
   argcheck("get", 3, lock_id, "lock id string", true)
   local item = { op = "get", module = module, record_id = record_id, lock_id = lock_id }
-  for k, v in pairs(extra or {}) do if item[k] == nil then item[k] = v end end
-  return self:_add(item)
+  return self:_add(item, extra)
 end
 
 --- Records a failure that happened before any call (e.g. a policy's `where` raised): it is
@@ -389,7 +393,7 @@ end
 -- @tparam[opt] table extra
 function Run:fail(op, module, record_id, err, extra)
   local item = { op = tostring(op), module = tostring(module), record_id = tostring(record_id) }
-  for k, v in pairs(extra or {}) do if item[k] == nil then item[k] = v end end
+  with_extra(item, extra)
   item.jkey = M.key(item)
   if type(err) ~= "table" then err = mkerr("POLICY", tostring(err)) end
   return self:_record(item, "failed", nil, err)
