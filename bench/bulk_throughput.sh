@@ -3,13 +3,13 @@
 # locking N distinct Deals at concurrency 16, against what wrk gets from the same emulator on the
 # same route (POST .../Locking_Information__s, one record per request) with 16 connections.
 # Each side gets a fresh zlock-emu with the same records. A measurement, not a test.
-# Usage: bench/bulk_throughput.sh [N=100000] [WRK_DURATION=3s] [ROUNDS=3]
+# Usage: bench/bulk_throughput.sh [N=100000] [WRK_DURATION=3s] [ROUNDS=5]
 # (wrk must not run out of records: other_replies stays 0)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-100000}
 DURATION=${2:-3s}
-ROUNDS=${3:-3}
+ROUNDS=${3:-5}
 . bench/emu_common.sh
 [ -x "$EMU_BIN" ] || { echo "build $EMU_BIN first (make emu)" >&2; exit 1; }
 [ -f build/lua5.4/zlock/core.so ] || { echo "build the core first (make core)" >&2; exit 1; }
@@ -28,7 +28,7 @@ fresh_emu() {
 echo "# $(nproc) cores shared by zlock-emu and the client; $N locks, concurrency 16; wrk -t2 -c16 -d$DURATION;"
 echo "# $ROUNDS rounds, interleaved (the machine is shared: the best and the median of each side are compared)"
 rate() { sed -n 's/.*locks_per_s \([0-9.]*\).*/\1/p' <<<"$1"; }
-W=0; R=0; E=0; WS=""; RS=""; ES=""
+W=0; R=0; E=0; WS=""; RS=""; ES=""; PR=""; PE=""
 best() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b ? a : b) }'; }
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 for round in $(seq 1 "$ROUNDS"); do
@@ -43,9 +43,15 @@ for round in $(seq 1 "$ROUNDS"); do
   echo "round $round: $ENG"
   W=$(best "$W" "$(rate "$WRK")"); R=$(best "$R" "$(rate "$RUN")"); E=$(best "$E" "$(rate "$ENG")")
   WS="$WS $(rate "$WRK")"; RS="$RS $(rate "$RUN")"; ES="$ES $(rate "$ENG")"
+  # the same round's wrk: the machine's mood of the moment is shared by both sides
+  PR="$PR $(awk -v a="$(rate "$RUN")" -v b="$(rate "$WRK")" 'BEGIN { print 100 * a / b }')"
+  PE="$PE $(awk -v a="$(rate "$ENG")" -v b="$(rate "$WRK")" 'BEGIN { print 100 * a / b }')"
 done
 awk -v w="$W" -v r="$R" -v e="$E" -v mw="$(median "$WS")" -v mr="$(median "$RS")" -v me="$(median "$ES")" 'BEGIN {
   printf "best locks/s: wrk %d, zlock runner %d, zlock engine %d\n", w, r, e
   printf "ratio zlock runner / wrk = %.0f%%   zlock engine / wrk = %.0f%%   (target >= 80%%)\n", 100 * r / w, 100 * e / w
   printf "median locks/s: wrk %d, zlock runner %d, zlock engine %d; ratios %.0f%% and %.0f%%\n", mw, mr, me,
     100 * mr / mw, 100 * me / mw }'
+awk -v pr="$(median "$PR")" -v pe="$(median "$PE")" -v rs="$PR" -v es="$PE" 'BEGIN {
+  printf "per-round ratios runner:%s\n", rs; printf "per-round ratios engine:%s\n", es
+  printf "median of per-round ratios: zlock runner / wrk = %.0f%%   zlock engine / wrk = %.0f%%   (target >= 80%%)\n", pr, pe }'

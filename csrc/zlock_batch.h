@@ -1,6 +1,9 @@
 /*
  * zlock_batch.h - the bulk engine: many zl_calls in flight on one client, driven by libcurl's
  * multi interface, with adaptive concurrency. Plain C, no Lua, no callbacks, no global state.
+ * The I/O runs on the engine's own threads (`threads`, default 2 with a second CPU), each
+ * with its own multi handle, under one shared window; the caller's thread only submits and
+ * polls (see batch_internal.h). One engine is used from one thread at a time.
  *
  *     zl_batch_opts o; zl_batch_opts_init(&o); o.concurrency = 16;
  *     zl_batch *b = zl_batch_new(client, &o, &err);
@@ -13,8 +16,8 @@
  *     for (i < n) { r[i].tag, r[i].ok ? r[i].body / r[i].lock_id : r[i].err.code ...;
  *                   zl_batch_result_clear(&r[i]); }
  *
- * How a call is driven: SEND -> an easy transfer added to the multi (a pool of easy handles,
- * all in one multi: keep-alive connections are reused across slots, HTTP/2 multiplexed when
+ * How a call is driven: SEND -> an easy transfer added to its thread's multi (a pool of easy
+ * handles, all in one multi: keep-alive connections are reused across slots, HTTP/2 multiplexed when
  * the server offers it); WAIT -> a timer (never a sleep); WAIT_TOKEN -> parked until the
  * client's refresh completes (the refresh is another call's SEND with is_token_request,
  * performed by the multi like any transfer, outside the concurrency window); DONE -> the
@@ -63,6 +66,8 @@ typedef struct zl_batch_opts {
     int    capacity;             /* items accepted at once; 0 = 2 * window + 8 (at most 2 * concurrency + 8) */
     long   throttle_budget_ms;   /* restart throttled calls for this long (default 300000; 0 = never) */
     long   throttle_pause_ms;    /* max pause before such a restart (default 2000; full jitter) */
+    int    threads;              /* I/O threads (0 = automatic: 2 with more than one CPU, else 1;
+                                    at most 16, never more than concurrency) */
 } zl_batch_opts;
 
 /* One finished item, copied out of its call (owns body and err.details). */
@@ -96,6 +101,7 @@ typedef struct zl_batch_stats {
     unsigned long cuts;          /* multiplicative decreases */
     unsigned long connects;      /* TCP connections opened */
     unsigned long finished;      /* items finished */
+    int threads;                 /* I/O threads running */
 } zl_batch_stats;
 
 void zl_batch_opts_init(zl_batch_opts *o);
@@ -106,10 +112,10 @@ zl_batch *zl_batch_new(zl_client *c, const zl_batch_opts *o, zl_error *err);
 
 /* Accepts an operation (copied). Returns false when full (poll first). An invalid op is
  * accepted and comes back from poll as a failed item (INVALID_ARGUMENT), like every other:
- * each accepted item is returned by poll exactly once. Performs no I/O. */
+ * each accepted item is returned by poll exactly once. The I/O threads start it at once. */
 bool zl_batch_submit(zl_batch *b, const zl_op *op, uint64_t tag);
 
-/* Drives I/O for up to timeout_ms (0: one non-blocking pass), returning early as soon as
+/* Waits up to timeout_ms (0: not at all) for finished items, returning early as soon as
  * something finished or nothing is left to do. Writes up to max finished items to out and
  * returns how many (the rest stay queued for the next poll). */
 size_t zl_batch_poll(zl_batch *b, long timeout_ms, zl_batch_result *out, size_t max);

@@ -1,7 +1,8 @@
 /* core_batch_test.c - the bulk engine (zlock_batch.h) from plain C against a real zlock-emu
  * (started here on a free loopback port; skipped when build/zlock-emu is missing): option
  * checks, invalid ops returned as failures, locks under a concurrency limit (429s, window
- * cuts, every item once), errors, unlocks, and freeing a batch with items in flight. */
+ * cuts, every item once), errors, unlocks, and freeing a batch with items in flight, on 1, 2
+ * and 4 I/O threads sharing one window. */
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -102,6 +103,68 @@ static int run(zl_batch *b, const zl_op *ops, int n, char lock_ids[][ZL_ID_MAX +
     return ok;
 }
 
+/* Locks, locks again (refused), unlocks and frees with items in flight, on `threads` I/O
+ * threads under one window of 8 (the emulator admits 3 at once). */
+static void rounds(zl_client *c, char ids[][ZL_ID_MAX + 1], int nids, int threads) {
+    static char locks[NREC][ZL_ID_MAX + 1];
+    memset(locks, 0, sizeof locks);
+    zl_error err = {0};
+    zl_batch_opts o;
+    zl_batch_opts_init(&o);
+    o.concurrency = 8;
+    o.initial = 8;
+    o.throttle_pause_ms = 50;
+    o.threads = threads;
+    zl_batch *b = zl_batch_new(c, &o, &err);
+    OK(b != NULL, "batch of 8 on %d thread(s)", threads);
+    if (!b) return;
+
+    /* an invalid op comes back as a failure, like every item */
+    zl_op bad = { .kind = ZL_OP_LOCK, .module = "9bad", .record_id = "1", .reason = "r" };
+    char code[ZL_CODE_MAX] = "";
+    int status = 0, returned = 0;
+    OK(run(b, &bad, 1, NULL, &returned, code, &status) == 0 && returned == 1 && STREQ(code, "INVALID_ARGUMENT"),
+       "invalid op returned once as INVALID_ARGUMENT (%s)", code);
+
+    static zl_op ops[NREC];
+    for (int i = 0; i < nids; i++)
+        ops[i] = (zl_op){ .kind = ZL_OP_LOCK, .module = "Deals", .record_id = ids[i], .reason = "c batch test" };
+    int ok = run(b, ops, nids, locks, &returned, NULL, NULL);
+    OK(ok == nids && returned == nids, "%d of %d locks under a limit of 3, each returned once", ok, nids);
+    int have = 0;
+    for (int i = 0; i < nids; i++) have += locks[i][0] != '\0';
+    OK(have == nids, "every lock has its lock id");
+    zl_batch_stats st;
+    zl_batch_stats_get(b, &st);
+    OK(st.throttled > 0 && st.cuts > 0, "429s seen (%lu) and the window cut (%lu times)", st.throttled, st.cuts);
+    OK(st.window < 8 && st.window >= 1, "window settled below the maximum (%d)", st.window);
+    OK(st.max_inflight <= 8 && st.items == 0 && st.requests >= (unsigned long)nids && st.threads == threads,
+       "stats consistent (one window over %d thread(s): at most %d in flight)", st.threads, st.max_inflight);
+    OK(st.connects >= 1 && st.connects <= (unsigned long)(8 + 2 * threads) + st.throttled,
+       "connections reused (%lu)", st.connects);
+
+    /* the same locks again: Zoho's error, per item */
+    code[0] = '\0';
+    ok = run(b, ops, nids, NULL, &returned, code, &status);
+    OK(ok == 0 && returned == nids && STREQ(code, "NOT_ALLOWED") && status == 403,
+       "locking locked records fails with NOT_ALLOWED 403 (%s %d)", code, status);
+
+    for (int i = 0; i < nids; i++)
+        ops[i] = (zl_op){ .kind = ZL_OP_UNLOCK, .module = "Deals", .record_id = ids[i], .lock_id = locks[i] };
+    ok = run(b, ops, nids, NULL, &returned, NULL, NULL);
+    OK(ok == nids, "%d of %d unlocks", ok, nids);
+
+    /* freed with items in flight (valgrind: nothing leaks) */
+    for (int i = 0; i < 10; i++)
+        ops[i] = (zl_op){ .kind = ZL_OP_LIST, .module = "Deals", .record_id = ids[i] };
+    for (int i = 0; i < 10; i++) zl_batch_submit(b, &ops[i], (uint64_t)i);
+    zl_batch_result rs[4];
+    size_t k = zl_batch_poll(b, 0, rs, 4);
+    for (size_t j = 0; j < k; j++) zl_batch_result_clear(&rs[j]);
+    OK(zl_batch_inflight(b) == 10 - k, "%zu items still in flight at free", zl_batch_inflight(b));
+    zl_batch_free(b);
+}
+
 int main(void) {
     char url[128];
     zl_error err = {0};
@@ -133,60 +196,16 @@ int main(void) {
     o.decrease = 2;
     OK(zl_batch_new(c, &o, &err) == NULL && STREQ(err.code, "INVALID_ARGUMENT"), "decrease 2: refused");
     zl_error_clear(&err);
+    zl_batch_opts_init(&o);
+    o.threads = 17;
+    OK(zl_batch_new(c, &o, &err) == NULL && STREQ(err.code, "INVALID_ARGUMENT"), "17 threads: refused");
+    zl_error_clear(&err);
 
-    static char ids[NREC][ZL_ID_MAX + 1], locks[NREC][ZL_ID_MAX + 1];
+    static char ids[NREC][ZL_ID_MAX + 1];
     int nids = unlocked_deals(c, ids, NREC);
     OK(nids == NREC, "%d unlocked deals found", nids);
 
-    zl_batch_opts_init(&o);
-    o.concurrency = 8;
-    o.initial = 8;
-    o.throttle_pause_ms = 50;
-    zl_batch *b = zl_batch_new(c, &o, &err);
-    OK(b != NULL, "batch of 8");
-
-    /* an invalid op comes back as a failure, like every item */
-    zl_op bad = { .kind = ZL_OP_LOCK, .module = "9bad", .record_id = "1", .reason = "r" };
-    char code[ZL_CODE_MAX] = "";
-    int status = 0, returned = 0;
-    OK(run(b, &bad, 1, NULL, &returned, code, &status) == 0 && returned == 1 && STREQ(code, "INVALID_ARGUMENT"),
-       "invalid op returned once as INVALID_ARGUMENT (%s)", code);
-
-    static zl_op ops[NREC];
-    for (int i = 0; i < nids; i++)
-        ops[i] = (zl_op){ .kind = ZL_OP_LOCK, .module = "Deals", .record_id = ids[i], .reason = "c batch test" };
-    int ok = run(b, ops, nids, locks, &returned, NULL, NULL);
-    OK(ok == nids && returned == nids, "%d of %d locks under a limit of 3, each returned once", ok, nids);
-    int have = 0;
-    for (int i = 0; i < nids; i++) have += locks[i][0] != '\0';
-    OK(have == nids, "every lock has its lock id");
-    zl_batch_stats st;
-    zl_batch_stats_get(b, &st);
-    OK(st.throttled > 0 && st.cuts > 0, "429s seen (%lu) and the window cut (%lu times)", st.throttled, st.cuts);
-    OK(st.window < 8 && st.window >= 1, "window settled below the maximum (%d)", st.window);
-    OK(st.max_inflight <= 8 && st.items == 0 && st.requests >= (unsigned long)nids, "stats consistent");
-    OK(st.connects >= 1 && st.connects <= 8 + st.throttled, "connections reused (%lu)", st.connects);
-
-    /* the same locks again: Zoho's error, per item */
-    code[0] = '\0';
-    ok = run(b, ops, nids, NULL, &returned, code, &status);
-    OK(ok == 0 && returned == nids && STREQ(code, "NOT_ALLOWED") && status == 403,
-       "locking locked records fails with NOT_ALLOWED 403 (%s %d)", code, status);
-
-    for (int i = 0; i < nids; i++)
-        ops[i] = (zl_op){ .kind = ZL_OP_UNLOCK, .module = "Deals", .record_id = ids[i], .lock_id = locks[i] };
-    ok = run(b, ops, nids, NULL, &returned, NULL, NULL);
-    OK(ok == nids, "%d of %d unlocks", ok, nids);
-
-    /* freed with items in flight (valgrind: nothing leaks) */
-    for (int i = 0; i < 10; i++)
-        ops[i] = (zl_op){ .kind = ZL_OP_LIST, .module = "Deals", .record_id = ids[i] };
-    for (int i = 0; i < 10; i++) zl_batch_submit(b, &ops[i], (uint64_t)i);
-    zl_batch_result rs[4];
-    size_t k = zl_batch_poll(b, 0, rs, 4);
-    for (size_t j = 0; j < k; j++) zl_batch_result_clear(&rs[j]);
-    OK(zl_batch_inflight(b) == 10 - k, "%zu items still in flight at free", zl_batch_inflight(b));
-    zl_batch_free(b);
+    for (int threads = 1; threads <= 4; threads *= 2) rounds(c, ids, nids, threads);
     zl_client_free(c);
     emu_stop();
     return tap_done();

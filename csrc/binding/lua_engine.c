@@ -1,7 +1,7 @@
 /* lua_engine.c - the bulk engine userdata (zlock_batch.h) for Lua, no callbacks into Lua.
  *   core.engine(client, opts) -> engine | nil, err
  *       opts: concurrency (max in flight, default 10), initial, decrease, probe, capacity,
- *             throttle_budget (seconds), throttle_pause (seconds)
+ *             throttle_budget (seconds), throttle_pause (seconds), threads (I/O threads, 0 = auto)
  *   :submit(tag, kind, module, record_id, lock_id, reason [, params]) -> true | false (full)
  *       kind: "get_one" | "list" | "lock" | "update" | "unlock"; tag: any Lua value (not nil)
  *   :poll(timeout_ms) -> array of {tag=, result={status, body, lock_id, reconciled, attempts}}
@@ -41,6 +41,7 @@ static int l_new(lua_State *L) {
         o.capacity = (int)zlb_opt_num(L, 2, "capacity", o.capacity);
         o.throttle_budget_ms = (long)(zlb_opt_num(L, 2, "throttle_budget", o.throttle_budget_ms / 1000.0) * 1000);
         o.throttle_pause_ms = (long)(zlb_opt_num(L, 2, "throttle_pause", o.throttle_pause_ms / 1000.0) * 1000);
+        o.threads = (int)zlb_opt_num(L, 2, "threads", o.threads);
     }
     zlb_engine *u = lua_newuserdata(L, sizeof *u);
     u->b = NULL;
@@ -162,6 +163,7 @@ static int l_stats(lua_State *L) {
     set_int(L, "cuts", (lua_Integer)s.cuts);
     set_int(L, "connects", (lua_Integer)s.connects);
     set_int(L, "finished", (lua_Integer)s.finished);
+    set_int(L, "threads", s.threads);
     return 1;
 }
 

@@ -260,13 +260,12 @@ function Run:_record(item, outcome, result, err)
   self:_progress()
 end
 
+local DONE_OUTCOME = { lock = "locked", update = "updated", unlock = "unlocked", get = "got" }
+
 -- Maps an engine answer to an outcome, reconciling "already locked" with a GET.
 function Run:_classify(item, result, err)
   local op = item.op
-  if result ~= nil then
-    local ok = { lock = "locked", update = "updated", unlock = "unlocked", get = "got" }
-    return ok[op] or "done", result, nil
-  end
+  if result ~= nil then return DONE_OUTCOME[op] or "done", result, nil end
   if err == nil then err = mkerr("BAD_RESPONSE", "engine returned neither a result nor an error") end
   if op == "lock" and is_already_locked(err) then
     local locks, gerr = self.client:get(item.module, item.record_id)

@@ -42,7 +42,8 @@ local KIND = { lock = "lock", update = "update" }
 -- @tparam[opt] table opts `concurrency` (max API requests in flight, default 10), `initial`
 --  (starting window, default min(concurrency, 4)), `decrease` (window factor on a 429, default
 --  0.7), `probe` (windows of replies per +1 at the known limit, default 8), `capacity` (items
---  accepted at once; default 2 * window + 8), `throttle_budget` / `throttle_pause` (seconds)
+--  accepted at once; default 2 * window + 8), `throttle_budget` / `throttle_pause` (seconds),
+--  `threads` (I/O threads; default 0: two on a machine with more than one CPU, else one)
 -- @return the engine, or nil and an error
 function M.new(client, opts)
   opts = opts or {}
@@ -52,7 +53,7 @@ function M.new(client, opts)
   end
   local copts = {}
   for _, k in ipairs{ "concurrency", "initial", "decrease", "probe", "capacity",
-                      "throttle_budget", "throttle_pause" } do
+                      "throttle_budget", "throttle_pause", "threads" } do
     copts[k] = opts[k]
   end
   copts.concurrency = copts.concurrency or 10

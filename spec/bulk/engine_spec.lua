@@ -2,6 +2,7 @@
 -- zlock-emu over real sockets: the engine interface of zlock.bulk, results identical to the
 -- blocking calls', connection reuse, 429 handling (window cuts, restarts bounded by time).
 local S = require "bulk.support"
+local emu = require "helpers.emu"
 local engine_multi = require "zlock.engine_multi"
 
 -- Runs items through an engine until every one is back; returns the finished list in order of
@@ -279,7 +280,10 @@ describe("the C bulk engine after a lost reply", function()
       -- reaches it (no credit spent), so one more attempt may be dropped before the 429s come
       local c = S.client(e, { retries = { max_attempts = 4, base_delay = 0.02, max_delay = 0.05 } })
       local ids = S.unlocked(e, "Deals", 8)
-      local eng = assert(engine_multi.new(c, { concurrency = 8, initial = 8, throttle_pause = 0.05 }))
+      -- one I/O thread: the accounting below needs the 8 first POSTs to be the 8 requests that
+      -- spend the credits, which only one shard guarantees (on two, one shard's retries can
+      -- spend credits before the other shard's first POSTs go out)
+      local eng = assert(engine_multi.new(c, { concurrency = 8, initial = 8, throttle_pause = 0.05, threads = 1 }))
       local items, reason = {}, "restart after a lost reply"
       for i, id in ipairs(ids) do
         items[i] = { op = "lock", module = "Deals", record_id = id, reason = reason, key = id }
@@ -319,4 +323,38 @@ describe("the C bulk engine after a lost reply", function()
       eng:close()
     end)
   end)
+end)
+
+describe("the C bulk engine on several I/O threads", function()
+  for _, threads in ipairs{ 1, 2, 4 } do
+    it(("keeps one window and the exact state on %d thread(s), under 429s, lost replies and"
+        .. " token expiry"):format(threads), function()
+      with_emu({ "--records", "Deals=700", "--concurrency-limit", "5", "--latency", "10", "--drop-rate", "0.05",
+                 "--fail-rate", "0.05", "--token-ttl", "1", "--random-seed", tostring(10 + threads) }, function(e)
+        local c = S.client(e, { access_token = false, accounts_domain = S.url(e), client_id = emu.CLIENT_ID,
+                                client_secret = emu.CLIENT_SECRET, refresh_token = emu.REFRESH_TOKEN,
+                                retries = { max_attempts = 8, base_delay = 0.01, max_delay = 0.05 } })
+        local ids = S.unlocked(e, "Deals", 600)
+        local eng = assert(engine_multi.new(c, { concurrency = 8, threads = threads, throttle_pause = 0.05 }))
+        local items, reason = {}, "threads " .. threads
+        for i, id in ipairs(ids) do
+          items[i] = { op = "lock", module = "Deals", record_id = id, reason = reason, key = id }
+        end
+        local done = by_key(run_items(eng, items))
+        local st = eng:stats()
+        assert.equals(threads, st.threads)
+        assert.is_true(st.max_inflight <= 8, "one window for every thread: " .. st.max_inflight .. " in flight")
+        assert.is_true(st.throttled > 0, "the limit of 5 was met")
+        assert.is_true(st.token_requests >= 2, "tokens minted as they expired: " .. st.token_requests)
+        local _, by = S.locks(e)
+        for _, id in ipairs(ids) do
+          local d = done[id]
+          assert(d.result, "item failed: " .. tostring(d.err))
+          assert.equals(1, by[id] and #by[id] or 0, "locks on " .. id)
+          assert.equals(by[id][1].lock_id, d.result.id)
+        end
+        eng:close()
+      end)
+    end)
+  end
 end)
