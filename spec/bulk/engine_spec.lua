@@ -185,7 +185,6 @@ describe("the C bulk engine", function()
   end)
 
   it("shares one token refresh among everything in flight, and one refused refresh fails every item", function()
-    local emu = require "helpers.emu"
     local zlock = require "zlock"
     local url = S.url(e)
     local ids = S.unlocked(e, "Deals", 40)
