@@ -149,7 +149,7 @@ local function pick_engine(client, opts)
   if opts.engine then return opts.engine end
   if opts.dry_run then return nil end
   if opts.sequential ~= true and type(client.bulk_engine) == "function" then
-    local eng = client:bulk_engine{ concurrency = opts.concurrency }
+    local eng = client:bulk_engine{ concurrency = opts.concurrency, threads = opts.threads }
     if eng then return eng end
   end
   return engine_seq.new(client)
@@ -164,7 +164,8 @@ end
 --  on stderr and do not stop the run), `progress` (true: bar on stderr when it is a terminal;
 --  a function(state) receives `{done, total, failed, skipped}`), `total` (expected item count, for
 --  the bar; see `run:set_total`), `label` (bar label), `engine` (an engine object),
---  `sequential` (true: never the C engine).
+--  `sequential` (true: never the C engine), `threads` (the C engine's I/O threads; default:
+--  two with a second CPU).
 -- @return run object, or nil and an error (journal cannot be opened)
 function M.new(client, opts)
   opts = opts or {}
@@ -172,6 +173,10 @@ function M.new(client, opts)
   local conc = opts.concurrency or M.DEFAULT_CONCURRENCY
   if type(conc) ~= "number" or conc < 1 or conc ~= math.floor(conc) then
     error("bad argument #1 to 'bulk' (concurrency must be a positive integer)", 2)
+  end
+  local th = opts.threads
+  if th ~= nil and (type(th) ~= "number" or th < 0 or th > 16 or th ~= math.floor(th)) then
+    error("bad argument #1 to 'bulk' (threads must be an integer from 0 to 16)", 2)
   end
   if opts.on_result ~= nil and type(opts.on_result) ~= "function" then
     error("bad argument #1 to 'bulk' (on_result must be a function)", 2)
@@ -200,7 +205,8 @@ function M.new(client, opts)
     self.progress_fn = p
   end
   self.engine = pick_engine(client, { engine = opts.engine, dry_run = self.dry_run,
-                                      concurrency = conc, sequential = opts.sequential })
+                                      concurrency = conc, sequential = opts.sequential,
+                                      threads = opts.threads })
   return self
 end
 

@@ -325,6 +325,25 @@ describe("the C bulk engine after a lost reply", function()
 end)
 
 describe("the C bulk engine on several I/O threads", function()
+  it("takes c:bulk{ threads = N } (0 to 16) and refuses anything else before a request", function()
+    with_emu({ "--records", "Deals=30" }, function(e)
+      local c = S.client(e)
+      for _, bad in ipairs{ 17, -1, 1.5, "2", true } do
+        local ok, err = pcall(c.bulk, c, { threads = bad })
+        assert.is_false(ok)
+        assert.matches("threads must be an integer from 0 to 16", tostring(err))
+      end
+      local ids = S.unlocked(e, "Deals", 10)
+      for _, threads in ipairs{ 1, 3 } do
+        local run = c:bulk{ concurrency = 4, threads = threads }
+        for _, id in ipairs(ids) do run:get("Deals", id) end
+        local sum = run:finish()
+        assert.equals(10, sum.counts.got)
+        assert.equals(threads, sum.engine.threads)
+      end
+    end)
+  end)
+
   for _, threads in ipairs{ 1, 2, 4 } do
     it(("keeps one window and the exact state on %d thread(s), under 429s, lost replies and"
         .. " token expiry"):format(threads), function()
