@@ -149,7 +149,7 @@ local function pick_engine(client, opts)
   if opts.engine then return opts.engine end
   if opts.dry_run then return nil end
   if opts.sequential ~= true and type(client.bulk_engine) == "function" then
-    local eng = client:bulk_engine{ concurrency = opts.concurrency, threads = opts.threads }
+    local eng = client:bulk_engine{ concurrency = opts.concurrency, threads = opts.threads, lean = opts.lean }
     if eng then return eng end
   end
   return engine_seq.new(client)
@@ -206,7 +206,9 @@ function M.new(client, opts)
   end
   self.engine = pick_engine(client, { engine = opts.engine, dry_run = self.dry_run,
                                       concurrency = conc, sequential = opts.sequential,
-                                      threads = opts.threads })
+                                      threads = opts.threads,
+                                      -- nobody reads the result tables: spare decoding them
+                                      lean = opts.on_result == nil })
   return self
 end
 
@@ -302,7 +304,9 @@ end
 -- Copies the caller's `extra` fields (e.g. a policy's record name) into a queued item,
 -- never overriding the item's own fields.
 local function with_extra(item, extra)
-  for k, v in pairs(extra or {}) do if item[k] == nil then item[k] = v end end
+  if extra then
+    for k, v in pairs(extra) do if item[k] == nil then item[k] = v end end
+  end
   return item
 end
 

@@ -37,13 +37,17 @@ end
 
 local KIND = { lock = "lock", update = "update" }
 
+local LEAN = { lock = true, update = true, unlock = true }
+
 --- Creates an engine on a client.
 -- @param client a zlock client using the libcurl transport
 -- @tparam[opt] table opts `concurrency` (max API requests in flight, default 10), `initial`
 --  (starting window, default min(concurrency, 4)), `decrease` (window factor on a 429, default
 --  0.7), `probe` (windows of replies per +1 at the known limit, default 8), `capacity` (items
 --  accepted at once; default 2 * window + 8), `throttle_budget` / `throttle_pause` (seconds),
---  `threads` (I/O threads; default 0: two on a machine with more than one CPU, else one)
+--  `threads` (I/O threads; default 0: two on a machine with more than one CPU, else one),
+--  `lean` (true: a lock / update / unlock result is only `{id=, reconciled=}`, its reply body
+--  left undecoded; the bulk runner asks for it when no `on_result` will see the results)
 -- @return the engine, or nil and an error
 function M.new(client, opts)
   opts = opts or {}
@@ -59,7 +63,7 @@ function M.new(client, opts)
   copts.concurrency = copts.concurrency or 10
   local ce, err = core.engine(client._core, copts)
   if not ce then return nil, errors.new(err) end
-  return setmetatable({ c = ce, convert = client._convert, ready = {},
+  return setmetatable({ c = ce, convert = client._convert, ready = {}, lean = opts.lean and true or false,
                         again = {}, closed = false }, Engine)
 end
 
@@ -88,6 +92,12 @@ function Engine:_finish(r)
   r.tag, r.item = nil, item
   if r.err then
     r.err = errors.new(r.err)
+    return r
+  end
+  if self.lean and LEAN[kind] then
+    -- the core has classified the reply already (a success carries its lock id)
+    local c = r.result
+    r.result = { id = c.lock_id, reconciled = c.reconciled or nil }
     return r
   end
   local res, err = self.convert(kind, r.result)   -- a list gives (locks, info): info is no error

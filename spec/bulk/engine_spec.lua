@@ -324,6 +324,32 @@ describe("the C bulk engine after a lost reply", function()
   end)
 end)
 
+describe("the C bulk engine's lean results", function()
+  it("give a lock, update and unlock as {id=, reconciled=} only, the same ids as full results", function()
+    with_emu({ "--records", "Deals=30" }, function(e)
+      local c = S.client(e)
+      local ids = S.unlocked(e, "Deals", 4)
+      local lean = assert(engine_multi.new(c, { concurrency = 4, lean = true }))
+      local items = {}
+      for i, id in ipairs(ids) do items[i] = { op = "lock", module = "Deals", record_id = id, reason = "lean", key = id } end
+      local done = by_key(run_items(lean, items))
+      local _, by = S.locks(e)
+      for _, id in ipairs(ids) do
+        assert.same({ id = by[id][1].lock_id }, done[id].result)
+      end
+      local upd = by_key(run_items(lean, {
+        { op = "update", module = "Deals", record_id = ids[1], lock_id = by[ids[1]][1].lock_id, reason = "lean 2", key = "u" },
+        { op = "unlock", module = "Deals", record_id = ids[2], lock_id = by[ids[2]][1].lock_id, key = "d" },
+        { op = "get", module = "Deals", record_id = ids[3], key = "g" },
+      }))
+      assert.same({ id = by[ids[1]][1].lock_id }, upd.u.result)
+      assert.same({ id = by[ids[2]][1].lock_id }, upd.d.result)
+      assert.equals("lean", upd.g.result[1].Locked_Reason__s)   -- a get is decoded in full
+      lean:close()
+    end)
+  end)
+end)
+
 describe("the C bulk engine on several I/O threads", function()
   it("takes c:bulk{ threads = N } (0 to 16) and refuses anything else before a request", function()
     with_emu({ "--records", "Deals=30" }, function(e)
