@@ -331,14 +331,17 @@ describe("the C bulk engine's lean results", function()
       local ids = S.unlocked(e, "Deals", 4)
       local lean = assert(engine_multi.new(c, { concurrency = 4, lean = true }))
       local items = {}
-      for i, id in ipairs(ids) do items[i] = { op = "lock", module = "Deals", record_id = id, reason = "lean", key = id } end
+      for i, id in ipairs(ids) do
+        items[i] = { op = "lock", module = "Deals", record_id = id, reason = "lean", key = id }
+      end
       local done = by_key(run_items(lean, items))
       local _, by = S.locks(e)
       for _, id in ipairs(ids) do
         assert.same({ id = by[id][1].lock_id }, done[id].result)
       end
       local upd = by_key(run_items(lean, {
-        { op = "update", module = "Deals", record_id = ids[1], lock_id = by[ids[1]][1].lock_id, reason = "lean 2", key = "u" },
+        { op = "update", module = "Deals", record_id = ids[1], lock_id = by[ids[1]][1].lock_id, reason = "lean 2",
+          key = "u" },
         { op = "unlock", module = "Deals", record_id = ids[2], lock_id = by[ids[2]][1].lock_id, key = "d" },
         { op = "get", module = "Deals", record_id = ids[3], key = "g" },
       }))
