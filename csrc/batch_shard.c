@@ -40,18 +40,20 @@ void zl_shard_wake_locked(zl_shard *sh) {
 
 /* ------------------------------------------------------------ the window */
 
+/* A place in the window for the item's next request, if there is one (mu held). */
+static bool room_taken_locked(zl_batch *b, zl_item *it) {
+    if (!zl_window_room(&b->win)) return false;
+    it->ticket = zl_window_sent(&b->win);
+    b->st.requests++;
+    return true;
+}
+
 /* Takes a place in the window for the item's next API request, or (full) counts it as
  * pending, in one step: a place freed by another shard afterwards wakes this one. */
 static bool slot_take(zl_shard *sh, zl_item *it) {
-    zl_batch *b = sh->b;
     lock(sh);
-    bool ok = zl_window_room(&b->win);
-    if (ok) {
-        it->ticket = zl_window_sent(&b->win);
-        b->st.requests++;
-    } else {
-        sh->npend++;
-    }
+    bool ok = room_taken_locked(sh->b, it);
+    if (!ok) sh->npend++;
     unlock(sh);
     it->slot = ok;
     return ok;
@@ -303,12 +305,8 @@ static void start_pending(zl_shard *sh) {
     while (sh->pend_h) {
         zl_item *it = sh->pend_h;
         lock(sh);
-        bool ok = zl_window_room(&b->win);
-        if (ok) {
-            it->ticket = zl_window_sent(&b->win);
-            b->st.requests++;
-            sh->npend--;
-        }
+        bool ok = room_taken_locked(b, it);
+        if (ok) sh->npend--;
         unlock(sh);
         if (!ok) return;
         zl_fifo_pop(&sh->pend_h, &sh->pend_t);

@@ -21,6 +21,15 @@ local function run_items(eng, items)
   return out
 end
 
+-- A lock item per record id (keyed by the id).
+local function lock_items(ids, reason)
+  local items = {}
+  for i, id in ipairs(ids) do
+    items[i] = { op = "lock", module = "Deals", record_id = id, reason = reason, key = id }
+  end
+  return items
+end
+
 local function by_key(done)
   local t = {}
   for _, d in ipairs(done) do t[d.item.key] = d end
@@ -283,10 +292,8 @@ describe("the C bulk engine after a lost reply", function()
       -- spend the credits, which only one shard guarantees (on two, one shard's retries can
       -- spend credits before the other shard's first POSTs go out)
       local eng = assert(engine_multi.new(c, { concurrency = 8, initial = 8, throttle_pause = 0.05, threads = 1 }))
-      local items, reason = {}, "restart after a lost reply"
-      for i, id in ipairs(ids) do
-        items[i] = { op = "lock", module = "Deals", record_id = id, reason = reason, key = id }
-      end
+      local reason = "restart after a lost reply"
+      local items = lock_items(ids, reason)
       for _, it in ipairs(items) do assert.is_true(eng:submit(it)) end
       local done, lifted, landed = {}, false, 0
       local before = #S.locks(e)
@@ -330,11 +337,7 @@ describe("the C bulk engine's lean results", function()
       local c = S.client(e)
       local ids = S.unlocked(e, "Deals", 4)
       local lean = assert(engine_multi.new(c, { concurrency = 4, lean = true }))
-      local items = {}
-      for i, id in ipairs(ids) do
-        items[i] = { op = "lock", module = "Deals", record_id = id, reason = "lean", key = id }
-      end
-      local done = by_key(run_items(lean, items))
+      local done = by_key(run_items(lean, lock_items(ids, "lean")))
       local _, by = S.locks(e)
       for _, id in ipairs(ids) do
         assert.same({ id = by[id][1].lock_id }, done[id].result)
@@ -383,11 +386,7 @@ describe("the C bulk engine on several I/O threads", function()
                                 retries = { max_attempts = 8, base_delay = 0.01, max_delay = 0.05 } })
         local ids = S.unlocked(e, "Deals", 600)
         local eng = assert(engine_multi.new(c, { concurrency = 8, threads = threads, throttle_pause = 0.05 }))
-        local items, reason = {}, "threads " .. threads
-        for i, id in ipairs(ids) do
-          items[i] = { op = "lock", module = "Deals", record_id = id, reason = reason, key = id }
-        end
-        local done = by_key(run_items(eng, items))
+        local done = by_key(run_items(eng, lock_items(ids, "threads " .. threads)))
         local st = eng:stats()
         assert.equals(threads, st.threads)
         assert.is_true(st.max_inflight <= 8, "one window for every thread: " .. st.max_inflight .. " in flight")
@@ -399,6 +398,7 @@ describe("the C bulk engine on several I/O threads", function()
           assert(d.result, "item failed: " .. tostring(d.err))
           assert.equals(1, by[id] and #by[id] or 0, "locks on " .. id)
           assert.equals(by[id][1].lock_id, d.result.id)
+          assert.equals("threads " .. threads, by[id][1].reason)
         end
         eng:close()
       end)
