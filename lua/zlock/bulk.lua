@@ -104,9 +104,22 @@ local function utf8_len(s)
   return n
 end
 
+-- Module names already found valid (a run names few modules; bounded all the same).
+local good_modules, n_good_modules = {}, 0
+
+local function module_ok(m)
+  if good_modules[m] then return true end
+  if not m:match("^[A-Za-z][A-Za-z0-9_]*$") or #m > 100 then return false end
+  if n_good_modules < 256 then
+    good_modules[m], n_good_modules = true, n_good_modules + 1
+  end
+  return true
+end
+
 -- Returns nil when the item is well-formed, else an INVALID_ARGUMENT error table.
-local function check(item)
-  if not item.module:match("^[A-Za-z][A-Za-z0-9_]*$") or #item.module > 100 then
+-- `last` remembers the last reason found valid (items of a run mostly share one).
+local function check(item, last)
+  if not module_ok(item.module) then
     return mkerr("INVALID_ARGUMENT", "invalid module name: " .. item.module)
   end
   if not item.record_id:match("^%d+$") or #item.record_id > 19 then
@@ -115,13 +128,14 @@ local function check(item)
   if item.lock_id and (not item.lock_id:match("^%d+$") or #item.lock_id > 19) then
     return mkerr("INVALID_ARGUMENT", "invalid lock id: " .. item.lock_id)
   end
-  if item.op == "lock" or item.op == "update" then
+  if (item.op == "lock" or item.op == "update") and item.reason ~= last.reason then
     local n = utf8_len(item.reason)
     if not n then return mkerr("INVALID_ARGUMENT", "reason is not valid UTF-8") end
     if n == 0 then return mkerr("INVALID_ARGUMENT", "reason is empty") end
     if n > M.REASON_MAX then
       return mkerr("INVALID_ARGUMENT", "reason longer than " .. M.REASON_MAX .. " characters")
     end
+    last.reason = item.reason
   end
   return nil
 end
@@ -183,7 +197,8 @@ function M.new(client, opts)
   end
   local self = setmetatable({
     client = client, opts = opts, dry_run = opts.dry_run and true or false,
-    counts = {}, failures = {}, done = 0, failed = 0, skipped = 0, submitted = 0, seq = 0, reconciled = 0,
+    counts = {}, failures = {}, done = 0, failed = 0, skipped = 0, submitted = 0, returned = 0, seq = 0,
+    reconciled = 0, checked = {},
     total = opts.total, started = progress_mod.clock(),
   }, Run)
   if opts.journal and self.dry_run then
@@ -293,6 +308,7 @@ end
 
 function Run:_drain(timeout)
   local finished = self.engine:poll(timeout)
+  self.returned = self.returned + #finished
   for _, r in ipairs(finished) do
     local item = r.item
     local outcome, result, err = self:_classify(item, r.result, r.err)
@@ -318,7 +334,7 @@ function Run:_add(item, extra)
   if self.journal and self.journal:done(item.jkey) then
     return self:_record(item, "skipped", nil, nil)
   end
-  local bad = check(item)
+  local bad = check(item, self.checked)
   if bad then return self:_record(item, "failed", nil, bad) end
   if self.dry_run then return self:_record(item, "planned", nil, nil) end
   self.seq = self.seq + 1
@@ -328,7 +344,7 @@ function Run:_add(item, extra)
     self:_drain(0.05)
   end
   -- the sequential engine runs on poll: keep results flowing while the caller produces items
-  if self.engine:inflight() > 0 then self:_drain(0) end
+  if self.submitted > self.returned then self:_drain(0) end
   return true
 end
 
