@@ -1,7 +1,8 @@
 /* lua_engine.c - the bulk engine userdata (zlock_batch.h) for Lua, no callbacks into Lua.
  *   core.engine(client, opts) -> engine | nil, err
  *       opts: concurrency (max in flight, default 10), initial, decrease, probe, capacity,
- *             throttle_budget (seconds), throttle_pause (seconds), threads (I/O threads, 0 = auto)
+ *             throttle_budget (seconds), throttle_pause (seconds), threads (I/O threads, 0 = auto),
+ *             lean (true: a lock/update/unlock result is {lock_id, reconciled, attempts}, no body)
  *   :submit(tag, kind, module, record_id, lock_id, reason [, params]) -> true | false (full)
  *       kind: "get_one" | "list" | "lock" | "update" | "unlock"; tag: any Lua value (not nil)
  *   :poll(timeout_ms) -> array of {tag=, result={status, body, lock_id, reconciled, attempts}}
@@ -19,6 +20,7 @@ typedef struct {
     zl_batch *b;
     int pending;         /* registry ref of {tag number -> Lua tag value} */
     uint64_t next_tag;
+    bool lean;           /* no reply body for lock/update/unlock results */
 } zlb_engine;
 
 static zlb_engine *check_engine(lua_State *L) {
@@ -43,7 +45,14 @@ static int l_new(lua_State *L) {
         o.throttle_pause_ms = (long)(zlb_opt_num(L, 2, "throttle_pause", o.throttle_pause_ms / 1000.0) * 1000);
         o.threads = (int)zlb_opt_num(L, 2, "threads", o.threads);
     }
+    bool lean = false;
+    if (!lua_isnoneornil(L, 2)) {
+        lua_getfield(L, 2, "lean");
+        lean = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    }
     zlb_engine *u = lua_newuserdata(L, sizeof *u);
+    u->lean = lean;
     u->b = NULL;
     u->pending = LUA_NOREF;
     u->next_tag = 0;
@@ -87,11 +96,14 @@ static void set_int(lua_State *L, const char *k, lua_Integer v) {
     lua_setfield(L, -2, k);
 }
 
-static void push_result(lua_State *L, const zl_batch_result *r) {
+static void push_result(lua_State *L, const zl_batch_result *r, bool lean) {
+    lean = lean && (r->kind == ZL_OP_LOCK || r->kind == ZL_OP_UPDATE || r->kind == ZL_OP_UNLOCK);
     lua_createtable(L, 0, 5);
     set_int(L, "status", r->http_status);
-    lua_pushlstring(L, r->body ? r->body : "", r->body_len);
-    lua_setfield(L, -2, "body");
+    if (!lean) {
+        lua_pushlstring(L, r->body ? r->body : "", r->body_len);
+        lua_setfield(L, -2, "body");
+    }
     if (r->lock_id[0]) {
         lua_pushstring(L, r->lock_id);
         lua_setfield(L, -2, "lock_id");
@@ -122,7 +134,7 @@ static int l_poll(lua_State *L) {
             lua_pushnil(L);
             lua_rawset(L, pending);
             if (r->ok) {
-                push_result(L, r);
+                push_result(L, r, u->lean);
                 lua_setfield(L, -2, "result");
             } else {
                 zlb_push_error(L, &r->err);

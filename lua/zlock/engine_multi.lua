@@ -57,7 +57,7 @@ function M.new(client, opts)
   end
   local copts = {}
   for _, k in ipairs{ "concurrency", "initial", "decrease", "probe", "capacity",
-                      "throttle_budget", "throttle_pause", "threads" } do
+                      "throttle_budget", "throttle_pause", "threads", "lean" } do
     copts[k] = opts[k]
   end
   copts.concurrency = copts.concurrency or 10

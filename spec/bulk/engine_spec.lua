@@ -379,12 +379,14 @@ describe("the C bulk engine on several I/O threads", function()
   for _, threads in ipairs{ 1, 2, 4 } do
     it(("keeps one window and the exact state on %d thread(s), under 429s, lost replies and"
         .. " token expiry"):format(threads), function()
-      with_emu({ "--records", "Deals=700", "--concurrency-limit", "5", "--latency", "10", "--drop-rate", "0.05",
+      -- 1,200 locks at 5 in flight and 10 ms each take 2.4 s at least: the 1 s token expires
+      with_emu({ "--records", "Deals=1300", "--concurrency-limit", "5", "--latency", "10", "--drop-rate", "0.05",
                  "--fail-rate", "0.05", "--token-ttl", "1", "--random-seed", tostring(10 + threads) }, function(e)
         local c = S.client(e, { access_token = false, accounts_domain = S.url(e), client_id = emu.CLIENT_ID,
                                 client_secret = emu.CLIENT_SECRET, refresh_token = emu.REFRESH_TOKEN,
                                 retries = { max_attempts = 8, base_delay = 0.01, max_delay = 0.05 } })
-        local ids = S.unlocked(e, "Deals", 600)
+        local ids = S.unlocked(e, "Deals", 1200)
+        assert.equals(1200, #ids)
         local eng = assert(engine_multi.new(c, { concurrency = 8, threads = threads, throttle_pause = 0.05 }))
         local done = by_key(run_items(eng, lock_items(ids, "threads " .. threads)))
         local st = eng:stats()
