@@ -2,7 +2,7 @@
  *   core.engine(client, opts) -> engine | nil, err
  *       opts: concurrency (max in flight, default 10), initial, decrease, probe, capacity,
  *             throttle_budget (seconds), throttle_pause (seconds), threads (I/O threads, 0 = auto),
- *             lean (true: a lock/update/unlock result is {lock_id, reconciled, attempts}, no body)
+ *             lean (true: a lock/update/unlock result is {id=, reconciled=true}: no body)
  *   :submit(tag, kind, module, record_id, lock_id, reason [, params]) -> true | false (full)
  *       kind: "get_one" | "list" | "lock" | "update" | "unlock"; tag: any Lua value (not nil)
  *   :poll(timeout_ms) -> array of {tag=, result={status, body, lock_id, reconciled, attempts}}
@@ -96,14 +96,25 @@ static void set_int(lua_State *L, const char *k, lua_Integer v) {
     lua_setfield(L, -2, k);
 }
 
+/* A result as the core gives it ({status, body, lock_id, reconciled, attempts}), or in lean
+ * mode, for a lock / update / unlock, already the table the caller gets: {id=, reconciled=true} */
 static void push_result(lua_State *L, const zl_batch_result *r, bool lean) {
-    lean = lean && (r->kind == ZL_OP_LOCK || r->kind == ZL_OP_UPDATE || r->kind == ZL_OP_UNLOCK);
+    if (lean && (r->kind == ZL_OP_LOCK || r->kind == ZL_OP_UPDATE || r->kind == ZL_OP_UNLOCK)) {
+        lua_createtable(L, 0, 2);
+        if (r->lock_id[0]) {
+            lua_pushstring(L, r->lock_id);
+            lua_setfield(L, -2, "id");
+        }
+        if (r->reconciled) {
+            lua_pushboolean(L, 1);
+            lua_setfield(L, -2, "reconciled");
+        }
+        return;
+    }
     lua_createtable(L, 0, 5);
     set_int(L, "status", r->http_status);
-    if (!lean) {
-        lua_pushlstring(L, r->body ? r->body : "", r->body_len);
-        lua_setfield(L, -2, "body");
-    }
+    lua_pushlstring(L, r->body ? r->body : "", r->body_len);
+    lua_setfield(L, -2, "body");
     if (r->lock_id[0]) {
         lua_pushstring(L, r->lock_id);
         lua_setfield(L, -2, "lock_id");

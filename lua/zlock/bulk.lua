@@ -280,7 +280,7 @@ function Run:_record(item, outcome, result, err)
     local ok, msg = pcall(self.opts.on_result, item, result, err)
     if not ok then io.stderr:write("zlock: on_result raised: ", tostring(msg), "\n") end
   end
-  self:_progress()
+  if self.bar or self.progress_fn then self:_progress() end
 end
 
 local DONE_OUTCOME = { lock = "locked", update = "updated", unlock = "unlocked", get = "got" }

@@ -95,9 +95,8 @@ function Engine:_finish(r)
     return r
   end
   if self.lean and LEAN[kind] then
-    -- the core has classified the reply already (a success carries its lock id)
-    local c = r.result
-    r.result = { id = c.lock_id, reconciled = c.reconciled or nil }
+    -- the binding made it {id=, reconciled=}: the core has classified the reply already (a
+    -- success carries its lock id)
     return r
   end
   local res, err = self.convert(kind, r.result)   -- a list gives (locks, info): info is no error
