@@ -9,11 +9,7 @@ cd "$(dirname "$0")/.."
 N=${1:-60000}
 ROUNDS=${2:-2}
 . bench/emu_common.sh
-[ -x "$EMU_BIN" ] || { echo "build $EMU_BIN first (make emu)" >&2; exit 1; }
-[ -f build/lua5.4/zlock/core.so ] || { echo "build the core first (make core)" >&2; exit 1; }
-command -v wrk >/dev/null || { echo "wrk missing (apt-get install wrk)" >&2; exit 1; }
-TMP=$(mktemp -d)
-trap 'emu_stop; rm -rf "$TMP"' EXIT
+bulk_bench_setup wrk
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }     # utime + stime, clock ticks
 HZ=$(getconf CLK_TCK)
 

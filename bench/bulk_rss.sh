@@ -7,10 +7,7 @@ cd "$(dirname "$0")/.."
 SMALL=${1:-10000}
 LARGE=${2:-100000}
 . bench/emu_common.sh
-[ -x "$EMU_BIN" ] || { echo "build $EMU_BIN first (make emu)" >&2; exit 1; }
-[ -f build/lua5.4/zlock/core.so ] || { echo "build the core first (make core)" >&2; exit 1; }
-TMP=$(mktemp -d)
-trap 'emu_stop; rm -rf "$TMP"' EXIT
+bulk_bench_setup
 
 run() {  # N -> RSS (KiB); not in a subshell, so emu_stop and the trap see the emulator
   emu_stop

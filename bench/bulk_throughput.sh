@@ -11,11 +11,7 @@ N=${1:-100000}
 DURATION=${2:-3s}
 ROUNDS=${3:-5}
 . bench/emu_common.sh
-[ -x "$EMU_BIN" ] || { echo "build $EMU_BIN first (make emu)" >&2; exit 1; }
-[ -f build/lua5.4/zlock/core.so ] || { echo "build the core first (make core)" >&2; exit 1; }
-command -v wrk >/dev/null || { echo "wrk missing (apt-get install wrk)" >&2; exit 1; }
-TMP=$(mktemp -d)
-trap 'emu_stop; rm -rf "$TMP"' EXIT
+bulk_bench_setup wrk
 RECORDS="Deals=$((N + N / 10 + 100))"
 
 fresh_emu() {

@@ -24,3 +24,15 @@ emu_stop() {
   EMU_PID=
   return 0
 }
+
+# bulk_bench_setup [wrk]: what a bulk benchmark needs (the emulator, the Lua 5.4 core, wrk when
+# asked) or a clear exit; sets TMP, removed with the emulator on exit.
+bulk_bench_setup() {
+  [ -x "$EMU_BIN" ] || { echo "build $EMU_BIN first (make emu)" >&2; exit 1; }
+  [ -f build/lua5.4/zlock/core.so ] || { echo "build the core first (make core)" >&2; exit 1; }
+  if [ "${1:-}" = wrk ]; then
+    command -v wrk >/dev/null || { echo "wrk missing (apt-get install wrk)" >&2; exit 1; }
+  fi
+  TMP=$(mktemp -d)
+  trap 'emu_stop; rm -rf "$TMP"' EXIT
+}
