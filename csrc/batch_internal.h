@@ -85,7 +85,6 @@ static inline zl_item *zl_fifo_pop(zl_item **h, zl_item **t) {
 
 typedef struct zl_shard {
     zl_batch *b;
-    int index;
     pthread_t thread;
     bool running;                /* the thread was started (joined at free) */
     int wake[2];                 /* pipe: the front writes a byte, poll() wakes */
@@ -134,9 +133,6 @@ int   zl_shard_init(zl_shard *s, zl_batch *b, int index);
 /* One turn of a shard: step, take items, start transfers, wait for I/O at most limit_ms
  * (-1: no limit; 0: just look), collect replies, step again. False when b->stop is set. */
 bool  zl_shard_turn(zl_shard *s, long limit_ms);
-/* A shard's share of a window: how many active items it takes at most (ceil(window / nshards):
- * equal shares measured best; the caller's shard 0 at half or none of a share was slower). */
-size_t zl_shard_share(const zl_batch *b, int window);
 /* The thread of shards 1.. (arg: zl_shard *): turns until b->stop is set. */
 void *zl_shard_main(void *arg);
 /* Frees what the shard holds (its thread has ended or never started). */

@@ -358,10 +358,6 @@ static long next_timer(zl_shard *sh, int64_t now) {
     return best <= now ? 0 : (long)(best - now);
 }
 
-size_t zl_shard_share(const zl_batch *b, int window) {
-    return ((size_t)window + (size_t)b->nshards - 1) / (size_t)b->nshards;
-}
-
 /* Takes items from the inbound FIFO up to this shard's share of the window (none while
  * another shard has requests waiting for room): how many, or -1 when the engine stops. */
 static int pull(zl_shard *sh) {
@@ -373,7 +369,9 @@ static int pull(zl_shard *sh) {
         unlock(sh);
         return -1;
     }
-    size_t share = zl_shard_share(b, zl_window_size(&b->win));
+    /* its share of the window, ceil(window / nshards): equal shares measured best (shard 0,
+     * which the caller's thread also runs Lua on, at half a share or none was slower) */
+    size_t share = ((size_t)zl_window_size(&b->win) + (size_t)b->nshards - 1) / (size_t)b->nshards;
     size_t active = sh->nlive - sh->ntimer - sh->ntoken;
     bool others_wait = false;
     for (int i = 0; i < b->nshards; i++)
@@ -436,7 +434,6 @@ void *zl_shard_main(void *arg) {
 int zl_shard_init(zl_shard *sh, zl_batch *b, int index) {
     memset(sh, 0, sizeof *sh);
     sh->b = b;
-    sh->index = index;
     sh->wake[0] = sh->wake[1] = -1;
     if (pipe(sh->wake)) {
         sh->wake[0] = sh->wake[1] = -1;
