@@ -25,7 +25,13 @@ zl_window_ticket zl_window_sent(zl_window *win) {
 
 static void over_limit(zl_window *win, zl_window_ticket t) {
     win->throttled++;
-    int est = t.level - 1;
+    /* the server counted more than its limit when this request arrived. Its level says how
+     * many were out when it was sent; but requests sent after it can arrive before it (the
+     * server reads each connection on its own thread, and each engine shard sends on its
+     * own), so the count now, this reply included, is the better bound when it is higher:
+     * a refusal comes back at once, before the requests it met could be answered */
+    int now = win->inflight + 1;
+    int est = (t.level > now ? t.level : now) - 1;
     if (est < 1) est = 1;
     int before = win->limit_est;
     /* the lowest level refused is what counts: requests still out from a bigger window

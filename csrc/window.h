@@ -13,11 +13,13 @@
  *   evidence     a reply grows it only if the window was full at some point since its
  *                request went out (a run feeding fewer items than the window does not
  *                inflate it);
- *   estimate     the lowest number in flight at which a request was refused, minus one
- *                (our count runs ahead of the server's by the replies not read yet, so it
- *                is an upper bound within one or two); when probing takes the window two
- *                above it without a 429, the limit went up: the estimate follows and the
- *                probe pace resets.
+ *   estimate     the lowest number in flight at which a request was refused, minus one;
+ *                "in flight" is the higher of the count when it was sent and the count when
+ *                its 429 is read (requests sent after it may reach the server first, and a
+ *                refusal comes back at once). Our count runs ahead of the server's by the
+ *                replies not read yet, so it is an upper bound within one or two. When
+ *                probing takes the window two above it without a 429, the limit went up:
+ *                the estimate follows and the probe pace resets.
  */
 #ifndef ZLOCK_WINDOW_H
 #define ZLOCK_WINDOW_H

@@ -89,7 +89,7 @@ typedef struct zl_batch_result {
 typedef struct zl_batch_stats {
     int window;                  /* current concurrency limit (whole requests) */
     int max;                     /* configured maximum */
-    int limit_estimate;          /* in-flight level where the last 429 happened - 1 (0: none yet) */
+    int limit_estimate;          /* lowest in-flight level a 429 met, - 1 (0: none yet; window.h) */
     size_t items;                /* submitted and not yet returned by poll */
     int requests_inflight;       /* API requests in flight now */
     int max_inflight;            /* most API requests in flight at once */

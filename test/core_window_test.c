@@ -108,6 +108,17 @@ int main(void) {
     OK(zl_window_size(&w) <= 9 && w.limit_est <= 9, "limit lowered to 8: window %d, estimate %d",
        zl_window_size(&w), w.limit_est);
 
+    /* requests reach the server out of order (one thread per connection there, one per
+     * shard here): the one sent 12th arrives 16th and is refused by a limit of 15. The
+     * estimate is 15, from the 16 in flight when the refusal is read, not 11 from its level */
+    zl_window_init(&w, 50, 16, 0.7, 8);
+    zl_window_ticket r[16];
+    for (int i = 0; i < 16; i++) r[i] = zl_window_sent(&w);
+    zl_window_done(&w, r[11], true, 429);
+    OK(w.limit_est == 15 && w.cuts == 1, "a refusal that overtook 4 later requests: estimate %d (limit 15)",
+       w.limit_est);
+    for (int i = 0; i < 16; i++) if (i != 11) zl_window_done(&w, r[i], true, 200);
+
     /* a burst of 429s from one overshoot cuts once */
     zl_window_init(&w, 8, 8, 0.5, 8);
     zl_window_ticket q[8];
