@@ -1,0 +1,252 @@
+/* core_call_reconcile_test.c - the call state machine after an ambiguous failure (canned
+ * replies, no sockets): a lock reconciles with a GET instead of locking twice, an unlock
+ * takes "relation not found" as done, and a restarted call declared to follow an ambiguity
+ * acts the same. */
+#include "call_fixture.h"
+
+static void test_lock_reconcile(void) {
+    zl_client *c = mk(false, "1000.static", 5);
+    zl_result r;
+    const zl_error *e;
+    zl_step s;
+    /* the reply to the POST is lost; the GET finds our lock: no second POST */
+    zl_call *call = mkcall(c, ZL_OP_LOCK, NULL, "quarter close");
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "POST") && !s.idempotent &&
+       STREQ(s.body, "{\"data\":[{\"Locked_Reason__s\":\"quarter close\"}]}"), "lock: one POST with the reason");
+    zl_call_feed(call, 0, NULL, 0, ZL_TERR_CLOSED);
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_WAIT && STREQ(s.reason->code, "CLOSED"), "dropped reply: WAIT");
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "GET") && strstr(s.url, "Locking_Information__s?fields="),
+       "then a GET of the record's locks, not a second POST");
+    feed(call, 200, "{\"data\":[{\"id\":\"222\",\"Lock_Source__s\":\"Manual\",\"Locked_Reason__s\":\"quarter close\"}],"
+                    "\"info\":{\"count\":1}}");
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_DONE && zl_call_result(call, &r, &e) && r.reconciled && STREQ(r.lock_id, "222") && r.attempts == 2,
+       "our lock is there: done, reconciled, lock id 222");
+    zl_call_free(call);
+
+    /* a 500 on the POST, the GET shows no lock: POST again */
+    call = mkcall(c, ZL_OP_LOCK, NULL, "q");
+    zl_call_next(call, &s);
+    feed(call, 500, E500);
+    zl_call_next(call, &s);
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "GET"), "500 on lock: reconcile with a GET");
+    feed(call, 204, "");
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "POST"), "204 (not locked): POST again");
+    feed(call, 201, LOCKED);
+    zl_call_next(call, &s);
+    OK(zl_call_result(call, &r, &e) && !r.reconciled && STREQ(r.lock_id, "111") && r.http_status == 201, "201: locked once");
+    zl_call_free(call);
+
+    /* a timeout, the GET itself fails with 500, then 'already locked' on the re-POST, then found */
+    call = mkcall(c, ZL_OP_LOCK, NULL, "q2");
+    zl_call_next(call, &s);
+    zl_call_feed(call, 0, NULL, 0, ZL_TERR_TIMEOUT);
+    zl_call_next(call, &s);
+    zl_call_next(call, &s);
+    feed(call, 500, E500);
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_WAIT, "a failed reconciliation GET backs off");
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "GET"), "and repeats the GET");
+    feed(call, 204, "");
+    zl_call_next(call, &s);
+    feed(call, 403, ALREADY);
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "GET"), "'already locked' after an ambiguity: GET again");
+    feed(call, 200, "{\"data\":[{\"id\":\"333\",\"Lock_Source__s\":\"Manual\",\"Locked_Reason__s\":\"q2\"}]}");
+    zl_call_next(call, &s);
+    OK(zl_call_result(call, &r, &e) && r.reconciled && STREQ(r.lock_id, "333"), "found: that lock is the result");
+    zl_call_free(call);
+
+    /* 'already locked' on the first try is the user's answer (someone else's lock) */
+    call = mkcall(c, ZL_OP_LOCK, NULL, "q3");
+    zl_call_next(call, &s);
+    feed(call, 403, ALREADY);
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_DONE && !zl_call_result(call, &r, &e) && STREQ(e->code, "NOT_ALLOWED") && e->http_status == 403,
+       "first-try 'already locked': NOT_ALLOWED, no GET");
+    zl_call_free(call);
+
+    /* after an ambiguity, already locked by ANOTHER reason: the 403 stands */
+    call = mkcall(c, ZL_OP_LOCK, NULL, "q4");
+    zl_call_next(call, &s);
+    zl_call_feed(call, 0, NULL, 0, ZL_TERR_CLOSED);
+    zl_call_next(call, &s);
+    zl_call_next(call, &s);
+    feed(call, 204, "");
+    zl_call_next(call, &s);
+    feed(call, 403, ALREADY);
+    zl_call_next(call, &s);
+    feed(call, 200, "{\"data\":[{\"id\":\"444\",\"Lock_Source__s\":\"Manual\",\"Locked_Reason__s\":\"someone else\"}]}");
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_DONE && !zl_call_result(call, &r, &e) && STREQ(e->code, "NOT_ALLOWED"),
+       "locked by someone else meanwhile: NOT_ALLOWED");
+    zl_call_free(call);
+    zl_client_free(c);
+}
+
+static void test_unlock_not_found(void) {
+    zl_client *c = mk(false, "1000.static", 5);
+    zl_result r;
+    const zl_error *e;
+    zl_step s;
+    zl_call *call = mkcall(c, ZL_OP_UNLOCK, "111", NULL);
+    zl_call_next(call, &s);
+    zl_call_feed(call, 0, NULL, 0, ZL_TERR_CLOSED);
+    zl_call_next(call, &s);
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "DELETE"), "unlock: dropped reply, DELETE again");
+    feed(call, 400, NOTFOUND);
+    zl_call_next(call, &s);
+    OK(zl_call_result(call, &r, &e) && r.reconciled && STREQ(r.lock_id, "111"),
+       "'relation not found' after a retry: done (it is gone)");
+    zl_call_free(call);
+
+    call = mkcall(c, ZL_OP_UNLOCK, "111", NULL);
+    zl_call_next(call, &s);
+    feed(call, 400, NOTFOUND);
+    zl_call_next(call, &s);
+    OK(!zl_call_result(call, &r, &e) && STREQ(e->code, "INVALID_DATA"), "'relation not found' on the first try: an error");
+    zl_call_free(call);
+
+    call = mkcall(c, ZL_OP_UNLOCK, "111", NULL);
+    zl_call_next(call, &s);
+    feed(call, 200, REMOVED);
+    zl_call_next(call, &s);
+    OK(zl_call_result(call, &r, &e) && !r.reconciled && STREQ(r.lock_id, "111"), "200 relation removed: done");
+    zl_call_free(call);
+
+    call = mkcall(c, ZL_OP_UNLOCK, "111", NULL);
+    zl_call_next(call, &s);
+    zl_call_feed(call, 0, NULL, 0, ZL_TERR_CLOSED);
+    zl_call_next(call, &s);
+    zl_call_cancel(call, "CANCELLED", "on_retry said no");
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_DONE && !zl_call_result(call, &r, &e) && STREQ(e->code, "CANCELLED"), "cancel during a backoff");
+    zl_call_free(call);
+    zl_client_free(c);
+}
+
+/* Feeds a reply and takes the next step. */
+static void answer(zl_call *call, int st, const char *body, zl_step *s) {
+    feed(call, st, body);
+    zl_call_next(call, s);
+}
+
+/* A call declared to follow an ambiguous failure of an earlier one, at its first step. */
+static zl_call *restarted(zl_client *c, zl_op_kind k, const char *lock_id, const char *reason, zl_step *s) {
+    zl_call *call = mkcall(c, k, lock_id, reason);
+    zl_call_after_ambiguous(call);
+    zl_call_next(call, s);
+    return call;
+}
+
+/* A call declared to follow an ambiguous failure of an earlier call (zl_call_after_ambiguous),
+ * as a driver restarting an op after its call ran out of attempts on 429 does. */
+static void test_after_ambiguous(void) {
+    zl_client *c = mk(false, "1000.static", 3);
+    zl_result r;
+    const zl_error *e;
+    zl_step s;
+    /* the engine's case: POST reply lost (it landed), then 429 until the attempts run out */
+    zl_call *call = mkcall(c, ZL_OP_LOCK, NULL, "restart");
+    OK(!zl_call_ambiguous(call), "a new call has seen no ambiguity");
+    zl_call_next(call, &s);
+    zl_call_feed(call, 0, NULL, 0, ZL_TERR_CLOSED);
+    OK(zl_call_ambiguous(call), "a dropped reply makes the call ambiguous");
+    zl_call_next(call, &s);
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "GET"), "reconciliation GET");
+    answer(call, 429, E429, &s);
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "GET"), "429 on the GET: GET again after the wait");
+    answer(call, 429, E429, &s);
+    OK(s.kind == ZL_STEP_DONE && !zl_call_result(call, &r, &e) && STREQ(e->code, "TOO_MANY_REQUESTS"),
+       "out of attempts: TOO_MANY_REQUESTS");
+    bool amb = zl_call_ambiguous(call);
+    OK(amb, "and it still says an attempt may have been applied");
+    zl_call_free(call);
+
+    /* the restart: reconciles first, finds the lock that landed: success, no POST, no 403 */
+    call = mkcall(c, ZL_OP_LOCK, NULL, "restart");
+    if (amb) zl_call_after_ambiguous(call);
+    OK(zl_call_ambiguous(call), "a declared restart is ambiguous from the start");
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "GET") && strstr(s.url, "Locking_Information__s?fields="),
+       "restarted lock: first a GET of the record's locks");
+    answer(call, 200, "{\"data\":[{\"id\":\"555\",\"Lock_Source__s\":\"Manual\",\"Locked_Reason__s\":\"restart\"}]}", &s);
+    OK(s.kind == ZL_STEP_DONE && zl_call_result(call, &r, &e) && r.reconciled && STREQ(r.lock_id, "555") && r.attempts == 1,
+       "our lock is there: success, reconciled, lock id 555, one request");
+    zl_call_free(call);
+
+    /* restarted, not there yet, the POST meets 'already locked' (the lost POST landed late): reconciled */
+    call = restarted(c, ZL_OP_LOCK, NULL, "late", &s);
+    answer(call, 204, "", &s);
+    OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "POST"), "restarted lock, no lock found: POST");
+    answer(call, 403, ALREADY, &s);
+    OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "GET"), "'already locked' on a restarted lock: GET, not NOT_ALLOWED");
+    answer(call, 200, "{\"data\":[{\"id\":\"666\",\"Lock_Source__s\":\"Manual\",\"Locked_Reason__s\":\"late\"}]}", &s);
+    OK(zl_call_result(call, &r, &e) && r.reconciled && STREQ(r.lock_id, "666"), "found: reconciled, lock id 666");
+    zl_call_free(call);
+
+    /* restarted, no lock, POST succeeds: an ordinary lock */
+    call = restarted(c, ZL_OP_LOCK, NULL, "fresh", &s);
+    answer(call, 204, "", &s);
+    answer(call, 201, LOCKED, &s);
+    OK(zl_call_result(call, &r, &e) && !r.reconciled && STREQ(r.lock_id, "111") && r.attempts == 2,
+       "restarted lock that had not landed: locked by the POST, not reconciled");
+    zl_call_free(call);
+
+    /* restarted, locked by someone else with another reason: the 403 stands */
+    call = restarted(c, ZL_OP_LOCK, NULL, "mine", &s);
+    answer(call, 200, "{\"data\":[{\"id\":\"777\",\"Lock_Source__s\":\"Manual\",\"Locked_Reason__s\":\"theirs\"}]}", &s);
+    OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "POST"), "another reason's lock is not ours: POST");
+    answer(call, 403, ALREADY, &s);
+    answer(call, 200, "{\"data\":[{\"id\":\"777\",\"Lock_Source__s\":\"Manual\",\"Locked_Reason__s\":\"theirs\"}]}", &s);
+    OK(s.kind == ZL_STEP_DONE && !zl_call_result(call, &r, &e) && STREQ(e->code, "NOT_ALLOWED") && e->http_status == 403,
+       "restarted lock, someone else's lock: NOT_ALLOWED 403");
+    zl_call_free(call);
+
+    /* declared too late (after the first step): ignored, a first-try 403 is the answer */
+    call = mkcall(c, ZL_OP_LOCK, NULL, "q");
+    zl_call_next(call, &s);
+    zl_call_after_ambiguous(call);
+    OK(!zl_call_ambiguous(call), "declaring after the first step is ignored");
+    answer(call, 403, ALREADY, &s);
+    OK(s.kind == ZL_STEP_DONE && !zl_call_result(call, &r, &e) && STREQ(e->code, "NOT_ALLOWED"),
+       "so a first-try 'already locked' stays NOT_ALLOWED");
+    zl_call_free(call);
+
+    /* an unlock restarted after an ambiguity: 'relation not found' means it is gone */
+    call = restarted(c, ZL_OP_UNLOCK, "111", NULL, &s);
+    OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "DELETE"), "restarted unlock: DELETE");
+    answer(call, 400, NOTFOUND, &s);
+    OK(zl_call_result(call, &r, &e) && r.reconciled && STREQ(r.lock_id, "111") && r.attempts == 1,
+       "restarted unlock, 'relation not found': done, reconciled");
+    zl_call_free(call);
+
+    /* 429s alone are never ambiguous (a 429 is not applied) */
+    call = mkcall(c, ZL_OP_UNLOCK, "111", NULL);
+    for (int i = 0; i < 3; i++) {
+        zl_call_next(call, &s);
+        if (s.kind == ZL_STEP_WAIT) zl_call_next(call, &s);
+        feed(call, 429, E429);
+    }
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_DONE && !zl_call_ambiguous(call), "a call that only saw 429s is not ambiguous");
+    zl_call_free(call);
+    zl_client_free(c);
+}
+
+int main(void) {
+    fixture_used();
+    test_lock_reconcile();
+    test_unlock_not_found();
+    test_after_ambiguous();
+    return tap_done();
+}
