@@ -68,6 +68,7 @@ zl_call *zl_call_new(zl_client *c, const zl_op *op, zl_error *err) {
     if (!call) { zl_err_set(err, "INTERNAL", 0, false, "out of memory"); return NULL; }
     if (zl_request_build(op, c->api_version, &call->req, err)) { free(call); return NULL; }
     call->kind = op->kind;
+    call->credits_left = -1;
     bool oom = false;
     if (op->kind == ZL_OP_LOCK) oom = !(call->reason = zl_strdup0(op->reason));
     if (op->lock_id && op->kind != ZL_OP_REQUEST && op->kind != ZL_OP_LIST && op->kind != ZL_OP_LOCK)
@@ -227,7 +228,20 @@ void zl_call_backoff_or_fail(zl_call *call, zl_error *e, int failed) {
     call->state = S_BACKOFF;
 }
 
+void zl_call_feed_credits(zl_call *call, long remaining) {
+    if (call) call->credits_left = remaining < 0 ? -1 : remaining;
+}
+
+/* A 429 that says the org has no credits left is final (see zl_call_feed_credits). */
+static void credits_exhausted(zl_error *e) {
+    zl_err_set(e, "CREDITS_EXHAUSTED", 429, false,
+               "the org's API credits are spent (429 with X-API-CREDITS-REMAINING: 0); "
+               "they come back over Zoho's rolling 24 h window");
+}
+
 void zl_call_feed(zl_call *call, int status, const char *body, size_t len, zl_transport_error terr) {
+    long credits = call->credits_left;
+    call->credits_left = -1;                 /* it described this reply only */
     if (call->state == S_TOKEN_SENT) {
         zl_call_feed_token_reply(call, status, body, len, terr);
         return;
@@ -236,6 +250,11 @@ void zl_call_feed(zl_call *call, int status, const char *body, size_t len, zl_tr
     zl_op_kind k = call->phase == PH_RECONCILE ? ZL_OP_LIST : call->kind;
     zl_classified r;
     zl_response_classify(k, status, body, len, terr, &r);
+    if (r.outcome == ZL_OUT_RETRY && status == 429 && credits == 0) {
+        zl_error_clear(&r.err);
+        credits_exhausted(&r.err);
+        r.outcome = ZL_OUT_ERROR;
+    }
     zl_client *c = call->c;
     switch (r.outcome) {
     case ZL_OUT_OK:

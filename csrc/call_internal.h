@@ -24,6 +24,7 @@ struct zl_call {
     bool refreshed_on_401;
     bool owns_refresh;
     bool waiting_token;
+    long credits_left;       /* X-API-CREDITS-REMAINING of the reply about to be fed (-1: none) */
     uint64_t waited_seq;
     uint64_t used_gen;
     zl_error *saved;         /* LOCK: the "already locked" answer while reconciling (rare:

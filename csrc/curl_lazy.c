@@ -50,6 +50,7 @@ static void load(void) {
     SYM(url, "curl_url");
     SYM(url_cleanup, "curl_url_cleanup");
     SYM(url_set, "curl_url_set");
+    *(void **)(&zl_curl_fns.easy_header) = dlsym(h, "curl_easy_header");   /* optional */
     if (zl_curl_fns.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         snprintf(load_err, sizeof load_err, "curl_global_init failed");
         return;

@@ -37,6 +37,8 @@ typedef struct zl_curl_api {
     CURLU *(*url)(void);
     void (*url_cleanup)(CURLU *);
     CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned int);
+    /* optional (libcurl >= 7.84): NULL when the library lacks it */
+    CURLHcode (*easy_header)(CURL *, const char *, size_t, unsigned int, int, struct curl_header **);
 } zl_curl_api;
 
 /* Written once under pthread_once (zl_curl_global_init), read-only afterwards. */

@@ -246,6 +246,17 @@ void zl_xfer_finish(zl_xfer *x, CURLcode rc, int *status, const char **body, siz
     *status = (int)code;
 }
 
+long zl_xfer_credits(zl_xfer *x, int status) {
+    /* only a 429 needs it (see zl_call_feed_credits): other replies skip the header lookup */
+    struct curl_header *hh = NULL;
+    if (status != 429 || !zl_curl_fns.easy_header ||
+        zl_curl_fns.easy_header(x->h, "X-API-CREDITS-REMAINING", 0, CURLH_HEADER, -1, &hh) != CURLHE_OK || !hh)
+        return -1;
+    char *end = NULL;
+    long v = strtol(hh->value, &end, 10);
+    return end != hh->value && v >= 0 ? v : -1;
+}
+
 /* ------------------------------------------------ the blocking driver */
 
 static void pool_cleanup(zl_client *c);
@@ -333,6 +344,7 @@ zl_step_kind zl_call_run(zl_call *call, zl_step *wait) {
         size_t len;
         zl_transport_error te;
         zl_xfer_finish(x, rc, &status, &body, &len, &te);
+        zl_call_feed_credits(call, zl_xfer_credits(x, status));
         zl_call_feed(call, status, body, len, te);
     }
     if (x) {

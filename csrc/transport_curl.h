@@ -12,6 +12,7 @@
  *     curl_multi_remove_handle(multi, zl_xfer_handle(x));
  *     int st; const char *b; size_t n; zl_transport_error te;
  *     zl_xfer_finish(x, m->data.result, &st, &b, &n, &te);
+ *     zl_call_feed_credits(call, zl_xfer_credits(x, st));   // a 429 with the credits spent is final
  *     zl_call_feed(call, st, b, n, te);            // body stays valid until the next prepare
  *
  * Connection reuse across slots: attach a CURLSH (share connections/DNS/TLS sessions)
@@ -46,6 +47,10 @@ void     zl_xfer_free(zl_xfer *x);
 int      zl_xfer_prepare(zl_xfer *x, const zl_step *s);
 CURL    *zl_xfer_handle(zl_xfer *x);
 void     zl_xfer_share(zl_xfer *x, CURLSH *share);
+/* After zl_xfer_finish(): the reply's X-API-CREDITS-REMAINING for zl_call_feed_credits(),
+ * looked up on a 429 only (-1: not a 429, no such header, or a libcurl without
+ * curl_easy_header). */
+long     zl_xfer_credits(zl_xfer *x, int status);
 /* Turns the finished transfer into what zl_call_feed() takes. */
 void     zl_xfer_finish(zl_xfer *x, CURLcode rc, int *http_status, const char **body,
                         size_t *len, zl_transport_error *terr);

@@ -62,6 +62,8 @@ extern "C" {
  *   TLS               certificate / handshake failure (not retryable)
  *   BAD_RESPONSE      reply not understood (unparseable, too large, missing fields)
  *   TRANSPORT         any other transport failure
+ *   CREDITS_EXHAUSTED 429 with X-API-CREDITS-REMAINING: 0: the org's API credits are spent
+ *                     (not retried: they come back over Zoho's rolling 24 h window)
  *   CANCELLED         the driver cancelled the call (e.g. an on_retry hook said no)
  *   INTERNAL          out of memory or a broken invariant
  */
@@ -243,6 +245,12 @@ void zl_call_next(zl_call *call, zl_step *step);
 /* Feeds the outcome of the last SEND. body may be NULL when len is 0. */
 void zl_call_feed(zl_call *call, int http_status, const char *body, size_t len,
                   zl_transport_error terr);
+/* Before zl_call_feed() of a reply: what its X-API-CREDITS-REMAINING header said (Zoho sends
+ * it once half the day's credits are spent; -1 or no call: absent). A 429 that says 0 credits
+ * remain ends the call with CREDITS_EXHAUSTED instead of backing off: no retry could succeed
+ * before the credits come back, hours later. A transport that cannot read reply headers skips
+ * this, and such a 429 is retried like any other. */
+void zl_call_feed_credits(zl_call *call, long remaining);
 /* Declares, before the first zl_call_next(), that an earlier call of the same operation had
  * an ambiguous failure (timeout, dropped reply, 5xx: it may have been applied), e.g. when a
  * driver starts a call again after the previous one ran out of attempts. The call then acts

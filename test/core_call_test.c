@@ -1,5 +1,5 @@
 /* core_call_test.c - the call state machine driven with canned replies (no sockets):
- * retries and their budgets, refresh once on 401, single flight,
+ * retries and their budgets, the credits-exhausted 429, refresh once on 401, single flight,
  * cancellation, no secret in errors, configuration, threads sharing a client. */
 #include <pthread.h>
 #include <time.h>
@@ -172,6 +172,63 @@ static void test_single_flight(void) {
 }
 
 
+/* A 429 whose X-API-CREDITS-REMAINING says 0: the day's credits are spent, and no retry can
+ * succeed before they come back (hours): CREDITS_EXHAUSTED at once, not retryable. A 429 with
+ * credits left (or no header) is the concurrency limit, retried as before. */
+static void test_credits_exhausted(void) {
+    zl_client *c = mk(false, "1000.tok", 5);
+    zl_step s;
+    zl_result r;
+    const zl_error *e;
+
+    zl_call *call = mkcall(c, ZL_OP_LOCK, NULL, "quarter close");
+    zl_call_next(call, &s);
+    zl_call_feed_credits(call, 0);
+    feed(call, 429, E429);
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_DONE && !zl_call_result(call, &r, &e) && STREQ(e->code, "CREDITS_EXHAUSTED") &&
+       !e->retryable && e->http_status == 429, "429 with 0 credits left: CREDITS_EXHAUSTED after one request");
+    OK(e && strstr(e->message, "X-API-CREDITS-REMAINING: 0") != NULL, "the message names the signal: %s",
+       e ? e->message : "");
+    zl_call_free(call);
+
+    call = mkcall(c, ZL_OP_LOCK, NULL, "quarter close");
+    zl_call_next(call, &s);
+    zl_call_feed_credits(call, 1200);
+    feed(call, 429, E429);
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_WAIT, "429 with credits left: the concurrency limit, backs off");
+    zl_call_next(call, &s);
+    feed(call, 429, E429);               /* the credits note described the first reply only */
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_WAIT, "the next 429 without a header backs off too");
+    zl_call_next(call, &s);
+    zl_call_feed_credits(call, 0);
+    feed(call, 201, LOCKED);              /* 0 credits left on a success is just a success */
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_DONE && zl_call_result(call, &r, &e) && r.attempts == 3 && STREQ(r.lock_id, "111"),
+       "0 credits left on a 201: locked (3 attempts)");
+    zl_call_free(call);
+
+    /* after an ambiguous failure: the reconciliation GET meets the spent credits, and the
+     * call says CREDITS_EXHAUSTED (the caller's rerun reconciles the lock then) */
+    call = mkcall(c, ZL_OP_LOCK, NULL, "quarter close");
+    zl_call_next(call, &s);
+    feed(call, 500, E500);
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_WAIT, "500: backs off");
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "GET"), "then reconciles with a GET");
+    zl_call_feed_credits(call, 0);
+    feed(call, 429, E429);
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_DONE && !zl_call_result(call, &r, &e) && STREQ(e->code, "CREDITS_EXHAUSTED") &&
+       zl_call_ambiguous(call), "credits spent while reconciling: CREDITS_EXHAUSTED, still marked ambiguous");
+    zl_call_free(call);
+    zl_call_feed_credits(NULL, 0);        /* no call: nothing to note, no crash */
+    zl_client_free(c);
+}
+
 static void test_config(void) {
     zl_config cfg;
     zl_error e = {0};
@@ -253,6 +310,7 @@ int main(void) {
     test_retry_500();
     test_refresh_on_401();
     test_single_flight();
+    test_credits_exhausted();
     test_config();
     return tap_done();
 }

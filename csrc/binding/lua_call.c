@@ -3,13 +3,15 @@
  *                             token_request, idempotent}
  *                           | {kind="wait", ms, attempt, error}  | {kind="wait_token", seq}
  *                           | {kind="done"}
- *   :feed(status, body, errcode)   errcode nil | "connect" | "timeout" | "closed" | "tls"
- *                                  | "too_large" | anything else (= transport failure)
+ *   :feed(status, body, errcode, credits)   errcode nil | "connect" | "timeout" | "closed"
+ *                                  | "tls" | "too_large" | anything else (= transport failure);
+ *                                  credits: the reply's X-API-CREDITS-REMAINING (nil: none)
  *   :feed_token(token, expires_at) satisfy a token_request step from outside
  *   :run() -> nil when done | the wait step (libcurl, blocking; never from nginx handlers)
  *   :cancel(code, message)   :result() -> {status, body, lock_id, reconciled, attempts} | nil, err
  *   :close() (idempotent; __gc; __close)
  * run() performs libcurl with no Lua callback inside, so no Lua error can longjmp through it. */
+#include <limits.h>
 #include <string.h>
 #include "lua_binding.h"
 
@@ -107,6 +109,8 @@ static int l_feed(lua_State *L) {
     size_t len = 0;
     const char *body = luaL_optlstring(L, 3, "", &len);
     const char *e = luaL_optstring(L, 4, NULL);
+    lua_Integer credits = lua_isnoneornil(L, 5) ? -1 : luaL_checkinteger(L, 5);
+    zl_call_feed_credits(u->call, credits < 0 || credits > LONG_MAX ? -1 : (long)credits);
     zl_call_feed(u->call, status, body, len, terr_of(e));
     return 0;
 }

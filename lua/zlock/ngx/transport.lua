@@ -43,6 +43,14 @@ local function resty_terr(err)
   return "other"
 end
 
+-- The reply's X-API-CREDITS-REMAINING as a number (nil: absent): the core ends a call whose
+-- 429 says 0 credits remain instead of retrying it for minutes.
+local function credits(headers)
+  local v = headers and (headers["X-API-CREDITS-REMAINING"] or headers["x-api-credits-remaining"])
+  if type(v) == "table" then v = v[#v] end
+  return tonumber(v)
+end
+
 local function ms(v, default)
   if type(v) ~= "number" then return default end
   return math.floor(v * 1000 + 0.5)
@@ -89,7 +97,8 @@ end
 
 --- Performs a SEND step.
 -- @tparam table step the core's step (`method`, `url`, `headers`, `body`, `idempotent`)
--- @return status, body, errcode (`nil` when a reply arrived) as `call:feed` takes them
+-- @return status, body, errcode (`nil` when a reply arrived), credits (the reply's
+--   X-API-CREDITS-REMAINING, nil when absent) as `call:feed` takes them
 function Transport:send(step)
   if self.resty then
     local c = self.resty.new()
@@ -101,7 +110,7 @@ function Transport:send(step)
     if not res then return 0, "", resty_terr(err) end
     local body = res.body or ""
     if self.max_response_bytes and #body > self.max_response_bytes then return 0, "", "too_large" end
-    return res.status, body, nil
+    return res.status, body, nil, credits(res.headers)
   end
   local status, body, e = http.request{
     method = step.method, url = step.url, headers = step.headers, body = step.body,
@@ -114,7 +123,7 @@ function Transport:send(step)
     if errname == "tls" or errname == "connect" then ngx.log(ngx.WARN, "zlock: ", msg) end
     return 0, "", errname
   end
-  return status, body, nil
+  return status, body, nil, credits(e)
 end
 
 --- Backs off without blocking the worker.

@@ -1,0 +1,77 @@
+-- API credits: a 429 whose X-API-CREDITS-REMAINING says 0 means the org's credits are spent
+-- (Zoho gives them back over a rolling 24 h window). No retry can succeed before then, so the
+-- call ends at once with CREDITS_EXHAUSTED instead of backing off for minutes; a 429 of the
+-- concurrency limit (no such header) is still retried. Against zlock-emu's --credits.
+local support = require "core.support"
+local socket = require "socket"
+local org = support.org
+
+local FAST = { max_attempts = 10, base_delay = 0.001, max_delay = 0.01 }
+
+describe("API credits", function()
+  it("a 429 saying 0 credits remain ends the call after one request: CREDITS_EXHAUSTED, not retryable", function()
+    local e = support.start{}
+    local ok, why = pcall(function()
+      local c = support.client(e, { retries = FAST })
+      local a, b = org.fresh(e, "Deals"), org.fresh(e, "Deals")
+      e:faults{ credits = 2, credits_window = 3600 }
+      assert(c:get("Deals", a))
+      assert(c:get("Deals", a))                     -- the 2 credits are spent
+      local before429 = support.status_count(e, 429)
+      local before = support.api_requests(e)
+      local res, err = c:lock("Deals", b, "credits spec")
+      assert.is_nil(res)
+      assert.equals("CREDITS_EXHAUSTED", err.code)
+      assert.equals(429, err.http_status)
+      assert.is_false(err.retryable)
+      assert.truthy(tostring(err.message):find("X-API-CREDITS-REMAINING: 0", 1, true))
+      assert.equals(1, support.api_requests(e) - before, "one request, no retry")
+      assert.equals(1, support.status_count(e, 429) - before429)
+      e:faults{ credits = 0 }
+      assert.same({}, assert(c:get("Deals", b)), "the refused lock was not applied")
+    end)
+    e:stop()
+    assert(ok, why)
+  end)
+
+  it("is not sticky: once the window gives credits back, the next call goes through", function()
+    local e = support.start{}
+    local ok, why = pcall(function()
+      local c = support.client(e, { retries = FAST })
+      local a = org.fresh(e, "Deals")
+      e:faults{ credits = 1, credits_window = 1 }
+      assert(c:get("Deals", a))
+      local _, err = c:get("Deals", a)
+      assert.equals("CREDITS_EXHAUSTED", err and err.code)
+      socket.sleep(1.2)
+      local lock = assert(c:lock("Deals", a, "credits spec, after the window"))
+      assert.truthy(lock.id)
+      e:faults{ credits = 0 }
+      local locks = assert(c:get("Deals", a))
+      assert.equals(1, #locks)
+      assert.equals(lock.id, locks[1].id)
+    end)
+    e:stop()
+    assert(ok, why)
+  end)
+
+  it("a 429 of the concurrency limit (no credits header) is retried as before", function()
+    local e = support.start{ "--latency", "300" }
+    local ok, why = pcall(function()
+      local c = support.client(e, { retries = { max_attempts = 50, base_delay = 0.05, max_delay = 0.1 } })
+      local a, b = org.fresh(e, "Deals"), org.fresh(e, "Deals")
+      e:faults{ concurrency_limit = 1 }
+      -- a second client holds the only place for 300 ms while ours asks
+      local cmd = ("curl -s -o /dev/null -H 'Authorization: Zoho-oauthtoken %s' '%s/crm/v8/Deals/%s/Locking_Information__s?fields=Locked_Reason__s' &")
+        :format(support.emu.ACCESS_TOKEN, e.url, b)
+      local before429 = support.status_count(e, 429)
+      os.execute(cmd)
+      socket.sleep(0.1)
+      local res, err = c:get("Deals", a)
+      assert(res, err and err.code)
+      assert.is_true(support.status_count(e, 429) - before429 >= 1, "never met the limit: the spec proves nothing")
+    end)
+    e:stop()
+    assert(ok, why)
+  end)
+end)
