@@ -251,7 +251,7 @@ void zl_batch_free(zl_batch *b) {
     zl_item *it;
     while ((it = zl_fifo_pop(&b->in_h, &b->in_t))) zl_item_free(it);
     zl_doneq_free(&b->done);
-    zl_error_clear(&b->token_err);
+    zl_error_clear(&b->halt_err);
     zl_client_free(b->c);
     pthread_mutex_destroy(&b->mu);
     free(b);

@@ -117,9 +117,10 @@ struct zl_batch {
     size_t caller_wants;         /* the caller waits in shard 0's poll for this many items
                                     finished by the other shards (0: it does not wait); it is
                                     woken earlier when the inbound FIFO runs dry */
-    atomic_bool token_failed;    /* a call ended with TOKEN: the refresh flow is broken (set
-                                    under mu, read without it first) */
-    zl_error token_err;          /* ... and this is why: items not started yet end with it */
+    atomic_bool halted;          /* a call ended with an error every item would meet: TOKEN
+                                    (the refresh flow is broken) or CREDITS_EXHAUSTED (the org's
+                                    credits are spent); set under mu, read without it first */
+    zl_error halt_err;           /* ... and this is why: items not started yet end with it */
     zl_batch_stats st;
     int64_t looked_us;           /* the caller's thread: when its last poll turned shard 0 */
     /* fixed after new */

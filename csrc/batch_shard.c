@@ -173,6 +173,7 @@ static void reap(zl_shard *sh) {
 static void feed_finished(zl_shard *sh) {
     zl_item *it;
     while ((it = zl_fifo_pop(&sh->fin_h, &sh->fin_t))) {
+        zl_call_feed_credits(it->call, zl_xfer_credits(it->x, it->f_status));
         zl_call_feed(it->call, it->f_status, it->f_body, it->f_len, it->f_te);   /* copies what it keeps */
         pool_put(sh, it->x);
         it->x = NULL;
@@ -230,11 +231,11 @@ static void finish(zl_shard *sh, zl_item *it) {
         deliver(sh, &o);
     } else {
         if (restart_throttled(sh, it, e)) return;
-        if (e && !e->retryable && strcmp(e->code, "TOKEN") == 0) {
+        if (e && !e->retryable && (strcmp(e->code, "TOKEN") == 0 || strcmp(e->code, "CREDITS_EXHAUSTED") == 0)) {
             zl_batch *b = sh->b;
             lock(sh);
-            if (!atomic_load(&b->token_failed) && zl_error_copy(&b->token_err, e) == 0)
-                atomic_store(&b->token_failed, true);
+            if (!atomic_load(&b->halted) && zl_error_copy(&b->halt_err, e) == 0)
+                atomic_store(&b->halted, true);
             unlock(sh);
         }
         deliver_error(sh, it, e, it->sends);
@@ -242,15 +243,16 @@ static void finish(zl_shard *sh, zl_item *it) {
     unlink_item(sh, it);
 }
 
-/* The token endpoint refused for good: items not started yet end with the same error
- * instead of each asking it again (Zoho throttles a refresh token that keeps failing). */
-static bool end_on_token_failure(zl_shard *sh, zl_item *it) {
+/* The token endpoint refused for good, or the org's credits are spent: items not started
+ * yet end with the same error instead of each meeting it again (Zoho throttles a refresh
+ * token that keeps failing; a request past the credits only earns another 429). */
+static bool end_on_halt(zl_shard *sh, zl_item *it) {
     zl_batch *b = sh->b;
-    if (!atomic_load(&b->token_failed)) return false;   /* the usual case, without the lock */
+    if (!atomic_load(&b->halted)) return false;   /* the usual case, without the lock */
     zl_error e = {0};
     lock(sh);
-    bool failed = atomic_load(&b->token_failed);
-    if (failed && zl_error_copy(&e, &b->token_err)) zl_err_set(&e, "INTERNAL", 0, false, "out of memory");
+    bool failed = atomic_load(&b->halted);
+    if (failed && zl_error_copy(&e, &b->halt_err)) zl_err_set(&e, "INTERNAL", 0, false, "out of memory");
     unlock(sh);
     if (!failed) return false;
     deliver_error(sh, it, &e, 0);
@@ -260,7 +262,7 @@ static bool end_on_token_failure(zl_shard *sh, zl_item *it) {
 }
 
 static void step(zl_shard *sh, zl_item *it) {
-    if (!it->started && end_on_token_failure(sh, it)) return;
+    if (!it->started && end_on_halt(sh, it)) return;
     it->started = true;
     for (;;) {
         zl_step s;

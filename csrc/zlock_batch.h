@@ -42,9 +42,10 @@
  * after a jittered pause, as long as the item has been throttled for less than
  * `throttle_budget_ms` (default 5 minutes): throttling is bounded by time, not by count, so
  * an org running at its limit slows the run down instead of failing items.
- * A broken refresh flow: once a call ends with a final TOKEN error (the token endpoint refused,
- * or there is no usable token), items not started yet end with that same error without a
- * request, instead of each asking the token endpoint again.
+ * An error every item would meet halts the batch: once a call ends with a final TOKEN error
+ * (the token endpoint refused, or there is no usable token) or with CREDITS_EXHAUSTED (a 429
+ * saying the org has 0 API credits left), items not started yet end with that same error
+ * without a request, instead of each asking the token endpoint or the spent API again.
  */
 #ifndef ZLOCK_BATCH_H
 #define ZLOCK_BATCH_H

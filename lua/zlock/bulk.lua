@@ -13,6 +13,13 @@
 -- A failed item never stops the others and never vanishes: it is counted, journaled, passed to
 -- `on_result`, and listed in `summary.failures`.
 --
+-- ## Halting
+-- Two errors say every later item would fail the same way: `CREDITS_EXHAUSTED` (a 429 saying
+-- the org has no API credits left; they come back over Zoho's rolling 24 h window) and a final
+-- `TOKEN` error (the token endpoint refused the refresh). After one, the runner sends nothing
+-- more: each later item fails at once with that same error (journaled as `failed`, so a rerun
+-- with the same journal tries it again), and `summary.halted` holds the error.
+--
 -- ## Outcomes
 -- `locked`, `already_locked` (the record holds another lock: automatic, or manual with another
 -- reason: nothing to do), `updated`, `unlocked`, `already_unlocked` (the lock is gone), `got`,
@@ -303,6 +310,9 @@ function Run:_classify(item, result, err)
     return "already_locked", locks[1], nil
   end
   if op == "unlock" and is_gone(err) then return "already_unlocked", nil, nil end
+  if not self.halted and (err.code == "CREDITS_EXHAUSTED" or (err.code == "TOKEN" and not err.retryable)) then
+    self.halted = err   -- every later item would meet it too: send nothing more
+  end
   return "failed", nil, err
 end
 
@@ -337,6 +347,7 @@ function Run:_add(item, extra)
   local bad = check(item, self.checked)
   if bad then return self:_record(item, "failed", nil, bad) end
   if self.dry_run then return self:_record(item, "planned", nil, nil) end
+  if self.halted then return self:_record(item, "failed", nil, self.halted) end
   self.seq = self.seq + 1
   item.key = item.jkey .. "#" .. self.seq
   self.submitted = self.submitted + 1
@@ -437,7 +448,8 @@ end
 -- @treturn table summary: `counts` (by outcome), `failures` (list of `{op, module, record_id,
 -- lock_id, code, message, err}`), `done`, `failed`, `skipped`, `reconciled` (items whose
 -- earlier, interrupted or unanswered call had landed), `elapsed` (s), `rate` (items/s),
--- `engine` (engine stats), `dry_run`, `journal` (file name), `ok` (no failure)
+-- `engine` (engine stats), `dry_run`, `journal` (file name), `ok` (no failure), `halted` (the
+-- error that stopped sending, see Halting; nil when none)
 function Run:finish()
   if self.summary then return self.summary end
   if self.engine then
@@ -456,7 +468,7 @@ function Run:finish()
     counts = self.counts, failures = self.failures, done = self.done, failed = self.failed,
     skipped = self.skipped, elapsed = elapsed, rate = elapsed > 0 and worked / elapsed or 0,
     engine = estats, dry_run = self.dry_run, journal = self.opts.journal, ok = self.failed == 0,
-    reconciled = self.reconciled,
+    reconciled = self.reconciled, halted = self.halted,
   }
   return self.summary
 end

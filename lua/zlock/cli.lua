@@ -350,6 +350,10 @@ local function print_summary(p, s, opts, params)
     end
     if opts.journal then out("  journal: ", opts.journal, "\n") end
   end
+  if s.halted then
+    out(("Stopped sending after %s: %s\n"):format(s.halted.code, tostring(s.halted.message)))
+    if opts.journal then out("  rerun with the same --journal later: it resumes with what was not done\n") end
+  end
   if #s.failures > 0 then
     out("Failures:\n")
     for i, f in ipairs(s.failures) do
@@ -400,7 +404,7 @@ local function cmd_run(c, p, params, opts)
     end
     emit{ policy = p.name, action = p.action, dry_run = dry, selected = s.selected, matched = s.matched,
                 counts = s.counts, failures = fails, elapsed = s.elapsed, rate = s.rate, engine = s.engine,
-                reconciled = s.reconciled,
+                reconciled = s.reconciled, halted = s.halted and { code = s.halted.code, message = s.halted.message },
                 plan = show_plan and plan or nil, reported = s.reported, interrupted = s.interrupted }
   else
     if show_plan then
