@@ -92,6 +92,23 @@ describe("examples/openresty in nginx", function()
     assert.equal(before, crm_calls(e))
   end)
 
+  it("answers 429 CREDITS_EXHAUSTED after one call when Zoho says the credits are spent", function()
+    local id = ngxs.unlocked_deals(e, 1)[1]
+    e:faults{ credits = 1, credits_window = 3600 }
+    local ok, why = pcall(function()
+      assert.equal(404, n:req("GET", "/deals/" .. id .. "/lock").status)   -- spends the one credit
+      local before = crm_calls(e)
+      local r = assert(n:req("POST", "/deals/" .. id .. "/lock", { json = { reason = "no credits" } }))
+      assert.equal(429, r.status, r.body)
+      assert.equal("CREDITS_EXHAUSTED", r.json.error.code)
+      assert.is_false(r.json.error.retryable)
+      assert.equal(1, crm_calls(e) - before, "the nginx transport passed the header on: no retry")
+    end)
+    e:faults{ credits = 0 }
+    assert(ok, why)
+    assert.is_nil(ngxs.emu_lock(e, id))
+  end)
+
   it("maps Zoho's unknown-record error to 404 with the zlock error as JSON", function()
     local r = assert(n:req("POST", "/deals/1234567/lock", { json = { reason = "x" } }))
     assert.equal(404, r.status, r.body)
