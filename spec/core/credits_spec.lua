@@ -56,17 +56,18 @@ describe("API credits", function()
   end)
 
   it("a 429 of the concurrency limit (no credits header) is retried as before", function()
-    local e = support.start{ "--latency", "300" }
+    local e = support.start{ "--latency", "1000" }
     local ok, why = pcall(function()
       local c = support.client(e, { retries = { max_attempts = 50, base_delay = 0.05, max_delay = 0.1 } })
       local a, b = org.fresh(e, "Deals"), org.fresh(e, "Deals")
       e:faults{ concurrency_limit = 1 }
-      -- a second client holds the only place for 300 ms while ours asks
-      local cmd = ("curl -s -o /dev/null -H 'Authorization: Zoho-oauthtoken %s' '%s/crm/v8/Deals/%s/Locking_Information__s?fields=Locked_Reason__s' &")
-        :format(support.emu.ACCESS_TOKEN, e.url, b)
+      -- another client holds the only place for a second while ours asks
+      os.execute(("curl -s -o /dev/null -H 'Authorization: Zoho-oauthtoken %s' '%s/crm/v8/Deals/%s/%s' &")
+        :format(support.emu.ACCESS_TOKEN, e.url, b, "Locking_Information__s?fields=Locked_Reason__s"))
+      local deadline = socket.gettime() + 5
+      while e:stats().in_flight < 1 and socket.gettime() < deadline do socket.sleep(0.01) end
+      assert.equals(1, e:stats().in_flight, "the other client never got in")
       local before429 = support.status_count(e, 429)
-      os.execute(cmd)
-      socket.sleep(0.1)
       local res, err = c:get("Deals", a)
       assert(res, err and err.code)
       assert.is_true(support.status_count(e, 429) - before429 >= 1, "never met the limit: the spec proves nothing")
