@@ -4,6 +4,7 @@
 local S = require "bulk.support"
 local emu = require "helpers.emu"
 local engine_multi = require "zlock.engine_multi"
+local socket = require "socket"
 
 -- Runs items through an engine until every one is back; returns the finished list in order of
 -- completion. Fails on an item returned twice or not at all.
@@ -279,36 +280,62 @@ end)
 
 describe("the C bulk engine after a lost reply", function()
   it("reconciles a lock restarted after its call ran out of attempts on 429", function()
-    -- every first POST is dropped (about half after the lock was applied: a lost reply), and
-    -- the 8 credits are spent by them, so every later request gets 429 until the calls run out
-    -- of attempts and the engine restarts them; then the limits are lifted. A restarted lock
-    -- whose first POST landed must end as a success (reconciled), not as NOT_ALLOWED.
-    with_emu({ "--records", "Deals=50", "--credits", "8", "--drop-rate", "1", "--random-seed", "7" }, function(e)
+    -- every first POST is dropped (about half after the lock was applied: a lost reply); while
+    -- they are in the emulator, 8 other requests take every place of its concurrency limit, so
+    -- every later request gets 429 until the calls run out of attempts and the engine restarts
+    -- them; then the limit is lifted. A restarted lock whose first POST landed must end as a
+    -- success (reconciled), not as NOT_ALLOWED. (Spent credits would not do: a 429 saying 0
+    -- credits remain is final, CREDITS_EXHAUSTED, and never restarted.)
+    local e = S.start{ "--records", "Deals=50", "--drop-rate", "1", "--random-seed", "7" }
+    local holders = {}
+    local ok, why = pcall(function()
       -- 4 attempts: a POST refused on a reused connection the emulator had just closed never
-      -- reaches it (no credit spent), so one more attempt may be dropped before the 429s come
+      -- reaches it, so one more attempt may be dropped before the 429s come
       local c = S.client(e, { retries = { max_attempts = 4, base_delay = 0.02, max_delay = 0.05 } })
       local ids = S.unlocked(e, "Deals", 8)
-      -- one I/O thread: the accounting below needs the 8 first POSTs to be the 8 requests that
-      -- spend the credits, which only one shard guarantees (on two, one shard's retries can
-      -- spend credits before the other shard's first POSTs go out)
+      local hold_id = S.unlocked(e, "Deals", 9)[9]
+      assert(e:faults{ latency_ms = 5000, concurrency_limit = 16 })
       local eng = assert(engine_multi.new(c, { concurrency = 8, initial = 8, throttle_pause = 0.05, threads = 1 }))
       local reason = "restart after a lost reply"
       local items = lock_items(ids, reason)
       for _, it in ipairs(items) do assert.is_true(eng:submit(it)) end
-      local done, lifted, landed = {}, false, 0
+      local done = {}
+      local function drive(t)
+        for _, d in ipairs(eng:poll(t)) do
+          assert.is_nil(done[d.item.key], "item returned twice")
+          done[d.item.key] = d
+        end
+      end
+      local function wait_in_flight(n)
+        local deadline = os.time() + 10
+        while e:stats().in_flight < n do
+          assert(os.time() < deadline, "the emulator never had " .. n .. " requests in flight")
+          drive(0.01)
+        end
+      end
+      wait_in_flight(8)                       -- the 8 first POSTs sleep 5 s, then are dropped
+      assert(e:faults{ latency_ms = 15000 })
+      local host, port = e.url:match("^http://([^:/]+):(%d+)")
+      for i = 1, 8 do
+        local sock = assert(socket.tcp())
+        assert(sock:connect(host, tonumber(port)))
+        assert(sock:send(("GET /crm/v8/Deals/%s/Locking_Information__s?fields=Locked_Reason__s HTTP/1.1\r\n" ..
+          "Host: %s\r\nAuthorization: Zoho-oauthtoken %s\r\n\r\n"):format(hold_id, host, emu.ACCESS_TOKEN)))
+        holders[i] = sock
+      end
+      wait_in_flight(16)                      -- the holders sleep 15 s
+      assert(e:faults{ latency_ms = 0, concurrency_limit = 8 })
+      local lifted, landed = false, 0
       local before = #S.locks(e)
       local deadline = os.time() + 60
       while eng:inflight() > 0 do
         assert(os.time() < deadline, "engine did not finish")
-        for _, d in ipairs(eng:poll(0.05)) do
-          assert.is_nil(done[d.item.key], "item returned twice")
-          done[d.item.key] = d
-        end
+        drive(0.05)
         if not lifted and eng:stats().restarts >= #items then
-          -- every call has met a 429: the credits are spent, nothing can land any more; the
+          -- every call has met a 429 after its dropped POST: nothing can land any more; the
           -- locks there now are those whose reply was lost
           landed = #S.locks(e) - before
-          assert(e:faults{ credits = 0, drop_rate = 0 })
+          assert(e:faults{ concurrency_limit = 0, drop_rate = 0 })
           lifted = true
         end
       end
@@ -328,6 +355,9 @@ describe("the C bulk engine after a lost reply", function()
       assert.equals(landed, reconciled)
       eng:close()
     end)
+    for _, sock in ipairs(holders) do sock:close() end
+    e:stop("KILL")   -- its holder threads still sleep: no need to wait for them
+    assert(ok, why)
   end)
 end)
 

@@ -187,15 +187,15 @@ describe("zlock errors from Zoho's error table", function()
     assert.is_true(err.retryable)
   end)
 
-  it("over the credits: 429 TOO_MANY_REQUESTS, retryable", function()
+  it("over the credits: 429 CREDITS_EXHAUSTED, not retryable (X-API-CREDITS-REMAINING: 0)", function()
     local ec = support.start{ "--credits", "1" }
     finally(function() ec:stop() end)
     local cc = support.client(ec, { retries = { max_attempts = 2, base_delay = 0.001, max_delay = 0.005 } })
     local _, first = cc:get("Leads", "1234567890123456789") -- spends the only credit
     assert.equals("INVALID_DATA", first and first.code)
     local res, err = cc:get("Leads", "1234567890123456789")
-    check_err(res, err, "TOO_MANY_REQUESTS", 429)
-    assert.is_true(err.retryable)
+    check_err(res, err, "CREDITS_EXHAUSTED", 429)
+    assert.is_false(err.retryable)
   end)
 end)
 

@@ -66,15 +66,32 @@ describe("retries", function()
     assert.is_true(sent < 100, sent .. " requests: max_time ignored")
   end)
 
-  it("429 TOO_MANY_REQUESTS is retried (two attempts reach the server)", function()
-    local e = support.start{ "--credits", "1" }
-    finally(function() e:stop() end)
+  it("429 TOO_MANY_REQUESTS (the concurrency limit) is retried (two attempts reach the server)", function()
+    local e = support.start{ "--concurrency-limit", "1" }
+    local holder
+    finally(function()
+      if holder then holder:close() end
+      e:stop("KILL")   -- the holder's thread still sleeps: no need to wait for it
+    end)
     local c = support.client(e, { retries = { max_attempts = 2, base_delay = 0.001, max_delay = 0.005 } })
-    assert.is_nil(c:get("Leads", "1234567890123456789")) -- spends the credit (INVALID_DATA)
+    -- a request that sleeps 30 s in the emulator holds its only place
+    e:faults{ latency_ms = 30000 }
+    local host, port = e.url:match("^http://([^:/]+):(%d+)")
+    holder = assert(socket.tcp())
+    assert(holder:connect(host, tonumber(port)))
+    assert(holder:send(("GET /crm/v8/Leads/1234567890123456789/Locking_Information__s?fields=Locked_Reason__s" ..
+      " HTTP/1.1\r\nHost: %s\r\nAuthorization: Zoho-oauthtoken %s\r\n\r\n"):format(host, emu.ACCESS_TOKEN)))
+    local deadline = socket.gettime() + 10
+    while e:stats().in_flight < 1 do
+      assert(socket.gettime() < deadline, "the holder never got in")
+      socket.sleep(0.01)
+    end
+    e:faults{ latency_ms = 0 }
     local before = support.status_count(e, 429)
     local res, err = c:get("Leads", "1234567890123456789")
     assert.is_nil(res)
     assert.equals("TOO_MANY_REQUESTS", err.code)
+    assert.is_true(err.retryable)
     assert.equals(before + 2, (support.status_count(e, 429)))
   end)
 
