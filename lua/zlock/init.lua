@@ -92,7 +92,8 @@ end
 --  (seconds), `info.error`, `info.operation`, `info.module`, `info.record_id`; return `false`
 --  to stop retrying;
 --  `transport` (`"auto"` default: nginx cosockets inside OpenResty, else libcurl; `"curl"`, `"ngx"`,
---  or a table with `send(self, step)` -> status, body, errcode; optional `sleep(self, ms)`,
+--  or a table with `send(self, step)` -> status, body, errcode[, credits] (credits: the reply's
+--  X-API-CREDITS-REMAINING as a number, so a 429 with 0 left is final); optional `sleep(self, ms)`,
 --  `wait_token(self, step)`, `prepare(self, core_client)`, `send_token(self, call, step, core_client)`,
 --  `bulk_engine(self, client, opts)`);
 --  `shared_dict` (ngx transport only: name of a `lua_shared_dict` holding the access token for
