@@ -160,8 +160,12 @@ static void reap(zl_shard *sh) {
     if (!h) return;
     zl_batch *b = sh->b;
     lock(sh);
-    for (zl_item *it = h; it; it = it->qnext)
-        if (!it->token_xfer) zl_window_done(&b->win, it->ticket, it->f_te == ZL_TERR_NONE, it->f_status);
+    for (zl_item *it = h; it; it = it->qnext) {
+        if (it->token_xfer) continue;
+        /* a 429 saying the credits are spent says nothing about concurrency: no cut, no growth */
+        bool spent = it->f_status == 429 && zl_xfer_credits(it->x, 429) == 0;
+        zl_window_done(&b->win, it->ticket, it->f_te == ZL_TERR_NONE && !spent, it->f_status);
+    }
     b->st.connects += connects;
     zl_batch_wake_others_locked(b, sh);
     unlock(sh);
