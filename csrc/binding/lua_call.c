@@ -109,8 +109,13 @@ static int l_feed(lua_State *L) {
     size_t len = 0;
     const char *body = luaL_optlstring(L, 3, "", &len);
     const char *e = luaL_optstring(L, 4, NULL);
-    lua_Integer credits = lua_isnoneornil(L, 5) ? -1 : luaL_checkinteger(L, 5);
-    zl_call_feed_credits(u->call, credits < 0 || credits > LONG_MAX ? -1 : (long)credits);
+    /* a header value, so never an error: anything but a number >= 0 means "not said" */
+    long credits = -1;
+    if (lua_type(L, 5) == LUA_TNUMBER || lua_type(L, 5) == LUA_TSTRING) {
+        lua_Number n = lua_tonumber(L, 5);   /* 0 for a string that is not a number: checked below */
+        if (lua_isnumber(L, 5) && n >= 0 && n < (lua_Number)LONG_MAX) credits = (long)n;
+    }
+    zl_call_feed_credits(u->call, credits);
     zl_call_feed(u->call, status, body, len, terr_of(e));
     return 0;
 }

@@ -55,4 +55,21 @@ describe("API credits", function()
     e:stop()
     assert(ok, why)
   end)
+  it("takes a transport's credits value leniently: 0 is final, anything else is no signal, never an error", function()
+    local zlock = require "zlock"
+    local E429 = '{"code":"TOO_MANY_REQUESTS","details":{},"message":"too many","status":"error"}'
+    local cases = { { 0, "CREDITS_EXHAUSTED" }, { "0", "CREDITS_EXHAUSTED" }, { 1.5, "TOO_MANY_REQUESTS" },
+                    { "abc", "TOO_MANY_REQUESTS" }, { -3, "TOO_MANY_REQUESTS" }, { 1e30, "TOO_MANY_REQUESTS" },
+                    { 12, "TOO_MANY_REQUESTS" } }
+    for _, case in ipairs(cases) do
+      local sends = 0
+      local c = assert(zlock.new{ api_domain = "http://127.0.0.1:9", access_token = "1000.x",
+        retries = { max_attempts = 2, base_delay = 0.001, max_delay = 0.002 },
+        transport = { send = function() sends = sends + 1; return 429, E429, nil, case[1] end } })
+      local res, err = c:get("Deals", "1234567890123456789")
+      assert.is_nil(res)
+      assert.equals(case[2], err.code, "credits " .. tostring(case[1]))
+      assert.equals(case[2] == "CREDITS_EXHAUSTED" and 1 or 2, sends, "credits " .. tostring(case[1]))
+    end
+  end)
 end)
