@@ -350,14 +350,21 @@ local function print_summary(p, s, opts, params)
     end
     if opts.journal then out("  journal: ", opts.journal, "\n") end
   end
+  -- after a halt, the items that failed with the halting error are one line, not thousands
+  local listed, halted_n = s.failures, 0
   if s.halted then
+    listed = {}
+    for _, f in ipairs(s.failures) do
+      if f.code == s.halted.code then halted_n = halted_n + 1 else listed[#listed + 1] = f end
+    end
     out(("Stopped sending after %s: %s\n"):format(s.halted.code, tostring(s.halted.message)))
+    out(("  %d item%s failed with it (listed with --json)\n"):format(halted_n, halted_n == 1 and "" or "s"))
     if opts.journal then out("  rerun with the same --journal later: it resumes with what was not done\n") end
   end
-  if #s.failures > 0 then
-    out("Failures:\n")
-    for i, f in ipairs(s.failures) do
-      if i > 50 then out(("  ... and %d more (use --json)\n"):format(#s.failures - 50)); break end
+  if #listed > 0 then
+    out(s.halted and "Other failures:\n" or "Failures:\n")
+    for i, f in ipairs(listed) do
+      if i > 50 then out(("  ... and %d more (use --json)\n"):format(#listed - 50)); break end
       out(("  %s %s/%s: %s\n"):format(f.op, f.module, f.record_id, tostring(f.err or f.message)))
     end
   end

@@ -84,6 +84,40 @@ describe("bulk run when the API credits run out", function()
   scenario("C")
   scenario("sequential", function(c) return engine_seq.new(c) end)
 
+  it("zlock run says why it stopped, in one line for all the items that met it, and a rerun does the rest", function()
+    local e = S.start{}
+    local jf = os.tmpname()
+    os.remove(jf)
+    local ok, why = pcall(function()
+      local plan = S.zlock_json(e, { "run", "examples/lock_closed_lost.lua", "--dry-run" })
+      local want = plan.counts.planned
+      assert.is_true(want > 10, "the demo org plans " .. tostring(want) .. " locks: the spec proves nothing")
+      e:faults{ credits = 10, credits_window = 3600 }
+      local out, code, err = S.zlock(e, { "run", "examples/lock_closed_lost.lua", "--journal", jf })
+      assert.equals(1, code, out .. err)
+      assert.truthy(out:find("Stopped sending after CREDITS_EXHAUSTED", 1, true), out)
+      local n = tonumber(out:match("(%d+) items? failed with it"))
+      assert.truthy(n and n > 0, out)
+      local _, lines = out:gsub("CREDITS_EXHAUSTED", "")
+      assert.equals(1, lines, "one line names the error, not one per item:\n" .. out)
+      assert.truthy(out:find("rerun with the same --journal", 1, true), out)
+      local locked = tonumber(out:match("locked%s+(%d+)"))
+      assert.equals(want, locked + n)
+      e:faults{ credits = 0 }
+      local s2, code2 = S.zlock_json(e, { "run", "examples/lock_closed_lost.lua", "--journal", jf })
+      assert.equals(0, code2)
+      -- the policy selects unlocked deals only: the rerun matches exactly those not done
+      assert.equals(n, s2.matched)
+      assert.equals(n, s2.counts.locked)
+      assert.equals(0, #s2.failures)
+      local after = S.zlock_json(e, { "run", "examples/lock_closed_lost.lua", "--dry-run" })
+      assert.equals(0, after.counts.planned or 0, "every deal of the policy is locked now")
+    end)
+    os.remove(jf)
+    e:stop()
+    assert(ok, why)
+  end)
+
   it("zlock lock says CREDITS_EXHAUSTED at once and exits 1", function()
     local e = S.start{}
     local ok, why = pcall(function()
