@@ -59,6 +59,7 @@ typedef struct zl_item {
     const char *f_body;
     size_t f_len;
     zl_transport_error f_te;
+    long f_credits;              /* its X-API-CREDITS-REMAINING on a 429 (-1: none; read once) */
     zl_window_ticket ticket;     /* the API request in flight, as the window knows it */
     int64_t accepted_ms;
     bool started;                /* its call has been stepped at least once */

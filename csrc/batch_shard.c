@@ -154,6 +154,7 @@ static void reap(zl_shard *sh) {
         curl_multi_remove_handle(sh->multi, e);
         unsigned long before = zl_xfer_connects(it->x);
         zl_xfer_finish(it->x, rc, &it->f_status, &it->f_body, &it->f_len, &it->f_te);
+        it->f_credits = zl_xfer_credits(it->x, it->f_status);
         connects += zl_xfer_connects(it->x) - before;
         zl_fifo_push(&h, &t, it);
     }
@@ -163,7 +164,7 @@ static void reap(zl_shard *sh) {
     for (zl_item *it = h; it; it = it->qnext) {
         if (it->token_xfer) continue;
         /* a 429 saying the credits are spent says nothing about concurrency: no cut, no growth */
-        bool spent = it->f_status == 429 && zl_xfer_credits(it->x, 429) == 0;
+        bool spent = it->f_status == 429 && it->f_credits == 0;
         zl_window_done(&b->win, it->ticket, it->f_te == ZL_TERR_NONE && !spent, it->f_status);
     }
     b->st.connects += connects;
@@ -177,7 +178,7 @@ static void reap(zl_shard *sh) {
 static void feed_finished(zl_shard *sh) {
     zl_item *it;
     while ((it = zl_fifo_pop(&sh->fin_h, &sh->fin_t))) {
-        zl_call_feed_credits(it->call, zl_xfer_credits(it->x, it->f_status));
+        zl_call_feed_credits(it->call, it->f_credits);
         zl_call_feed(it->call, it->f_status, it->f_body, it->f_len, it->f_te);   /* copies what it keeps */
         pool_put(sh, it->x);
         it->x = NULL;
