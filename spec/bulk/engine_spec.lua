@@ -4,7 +4,6 @@
 local S = require "bulk.support"
 local emu = require "helpers.emu"
 local engine_multi = require "zlock.engine_multi"
-local socket = require "socket"
 
 -- Runs items through an engine until every one is back; returns the finished list in order of
 -- completion. Fails on an item returned twice or not at all.
@@ -306,24 +305,10 @@ describe("the C bulk engine after a lost reply", function()
           done[d.item.key] = d
         end
       end
-      local function wait_in_flight(n)
-        local deadline = os.time() + 10
-        while e:stats().in_flight < n do
-          assert(os.time() < deadline, "the emulator never had " .. n .. " requests in flight")
-          drive(0.01)
-        end
-      end
-      wait_in_flight(8)                       -- the 8 first POSTs sleep 5 s, then are dropped
+      e:wait_in_flight(8, drive)              -- the 8 first POSTs sleep 5 s, then are dropped
       assert(e:faults{ latency_ms = 15000 })
-      local host, port = e.url:match("^http://([^:/]+):(%d+)")
-      for i = 1, 8 do
-        local sock = assert(socket.tcp())
-        assert(sock:connect(host, tonumber(port)))
-        assert(sock:send(("GET /crm/v8/Deals/%s/Locking_Information__s?fields=Locked_Reason__s HTTP/1.1\r\n" ..
-          "Host: %s\r\nAuthorization: Zoho-oauthtoken %s\r\n\r\n"):format(hold_id, host, emu.ACCESS_TOKEN)))
-        holders[i] = sock
-      end
-      wait_in_flight(16)                      -- the holders sleep 15 s
+      for i = 1, 8 do holders[i] = e:hold(hold_id) end
+      e:wait_in_flight(16, drive)             -- the holders sleep 15 s
       assert(e:faults{ latency_ms = 0, concurrency_limit = 8 })
       local lifted, landed = false, 0
       local before = #S.locks(e)

@@ -76,16 +76,8 @@ describe("retries", function()
     local c = support.client(e, { retries = { max_attempts = 2, base_delay = 0.001, max_delay = 0.005 } })
     -- a request that sleeps 30 s in the emulator holds its only place
     e:faults{ latency_ms = 30000 }
-    local host, port = e.url:match("^http://([^:/]+):(%d+)")
-    holder = assert(socket.tcp())
-    assert(holder:connect(host, tonumber(port)))
-    assert(holder:send(("GET /crm/v8/Leads/1234567890123456789/Locking_Information__s?fields=Locked_Reason__s" ..
-      " HTTP/1.1\r\nHost: %s\r\nAuthorization: Zoho-oauthtoken %s\r\n\r\n"):format(host, emu.ACCESS_TOKEN)))
-    local deadline = socket.gettime() + 10
-    while e:stats().in_flight < 1 do
-      assert(socket.gettime() < deadline, "the holder never got in")
-      socket.sleep(0.01)
-    end
+    holder = e:hold("1234567890123456789")
+    e:wait_in_flight(1)
     e:faults{ latency_ms = 0 }
     local before = support.status_count(e, 429)
     local res, err = c:get("Leads", "1234567890123456789")

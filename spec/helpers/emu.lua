@@ -109,4 +109,28 @@ function Emu:reset() return admin(self, "POST", "/__emu/reset", "{}") end
 --- POST /__emu/faults: change fault and limit settings at run time.
 function Emu:faults(t) return admin(self, "POST", "/__emu/faults", t) end
 
+--- Sends one CRM GET (a lock list of `record_id`) on a connection of its own and never reads
+-- the reply: with a long `latency_ms` set first, it holds one of the emulator's concurrency
+-- places until the emulator answers. Returns the socket (close it when done).
+function Emu:hold(record_id)
+  local socket = require "socket"
+  local host, port = self.url:match("^http://([^:/]+):(%d+)")
+  local sock = assert(socket.tcp())
+  assert(sock:connect(host, tonumber(port)))
+  assert(sock:send(("GET /crm/v8/Deals/%s/Locking_Information__s?fields=Locked_Reason__s HTTP/1.1\r\n" ..
+    "Host: %s\r\nAuthorization: Zoho-oauthtoken %s\r\n\r\n"):format(record_id, host, M.ACCESS_TOKEN)))
+  return sock
+end
+
+--- Waits (10 s at most, else raises) until the emulator has `n` CRM requests in flight;
+-- `tick(seconds)` runs between two looks (e.g. an engine's poll), else a short sleep.
+function Emu:wait_in_flight(n, tick)
+  local socket = require "socket"
+  local deadline = socket.gettime() + 10
+  while self:stats().in_flight < n do
+    assert(socket.gettime() < deadline, "the emulator never had " .. n .. " requests in flight")
+    if tick then tick(0.01) else socket.sleep(0.01) end
+  end
+end
+
 return M
