@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CPU time per lock (user + system, microseconds) of each side of bench/bulk_throughput.sh:
-# wrk, zlock's runner (c:bulk), zlock's engine alone, and the emulator serving each of them.
+# wrk, zlock's runner (c:bulk), zlock's engine alone, libcurl alone (bench/curl_bulk_loop.c: the
+# same requests on bare libcurl, no zlock) and the emulator serving each of them.
 # On a machine where client and emulator share the cores, the rate is about
 # cores / (client + emulator CPU per lock): this shows where a ratio to wrk comes from.
 # Usage: bench/bulk_cpu.sh [N=60000] [ROUNDS=2]      (a measurement, not a test)
@@ -12,6 +13,10 @@ ROUNDS=${2:-2}
 bulk_bench_setup wrk
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }     # utime + stime, clock ticks
 HZ=$(getconf CLK_TCK)
+mkdir -p build/bench
+# shellcheck disable=SC2046
+cc -std=c11 -O2 -Wall -Wextra -Werror -pthread -o build/bench/curl_bulk_loop bench/curl_bulk_loop.c \
+  $(pkg-config --cflags --libs libcurl)
 
 W=$(( 2 * N > 150000 ? 2 * N : 150000 ))   # ids enough for wrk's 3 s
 fresh_emu() {
@@ -38,4 +43,7 @@ for round in $(seq 1 "$ROUNDS"); do
     /usr/bin/time -f "%U %S" -o "$TMP/t" lua5.4 bench/bulk_run.lua "$EMU_URL" "$TMP/ids_n" 16 "$mode" >"$TMP/o"
     report "zlock_$mode" "$(awk '{ print $1 + $2 }' "$TMP/t")" "$(sed -n 's/.* locks \([0-9]*\) .*/\1/p' "$TMP/o")"
   done
+  fresh_emu
+  /usr/bin/time -f "%U %S" -o "$TMP/t" build/bench/curl_bulk_loop "$EMU_URL" "$EMU_TOKEN" "$TMP/ids_n" 16 2 >"$TMP/o"
+  report "libcurl_alone" "$(awk '{ print $1 + $2 }' "$TMP/t")" "$(sed -n 's/.* locks \([0-9]*\) .*/\1/p' "$TMP/o")"
 done

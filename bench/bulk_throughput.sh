@@ -2,6 +2,8 @@
 # Bulk lock throughput with no latency: zlock's C engine (through c:bulk, and driven directly)
 # locking N distinct Deals at concurrency 16, against what wrk gets from the same emulator on the
 # same route (POST .../Locking_Information__s, one record per request) with 16 connections.
+# A third peer, libcurl alone (bench/curl_bulk_loop.c: the same requests on bare libcurl multi
+# handles, no zlock), shows how much of the gap to wrk is libcurl's and how much zlock's.
 # Each side gets a fresh zlock-emu with the same records. A measurement, not a test.
 # Usage: bench/bulk_throughput.sh [N=100000] [WRK_DURATION=3s] [ROUNDS=5]
 # (wrk must not run out of records: other_replies stays 0)
@@ -13,6 +15,10 @@ ROUNDS=${3:-5}
 . bench/emu_common.sh
 bulk_bench_setup wrk
 RECORDS="Deals=$((N + N / 10 + 100))"
+mkdir -p build/bench
+# shellcheck disable=SC2046
+cc -std=c11 -O2 -Wall -Wextra -Werror -pthread -o build/bench/curl_bulk_loop bench/curl_bulk_loop.c \
+  $(pkg-config --cflags --libs libcurl)
 
 fresh_emu() {
   emu_stop
@@ -21,10 +27,11 @@ fresh_emu() {
   [ "$(wc -l <"$TMP/ids")" -ge "$N" ] || { echo "fewer than $N unlocked deals" >&2; exit 1; }
 }
 
-echo "# $(nproc) cores shared by zlock-emu and the client; $N locks, concurrency 16; wrk -t2 -c16 -d$DURATION;"
+echo "# $(nproc) cores shared by zlock-emu and the client; $N locks, concurrency 16 (libcurl alone: 2 threads);"
+echo "# wrk -t2 -c16 -d$DURATION;"
 echo "# $ROUNDS rounds, interleaved (the machine is shared: the best and the median of each side are compared)"
 rate() { sed -n 's/.*locks_per_s \([0-9.]*\).*/\1/p' <<<"$1"; }
-W=0; R=0; E=0; WS=""; RS=""; ES=""; PR=""; PE=""
+W=0; R=0; E=0; C=0; WS=""; RS=""; ES=""; CS=""; PR=""; PE=""; PC=""; PRC=""
 best() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b ? a : b) }'; }
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 for round in $(seq 1 "$ROUNDS"); do
@@ -37,17 +44,28 @@ for round in $(seq 1 "$ROUNDS"); do
   fresh_emu
   ENG=$(lua5.4 bench/bulk_run.lua "$EMU_URL" "$TMP/ids" 16 engine)
   echo "round $round: $ENG"
+  fresh_emu
+  CUR=$(build/bench/curl_bulk_loop "$EMU_URL" "$EMU_TOKEN" "$TMP/ids" 16 2)
+  echo "round $round: $CUR"
   W=$(best "$W" "$(rate "$WRK")"); R=$(best "$R" "$(rate "$RUN")"); E=$(best "$E" "$(rate "$ENG")")
-  WS="$WS $(rate "$WRK")"; RS="$RS $(rate "$RUN")"; ES="$ES $(rate "$ENG")"
+  C=$(best "$C" "$(rate "$CUR")")
+  WS="$WS $(rate "$WRK")"; RS="$RS $(rate "$RUN")"; ES="$ES $(rate "$ENG")"; CS="$CS $(rate "$CUR")"
   # the same round's wrk: the machine's mood of the moment is shared by both sides
   PR="$PR $(awk -v a="$(rate "$RUN")" -v b="$(rate "$WRK")" 'BEGIN { print 100 * a / b }')"
   PE="$PE $(awk -v a="$(rate "$ENG")" -v b="$(rate "$WRK")" 'BEGIN { print 100 * a / b }')"
+  PC="$PC $(awk -v a="$(rate "$CUR")" -v b="$(rate "$WRK")" 'BEGIN { print 100 * a / b }')"
+  PRC="$PRC $(awk -v a="$(rate "$RUN")" -v b="$(rate "$CUR")" 'BEGIN { print 100 * a / b }')"
 done
-awk -v w="$W" -v r="$R" -v e="$E" -v mw="$(median "$WS")" -v mr="$(median "$RS")" -v me="$(median "$ES")" 'BEGIN {
-  printf "best locks/s: wrk %d, zlock runner %d, zlock engine %d\n", w, r, e
+awk -v w="$W" -v r="$R" -v e="$E" -v c="$C" -v mw="$(median "$WS")" -v mr="$(median "$RS")" -v me="$(median "$ES")" \
+    -v mc="$(median "$CS")" 'BEGIN {
+  printf "best locks/s: wrk %d, zlock runner %d, zlock engine %d, libcurl alone %d\n", w, r, e, c
   printf "ratio zlock runner / wrk = %.0f%%   zlock engine / wrk = %.0f%%   (target >= 80%%)\n", 100 * r / w, 100 * e / w
-  printf "median locks/s: wrk %d, zlock runner %d, zlock engine %d; ratios %.0f%% and %.0f%%\n", mw, mr, me,
-    100 * mr / mw, 100 * me / mw }'
-awk -v pr="$(median "$PR")" -v pe="$(median "$PE")" -v rs="$PR" -v es="$PE" 'BEGIN {
+  printf "ratio libcurl alone / wrk = %.0f%%   zlock runner / libcurl alone = %.0f%%\n", 100 * c / w, 100 * r / c
+  printf "median locks/s: wrk %d, zlock runner %d, zlock engine %d, libcurl alone %d; ratios to wrk %.0f%%, %.0f%%, %.0f%%\n",
+    mw, mr, me, mc, 100 * mr / mw, 100 * me / mw, 100 * mc / mw }'
+awk -v pr="$(median "$PR")" -v pe="$(median "$PE")" -v rs="$PR" -v es="$PE" -v cs="$PC" -v rcs="$PRC" \
+    -v pc="$(median "$PC")" -v prc="$(median "$PRC")" 'BEGIN {
   printf "per-round ratios runner:%s\n", rs; printf "per-round ratios engine:%s\n", es
+  printf "per-round ratios libcurl alone:%s\n", cs; printf "per-round ratios runner / libcurl alone:%s\n", rcs
+  printf "median of per-round ratios: libcurl alone / wrk = %.0f%%   zlock runner / libcurl alone = %.0f%%\n", pc, prc
   printf "median of per-round ratios: zlock runner / wrk = %.0f%%   zlock engine / wrk = %.0f%%   (target >= 80%%)\n", pr, pe }'
