@@ -47,7 +47,8 @@
 -- callbacks from C into Lua.
 --
 --     engine:submit(item)     -- item = {op="lock"|"update"|"unlock"|"get", module=, record_id=,
---                             --         lock_id=, reason=, key=<unique string>}
+--                             --         lock_id=, reason=} (an engine tells items apart by
+--                             --         table identity: the same record may come twice)
 --                             -- returns true, or false when full (the runner then polls)
 --     engine:poll(timeout_s)  -- drives I/O for up to timeout_s seconds (returns early when
 --                             -- something finished); returns an array (possibly empty) of
@@ -204,7 +205,7 @@ function M.new(client, opts)
   end
   local self = setmetatable({
     client = client, opts = opts, dry_run = opts.dry_run and true or false,
-    counts = {}, failures = {}, done = 0, failed = 0, skipped = 0, submitted = 0, returned = 0, seq = 0,
+    counts = {}, failures = {}, done = 0, failed = 0, skipped = 0, submitted = 0, returned = 0,
     reconciled = 0, checked = {},
     total = opts.total, started = progress_mod.clock(),
   }, Run)
@@ -348,8 +349,6 @@ function Run:_add(item, extra)
   if bad then return self:_record(item, "failed", nil, bad) end
   if self.dry_run then return self:_record(item, "planned", nil, nil) end
   if self.halted then return self:_record(item, "failed", nil, self.halted) end
-  self.seq = self.seq + 1
-  item.key = item.jkey .. "#" .. self.seq
   self.submitted = self.submitted + 1
   while not self.engine:submit(item) do
     self:_drain(0.05)

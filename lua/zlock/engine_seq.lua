@@ -20,7 +20,7 @@ function M.new(client)
 end
 
 --- Accepts an item when nothing is pending.
--- @tparam table item `{op=, module=, record_id=, lock_id=, reason=, key=}`
+-- @tparam table item `{op=, module=, record_id=, lock_id=, reason=}`
 -- @treturn boolean true when accepted, false when full (poll first)
 function Engine:submit(item)
   if self.closed then error("engine is closed", 2) end
