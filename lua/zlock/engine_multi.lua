@@ -2,7 +2,7 @@
 -- concurrency) behind the engine interface of `zlock.bulk` (see its LDoc).
 --
 --     local eng = assert(c:bulk_engine{ concurrency = 10 })   -- or engine_multi.new(c, opts)
---     eng:submit{ op = "lock", module = "Deals", record_id = id, reason = "r", key = "k1" }
+--     eng:submit{ op = "lock", module = "Deals", record_id = id, reason = "r" }
 --     for _, done in ipairs(eng:poll(0.1)) do ... done.item, done.result, done.err ... end
 --     eng:stats()  -- concurrency (current window), max, retries, throttled, max_inflight, ...
 --     eng:close()
@@ -37,6 +37,18 @@ end
 
 local KIND = { lock = "lock", update = "update" }
 
+-- The core call an item asks for, or nil (unknown op).
+local function kind_of(item)
+  local op = item.op
+  if op == "unlock" then return item.lock_id and "unlock" or "list" end
+  if op == "get" then return item.lock_id and "get_one" or "list" end
+  return KIND[op]
+end
+
+-- The tag of an unlock's second step (the DELETE of the lock its list found); an item is its own
+-- tag otherwise (one table less per item). A private key: no item field can look like it.
+local SECOND = {}
+
 local LEAN = { lock = true, update = true, unlock = true }
 
 --- Creates an engine on a client.
@@ -67,28 +79,26 @@ function M.new(client, opts)
                         again = {}, closed = false }, Engine)
 end
 
---- Accepts an item (see `zlock.bulk`: `{op=, module=, record_id=, lock_id=, reason=, key=}`).
+--- Accepts an item (see `zlock.bulk`: `{op=, module=, record_id=, lock_id=, reason=}`).
 -- @tparam table item
 -- @treturn boolean true when accepted, false when full (poll first)
 function Engine:submit(item)
   if self.closed then error("engine is closed", 2) end
-  local op, lock_id = item.op, item.lock_id
-  local kind = KIND[op]
-  if op == "unlock" then kind = lock_id and "unlock" or "list"
-  elseif op == "get" then kind = lock_id and "get_one" or "list" end
+  local kind = kind_of(item)
   if not kind then
     self.ready[#self.ready + 1] = { item = item, err = errors.new{ code = "INVALID_ARGUMENT",
-      message = "unknown op " .. tostring(op) } }
+      message = "unknown op " .. tostring(item.op) } }
     return true
   end
-  return self.c:submit({ item, kind }, kind, item.module, item.record_id, lock_id, item.reason)
+  return self.c:submit(item, kind, item.module, item.record_id, item.lock_id, item.reason)
 end
 
 -- Turns one finished C entry `{tag=, result=|err=}` into `{item=, result=|err=}` (in place), or
 -- starts the second call of an unlock without lock id (returns nil then).
 function Engine:_finish(r)
   local tag = r.tag
-  local item, kind = tag[1], tag[2]
+  local item, kind
+  if tag[SECOND] then item, kind = tag.item, "unlock" else item, kind = tag, kind_of(tag) end
   r.tag, r.item = nil, item
   if r.err then
     r.err = errors.new(r.err)
@@ -111,9 +121,9 @@ function Engine:_finish(r)
       r.result, r.err = nil, errors.new{ code = "NOT_LOCKED", message = "record " .. item.record_id .. " has no lock" }
       return r
     end
-    tag[2], tag[3] = "unlock", pick.id
-    if not self.c:submit(tag, "unlock", item.module, item.record_id, pick.id) then
-      self.again[#self.again + 1] = tag      -- the window shrank meanwhile: next poll
+    local second = { [SECOND] = true, item = item, lock_id = pick.id }
+    if not self.c:submit(second, "unlock", item.module, item.record_id, pick.id) then
+      self.again[#self.again + 1] = second   -- the window shrank meanwhile: next poll
     end
     return nil
   end
@@ -128,10 +138,10 @@ function Engine:poll(timeout_s)
   if #self.again > 0 then
     local again = self.again
     self.again = {}
-    for _, tag in ipairs(again) do
-      local item = tag[1]
-      if not self.c:submit(tag, "unlock", item.module, item.record_id, tag[3]) then
-        self.again[#self.again + 1] = tag
+    for _, second in ipairs(again) do
+      local item = second.item
+      if not self.c:submit(second, "unlock", item.module, item.record_id, second.lock_id) then
+        self.again[#self.again + 1] = second
       end
     end
   end
