@@ -221,6 +221,15 @@ collect:
     return n;
 }
 
+bool zl_batch_due(const zl_batch *b) {
+    if (!b) return false;
+    if (mono_us() - b->looked_us >= LOOK_US) return true;
+    pthread_mutex_lock((pthread_mutex_t *)&b->mu);
+    bool ready = zl_doneq_len(&b->done) > 0;
+    pthread_mutex_unlock((pthread_mutex_t *)&b->mu);
+    return ready;
+}
+
 size_t zl_batch_inflight(const zl_batch *b) {
     if (!b) return 0;
     pthread_mutex_lock((pthread_mutex_t *)&b->mu);

@@ -124,6 +124,11 @@ size_t zl_batch_poll(zl_batch *b, long timeout_ms, zl_batch_result *out, size_t 
 /* Items submitted and not yet returned by poll. */
 size_t zl_batch_inflight(const zl_batch *b);
 
+/* Whether a zl_batch_poll(b, 0, ...) now would do anything: finished items are waiting, or the
+ * caller's thread is due to turn its share of the I/O. A caller that polls without waiting
+ * after every submit can skip the polls this says are empty. */
+bool zl_batch_due(const zl_batch *b);
+
 void zl_batch_stats_get(const zl_batch *b, zl_batch_stats *st);
 
 /* Frees body and error of a result (zeroes it). */

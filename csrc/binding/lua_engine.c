@@ -3,7 +3,8 @@
  *       opts: concurrency (max in flight, default 10), initial, decrease, probe, capacity,
  *             throttle_budget (seconds), throttle_pause (seconds), threads (I/O threads, 0 = auto),
  *             lean (true: a lock/update/unlock result is {id=, reconciled=true}: no body)
- *   :submit(tag, kind, module, record_id, lock_id, reason [, params]) -> true | false (full)
+ *   :submit(tag, kind, module, record_id, lock_id, reason [, params]) -> true, due | false (full)
+ *        (due: false when a poll(0) now would find nothing, see zl_batch_due)
  *       kind: "get_one" | "list" | "lock" | "update" | "unlock"; tag: any Lua value (not nil)
  *   :poll(timeout_ms) -> array of {tag=, result={status, body, lock_id, reconciled, attempts}}
  *                        or {tag=, err={code, message, http_status, retryable, details}}
@@ -88,7 +89,8 @@ static int l_submit(lua_State *L) {
     lua_pushvalue(L, 2);
     lua_rawset(L, -3);
     lua_pushboolean(L, 1);
-    return 1;
+    lua_pushboolean(L, zl_batch_due(u->b));   /* false: a poll(0) now would find nothing */
+    return 2;
 }
 
 static void set_int(lua_State *L, const char *k, lua_Integer v) {

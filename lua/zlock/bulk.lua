@@ -49,7 +49,9 @@
 --     engine:submit(item)     -- item = {op="lock"|"update"|"unlock"|"get", module=, record_id=,
 --                             --         lock_id=, reason=} (an engine tells items apart by
 --                             --         table identity: the same record may come twice)
---                             -- returns true, or false when full (the runner then polls)
+--                             -- returns true, or false when full (the runner then polls);
+--                             -- after true, an optional `due`: false tells the runner that a
+--                             -- poll(0) now would return nothing (it then skips it)
 --     engine:poll(timeout_s)  -- drives I/O for up to timeout_s seconds (returns early when
 --                             -- something finished); returns an array (possibly empty) of
 --                             -- {item=<the submitted table, same identity>, result=, err=}
@@ -350,11 +352,14 @@ function Run:_add(item, extra)
   if self.dry_run then return self:_record(item, "planned", nil, nil) end
   if self.halted then return self:_record(item, "failed", nil, self.halted) end
   self.submitted = self.submitted + 1
-  while not self.engine:submit(item) do
+  local ok, due = self.engine:submit(item)
+  while not ok do
     self:_drain(0.05)
+    ok, due = self.engine:submit(item)
   end
-  -- the sequential engine runs on poll: keep results flowing while the caller produces items
-  if self.submitted > self.returned then self:_drain(0) end
+  -- keep results flowing while the caller produces items (the sequential engine runs on poll);
+  -- an engine that answers `due == false` would return nothing now: spare it the empty poll
+  if due ~= false and self.submitted > self.returned then self:_drain(0) end
   return true
 end
 
