@@ -122,6 +122,8 @@ struct zl_batch {
                                     (the refresh flow is broken) or CREDITS_EXHAUSTED (the org's
                                     credits are spent); set under mu, read without it first */
     zl_error halt_err;           /* ... and this is why: items not started yet end with it */
+    zl_item *dead_h, *dead_t;    /* finished on another thread than the caller's: freed by the
+                                    caller, which allocated them (see retire in batch_shard.c) */
     zl_batch_stats st;
     int64_t looked_us;           /* the caller's thread: when its last poll turned shard 0 */
     /* fixed after new */

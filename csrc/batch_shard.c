@@ -189,11 +189,28 @@ static void feed_finished(zl_shard *sh) {
 
 /* ------------------------------------------------------------ stepping */
 
+/* Frees a finished item, or on the other shards' threads hands the caller's part of it back to
+ * the caller: the call (made by this shard, see pull) is freed here, the item and its op copy
+ * (made by zl_batch_submit on the caller's thread) go to the dead list that zl_batch_poll frees.
+ * glibc's allocator locks an arena to free a block another thread allocated from it: with
+ * the caller allocating and a shard freeing, the two threads met on that lock for every item. */
+static void retire(zl_shard *sh, zl_item *it) {
+    if (sh == &sh->b->sh[0]) {
+        zl_item_free(it);
+        return;
+    }
+    zl_call_free(it->call);
+    it->call = NULL;
+    lock(sh);
+    zl_fifo_push(&sh->b->dead_h, &sh->b->dead_t, it);
+    unlock(sh);
+}
+
 static void unlink_item(zl_shard *sh, zl_item *it) {
     if (it->prev) it->prev->next = it->next; else sh->live = it->next;
     if (it->next) it->next->prev = it->prev;
     sh->nlive--;
-    zl_item_free(it);
+    retire(sh, it);
 }
 
 /* A call that ran out of attempts on 429 starts again while the item is young enough. */
@@ -227,6 +244,12 @@ static void finish(zl_shard *sh, zl_item *it) {
                               .http_status = r.http_status, .reconciled = r.reconciled,
                               .attempts = it->prior_attempts + r.attempts };
         if (r.lock_id) strncpy(o.lock_id, r.lock_id, ZL_ID_MAX);
+        zl_op_kind k = o.kind;
+        if (sh->b->o.lean && (k == ZL_OP_LOCK || k == ZL_OP_UPDATE || k == ZL_OP_UNLOCK)) {
+            deliver(sh, &o);               /* the body stays with the call, freed on this thread */
+            unlink_item(sh, it);
+            return;
+        }
         o.body = zl_call_take_body(it->call, &o.body_len);   /* the call's copy, not another */
         if (!o.body && (o.body = malloc(1))) o.body[0] = '\0';
         if (!o.body) {
@@ -366,7 +389,8 @@ static long next_timer(zl_shard *sh, int64_t now) {
 }
 
 /* Takes items from the inbound FIFO up to this shard's share of the window (none while
- * another shard has requests waiting for room): how many, or -1 when the engine stops. */
+ * another shard has requests waiting for room) and makes their calls here, on the thread that
+ * will free them: how many, or -1 when the engine stops. */
 static int pull(zl_shard *sh) {
     zl_batch *b = sh->b;
     zl_item *h = NULL, *t = NULL;
@@ -393,6 +417,13 @@ static int pull(zl_shard *sh) {
     unlock(sh);
     zl_item *it;
     while ((it = zl_fifo_pop(&h, &t))) {
+        zl_error e = {0};
+        if (!it->call && !(it->call = zl_call_new(b->c, &it->copy.op, &e))) {
+            deliver_error(sh, it, &e, 0);  /* invalid: a failed item, before any request */
+            zl_error_clear(&e);
+            retire(sh, it);
+            continue;
+        }
         it->next = sh->live;
         if (sh->live) sh->live->prev = it;
         sh->live = it;

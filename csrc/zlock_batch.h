@@ -69,6 +69,8 @@ typedef struct zl_batch_opts {
     long   throttle_pause_ms;    /* max pause before such a restart (default 2000; full jitter) */
     int    threads;              /* I/O threads (0 = automatic: 2 with more than one CPU, else 1;
                                     at most 16, never more than concurrency) */
+    bool   lean;                 /* lock / update / unlock successes come without their reply
+                                    body (body NULL, body_len 0): the lock id is all they need */
 } zl_batch_opts;
 
 /* One finished item, copied out of its call (owns body and err.details). */
@@ -78,7 +80,7 @@ typedef struct zl_batch_result {
     bool ok;
     /* ok: the deciding reply (see zl_result) */
     int http_status;
-    char *body;                  /* NUL-terminated, malloc'd ("" when none) */
+    char *body;                  /* NUL-terminated, malloc'd ("" when none; NULL with lean) */
     size_t body_len;
     char lock_id[ZL_ID_MAX + 1]; /* "" when none */
     bool reconciled;

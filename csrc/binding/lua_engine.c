@@ -52,6 +52,7 @@ static int l_new(lua_State *L) {
         lean = lua_toboolean(L, -1);
         lua_pop(L, 1);
     }
+    o.lean = lean;                       /* push_result's lean tables never read the body */
     zlb_engine *u = lua_newuserdata(L, sizeof *u);
     u->lean = lean;
     u->b = NULL;
