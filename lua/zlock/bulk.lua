@@ -129,7 +129,7 @@ end
 -- Returns nil when the item is well-formed, else an INVALID_ARGUMENT error table.
 -- `last` remembers the last reason found valid (items of a run mostly share one).
 local function check(item, last)
-  if not module_ok(item.module) then
+  if not good_modules[item.module] and not module_ok(item.module) then
     return mkerr("INVALID_ARGUMENT", "invalid module name: " .. item.module)
   end
   if not item.record_id:match("^%d+$") or #item.record_id > 19 then
@@ -341,7 +341,7 @@ end
 
 -- Adds one item to the run: skip (journal), plan (dry run), fail (malformed) or submit.
 function Run:_add(item, extra)
-  with_extra(item, extra)
+  if extra then with_extra(item, extra) end
   if self.finished then error("bulk run already finished", 3) end
   item.jkey = M.key(item)
   if self.journal and self.journal:done(item.jkey) then
@@ -376,9 +376,11 @@ end
 -- @tparam string reason
 -- @tparam[opt] table extra fields copied into the item (e.g. `why`, `record`) for `on_result`
 function Run:lock(module, record_id, reason, extra)
-  argcheck("lock", 1, module, "module name")
-  argcheck("lock", 2, record_id, "record id string")
-  argcheck("lock", 3, reason, "reason string")
+  if type(module) ~= "string" or type(record_id) ~= "string" or type(reason) ~= "string" then
+    argcheck("lock", 1, module, "module name")   -- one test on the hot path, the message here
+    argcheck("lock", 2, record_id, "record id string")
+    argcheck("lock", 3, reason, "reason string")
+  end
   local item = { op = "lock", module = module, record_id = record_id, reason = reason }
   return self:_add(item, extra)
 end
@@ -390,10 +392,13 @@ end
 -- @tparam string reason
 -- @tparam[opt] table extra
 function Run:update(module, record_id, lock_id, reason, extra)
-  argcheck("update", 1, module, "module name")
-  argcheck("update", 2, record_id, "record id string")
-  argcheck("update", 3, lock_id, "lock id string")
-  argcheck("update", 4, reason, "reason string")
+  if type(module) ~= "string" or type(record_id) ~= "string" or type(lock_id) ~= "string"
+     or type(reason) ~= "string" then
+    argcheck("update", 1, module, "module name")
+    argcheck("update", 2, record_id, "record id string")
+    argcheck("update", 3, lock_id, "lock id string")
+    argcheck("update", 4, reason, "reason string")
+  end
   local item = { op = "update", module = module, record_id = record_id, lock_id = lock_id, reason = reason }
   return self:_add(item, extra)
 end
