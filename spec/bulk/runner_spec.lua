@@ -99,6 +99,20 @@ describe("bulk runner", function()
     assert.has_error(function() run:lock("Deals", "1", nil) end)
     assert.has_error(function() c:bulk{ concurrency = 0 } end)
     assert.has_error(function() c:bulk{ on_result = "x" } end)
+    -- each argument named, the error blamed on the caller's line (this file)
+    local cases = {
+      { function() run:lock(nil, "1", "r") end, "#1 to 'lock' %(module name expected, got nil%)" },
+      { function() run:lock("Deals", 5, "r") end, "#2 to 'lock' %(record id string expected, got number%)" },
+      { function() run:lock("Deals", "1", {}) end, "#3 to 'lock' %(reason string expected, got table%)" },
+      { function() run:update("Deals", "1", "2", 3) end, "#4 to 'update' %(reason string expected, got number%)" },
+      { function() run:update("Deals", "1", nil, "r") end, "#3 to 'update' %(lock id string expected, got nil%)" },
+      { function() run:unlock("Deals", "1", 7) end, "#3 to 'unlock' %(lock id string expected, got number%)" },
+    }
+    for _, case in ipairs(cases) do
+      local ok, err = pcall(case[1])
+      assert.is_false(ok)
+      assert.matches("runner_spec%.lua:%d+: bad argument " .. case[2], err)
+    end
     assert.equals(0, run:finish().done)
   end)
 
