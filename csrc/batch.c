@@ -157,7 +157,7 @@ bool zl_batch_submit(zl_batch *b, const zl_op *op, uint64_t tag) {
     if (!b || !op) return false;
     zl_item *it = calloc(1, sizeof *it);
     zl_error err = {0};
-    /* the call is made by the shard that runs the item (zl_shard_pull): what a thread
+    /* the call is made by the shard that runs the item (pull in batch_shard.c): what a thread
      * allocates, it frees; memory freed by another thread than its allocator's contends for the
      * allocator's arena lock (0.8 futex calls per lock on 2 cores before this) */
     if (!it || zl_op_copy_make(&it->copy, op)) {
