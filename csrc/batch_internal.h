@@ -144,6 +144,32 @@ void  zl_shard_free(zl_shard *s);
 /* Wakes the shard's thread unless a wake-up is pending already (mu held). */
 void  zl_shard_wake_locked(zl_shard *s);
 
+/* Small helpers of batch_shard.c and batch_end.c. */
+static inline void zl_shard_lock(zl_shard *sh) { pthread_mutex_lock(&sh->b->mu); }
+static inline void zl_shard_unlock(zl_shard *sh) { pthread_mutex_unlock(&sh->b->mu); }
+static inline int64_t zl_shard_now_ms(zl_shard *sh) { return zl_client_mono(sh->b->c); }
+static inline void zl_shard_count(zl_shard *sh, unsigned long *counter) {
+    zl_shard_lock(sh);
+    (*counter)++;
+    zl_shard_unlock(sh);
+}
+/* Takes an item out of the shard's live list. */
+static inline void zl_shard_unlink(zl_shard *sh, zl_item *it) {
+    if (it->prev) it->prev->next = it->next; else sh->live = it->next;
+    if (it->next) it->next->prev = it->prev;
+    sh->nlive--;
+}
+
+/* batch_end.c: how an item of a shard ends */
+/* Its call is done: hands the result to the caller and lets the item go, or starts the call
+ * again (throttled) and keeps it. */
+void  zl_shard_finish(zl_shard *sh, zl_item *it);
+/* A call made the engine halt (see zl_batch.halted): ends the item with that error, before
+ * any request of its own. True when it did. */
+bool  zl_shard_end_on_halt(zl_shard *sh, zl_item *it);
+/* Ends an item that is in no list of the shard with error e. */
+void  zl_shard_conclude_error(zl_shard *sh, zl_item *it, const zl_error *e, int attempts);
+
 /* batch.c, for the shards (mu held) */
 /* Queues a finished item for the caller (from: the shard that finished it, NULL on the
  * caller's thread); wakes the caller if it waits for it. */

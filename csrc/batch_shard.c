@@ -7,7 +7,7 @@
  *   XFER    its request is an easy transfer in the multi
  *   TIMER   backing off until due_ms (a timer, not a sleep)
  *   TOKEN   parked until the client's token refresh (owned by another call) completes
- * A call whose step is DONE is handed to the front's done queue and the item is freed.
+ * A call whose step is DONE ends in batch_end.c: its result goes to the front's done queue.
  * Token refresh requests bypass the window (they go to the accounts server, not the API). */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -15,20 +15,10 @@
 #include <unistd.h>
 #include "batch_internal.h"
 
-static int64_t now_ms(zl_shard *sh) { return zl_client_mono(sh->b->c); }
-
-static void lock(zl_shard *sh) { pthread_mutex_lock(&sh->b->mu); }
-static void unlock(zl_shard *sh) { pthread_mutex_unlock(&sh->b->mu); }
 
 static void make_ready(zl_shard *sh, zl_item *it) {
     it->st = IT_READY;
     zl_fifo_push(&sh->ready_h, &sh->ready_t, it);
-}
-
-static void count(zl_shard *sh, unsigned long *counter) {
-    lock(sh);
-    (*counter)++;
-    unlock(sh);
 }
 
 void zl_shard_wake_locked(zl_shard *sh) {
@@ -51,10 +41,10 @@ static bool room_taken_locked(zl_batch *b, zl_item *it) {
 /* Takes a place in the window for the item's next API request, or (full) counts it as
  * pending, in one step: a place freed by another shard afterwards wakes this one. */
 static bool slot_take(zl_shard *sh, zl_item *it) {
-    lock(sh);
+    zl_shard_lock(sh);
     bool ok = room_taken_locked(sh->b, it);
     if (!ok) sh->npend++;
-    unlock(sh);
+    zl_shard_unlock(sh);
     it->slot = ok;
     return ok;
 }
@@ -63,25 +53,11 @@ static bool slot_take(zl_shard *sh, zl_item *it) {
 static void slot_drop(zl_shard *sh, zl_item *it) {
     if (!it->slot) return;
     it->slot = false;
-    lock(sh);
+    zl_shard_lock(sh);
     zl_window_done(&sh->b->win, it->ticket, false, 0);
     sh->b->st.requests--;
     zl_batch_wake_others_locked(sh->b, sh);
-    unlock(sh);
-}
-
-/* ------------------------------------------------------------ results */
-
-static void deliver(zl_shard *sh, zl_batch_result *r) {
-    lock(sh);
-    zl_batch_deliver_locked(sh->b, r, sh);
-    unlock(sh);
-}
-
-static void deliver_error(zl_shard *sh, const zl_item *it, const zl_error *e, int attempts) {
-    zl_batch_result r = { .tag = it->tag, .kind = it->copy.op.kind, .ok = false, .attempts = attempts };
-    if (!e || zl_error_copy(&r.err, e)) zl_err_set(&r.err, "INTERNAL", 0, false, "out of memory");
-    deliver(sh, &r);
+    zl_shard_unlock(sh);
 }
 
 /* ------------------------------------------------------------ transfers */
@@ -129,7 +105,7 @@ static bool start(zl_shard *sh, zl_item *it, const zl_step *s) {
     it->st = IT_XFER;
     it->token_xfer = s->is_token_request;
     if (it->token_xfer) {
-        count(sh, &sh->b->st.token_requests);
+        zl_shard_count(sh, &sh->b->st.token_requests);
         return true;
     }
     it->slot = false;              /* the place is the transfer's now (see reap) */
@@ -160,7 +136,7 @@ static void reap(zl_shard *sh) {
     }
     if (!h) return;
     zl_batch *b = sh->b;
-    lock(sh);
+    zl_shard_lock(sh);
     for (zl_item *it = h; it; it = it->qnext) {
         if (it->token_xfer) continue;
         /* a 429 saying the credits are spent says nothing about concurrency: no cut, no growth */
@@ -169,7 +145,7 @@ static void reap(zl_shard *sh) {
     }
     b->st.connects += connects;
     zl_batch_wake_others_locked(b, sh);
-    unlock(sh);
+    zl_shard_unlock(sh);
     if (sh->fin_t) sh->fin_t->qnext = h; else sh->fin_h = h;
     sh->fin_t = t;
 }
@@ -189,108 +165,8 @@ static void feed_finished(zl_shard *sh) {
 
 /* ------------------------------------------------------------ stepping */
 
-/* Frees a finished item, or on the other shards' threads hands the caller's part of it back to
- * the caller: the call (made by this shard, see pull) is freed here, the item and its op copy
- * (made by zl_batch_submit on the caller's thread) go to the dead list that zl_batch_poll frees.
- * glibc's allocator locks an arena to free a block another thread allocated from it: with
- * the caller allocating and a shard freeing, the two threads met on that lock for every item. */
-static void retire(zl_shard *sh, zl_item *it) {
-    if (sh == &sh->b->sh[0]) {
-        zl_item_free(it);
-        return;
-    }
-    zl_call_free(it->call);
-    it->call = NULL;
-    lock(sh);
-    zl_fifo_push(&sh->b->dead_h, &sh->b->dead_t, it);
-    unlock(sh);
-}
-
-static void unlink_item(zl_shard *sh, zl_item *it) {
-    if (it->prev) it->prev->next = it->next; else sh->live = it->next;
-    if (it->next) it->next->prev = it->prev;
-    sh->nlive--;
-    retire(sh, it);
-}
-
-/* A call that ran out of attempts on 429 starts again while the item is young enough. */
-static bool restart_throttled(zl_shard *sh, zl_item *it, const zl_error *e) {
-    const zl_batch_opts *o = &sh->b->o;
-    if (!e || strcmp(e->code, "TOO_MANY_REQUESTS") != 0 || o->throttle_budget_ms <= 0) return false;
-    int64_t now = now_ms(sh);
-    if (now - it->accepted_ms >= o->throttle_budget_ms) return false;
-    zl_error err = {0};
-    zl_call *nc = zl_call_new(sh->b->c, &it->copy.op, &err);
-    if (!nc) { zl_error_clear(&err); return false; }
-    /* the earlier call may have applied the op (a lost reply before the 429s): the new one
-     * reconciles ("already locked" by our lock / "relation not found" = done) like a retry */
-    if (zl_call_ambiguous(it->call)) zl_call_after_ambiguous(nc);
-    it->prior_attempts = it->sends;
-    zl_call_free(it->call);
-    it->call = nc;
-    count(sh, &sh->b->st.restarts);
-    long pause = o->throttle_pause_ms > 0 ? o->throttle_pause_ms : 0;
-    it->due_ms = now + (long)(zl_prng_next(&sh->prng) % (uint64_t)(pause + 1));
-    it->st = IT_TIMER;
-    sh->ntimer++;
-    return true;
-}
-
-static void finish(zl_shard *sh, zl_item *it) {
-    zl_result r;
-    const zl_error *e = NULL;
-    if (zl_call_result(it->call, &r, &e)) {
-        zl_batch_result o = { .tag = it->tag, .kind = it->copy.op.kind, .ok = true,
-                              .http_status = r.http_status, .reconciled = r.reconciled,
-                              .attempts = it->prior_attempts + r.attempts };
-        if (r.lock_id) strncpy(o.lock_id, r.lock_id, ZL_ID_MAX);
-        zl_op_kind k = o.kind;
-        if (sh->b->o.lean && (k == ZL_OP_LOCK || k == ZL_OP_UPDATE || k == ZL_OP_UNLOCK)) {
-            deliver(sh, &o);               /* the body stays with the call, freed on this thread */
-            unlink_item(sh, it);
-            return;
-        }
-        o.body = zl_call_take_body(it->call, &o.body_len);   /* the call's copy, not another */
-        if (!o.body && (o.body = malloc(1))) o.body[0] = '\0';
-        if (!o.body) {
-            o.ok = false;
-            zl_err_set(&o.err, "INTERNAL", 0, false, "out of memory");
-        }
-        deliver(sh, &o);
-    } else {
-        if (restart_throttled(sh, it, e)) return;
-        if (e && !e->retryable && (strcmp(e->code, "TOKEN") == 0 || strcmp(e->code, "CREDITS_EXHAUSTED") == 0)) {
-            zl_batch *b = sh->b;
-            lock(sh);
-            if (!atomic_load(&b->halted) && zl_error_copy(&b->halt_err, e) == 0)
-                atomic_store(&b->halted, true);
-            unlock(sh);
-        }
-        deliver_error(sh, it, e, it->sends);
-    }
-    unlink_item(sh, it);
-}
-
-/* The token endpoint refused for good, or the org's credits are spent: items not started
- * yet end with the same error instead of each meeting it again (Zoho throttles a refresh
- * token that keeps failing; a request past the credits only earns another 429). */
-static bool end_on_halt(zl_shard *sh, zl_item *it) {
-    zl_batch *b = sh->b;
-    if (!atomic_load(&b->halted)) return false;   /* the usual case, without the lock */
-    zl_error e = {0};
-    lock(sh);
-    bool failed = atomic_load(&b->halted);
-    if (failed && zl_error_copy(&e, &b->halt_err)) zl_err_set(&e, "INTERNAL", 0, false, "out of memory");
-    unlock(sh);
-    if (!failed) return false;
-    deliver_error(sh, it, &e, 0);
-    zl_error_clear(&e);
-    unlink_item(sh, it);
-    return true;
-}
-
 static void step(zl_shard *sh, zl_item *it) {
-    if (!it->started && end_on_halt(sh, it)) return;
+    if (!it->started && zl_shard_end_on_halt(sh, it)) return;
     it->started = true;
     for (;;) {
         zl_step s;
@@ -298,13 +174,13 @@ static void step(zl_shard *sh, zl_item *it) {
         switch (s.kind) {
         case ZL_STEP_DONE:
             slot_drop(sh, it);
-            finish(sh, it);
+            zl_shard_finish(sh, it);
             return;
         case ZL_STEP_WAIT:
             slot_drop(sh, it);
-            count(sh, &sh->b->st.retries);
+            zl_shard_count(sh, &sh->b->st.retries);
             if (s.wait_ms <= 0) continue;
-            it->due_ms = now_ms(sh) + s.wait_ms;
+            it->due_ms = zl_shard_now_ms(sh) + s.wait_ms;
             it->st = IT_TIMER;
             sh->ntimer++;
             return;
@@ -334,10 +210,10 @@ static void start_pending(zl_shard *sh) {
     zl_batch *b = sh->b;
     while (sh->pend_h) {
         zl_item *it = sh->pend_h;
-        lock(sh);
+        zl_shard_lock(sh);
         bool ok = room_taken_locked(b, it);
         if (ok) sh->npend--;
-        unlock(sh);
+        zl_shard_unlock(sh);
         if (!ok) return;
         zl_fifo_pop(&sh->pend_h, &sh->pend_t);
         it->slot = true;
@@ -347,7 +223,7 @@ static void start_pending(zl_shard *sh) {
 
 static void pump(zl_shard *sh) {
     if (sh->ntimer || sh->ntoken) {
-        int64_t now = now_ms(sh);
+        int64_t now = zl_shard_now_ms(sh);
         uint64_t seq = 0;
         bool refreshing = false;
         if (sh->ntoken) {
@@ -394,10 +270,10 @@ static long next_timer(zl_shard *sh, int64_t now) {
 static int pull(zl_shard *sh) {
     zl_batch *b = sh->b;
     zl_item *h = NULL, *t = NULL;
-    lock(sh);
+    zl_shard_lock(sh);
     sh->woken = false;
     if (b->stop) {
-        unlock(sh);
+        zl_shard_unlock(sh);
         return -1;
     }
     /* its share of the window, ceil(window / nshards): equal shares measured best (shard 0,
@@ -414,14 +290,13 @@ static int pull(zl_shard *sh) {
         n++;
     }
     sh->hungry = active < share;
-    unlock(sh);
+    zl_shard_unlock(sh);
     zl_item *it;
     while ((it = zl_fifo_pop(&h, &t))) {
         zl_error e = {0};
         if (!it->call && !(it->call = zl_call_new(b->c, &it->copy.op, &e))) {
-            deliver_error(sh, it, &e, 0);  /* invalid: a failed item, before any request */
+            zl_shard_conclude_error(sh, it, &e, 0);   /* invalid: a failed item, before any request */
             zl_error_clear(&e);
-            retire(sh, it);
             continue;
         }
         it->next = sh->live;
@@ -449,7 +324,7 @@ static int settle(zl_shard *sh) {
 
 bool zl_shard_turn(zl_shard *sh, long limit_ms) {
     if (settle(sh) < 0) return false;
-    long wait = next_timer(sh, now_ms(sh));      /* -1: until something happens */
+    long wait = next_timer(sh, zl_shard_now_ms(sh));      /* -1: until something happens */
     if (sh->fin_h) wait = 0;
     if (sh->ntoken && (wait < 0 || wait > 10)) wait = 10;   /* a refresh owned elsewhere */
     if (limit_ms >= 0 && (wait < 0 || wait > limit_ms)) wait = limit_ms;
@@ -487,7 +362,7 @@ int zl_shard_init(zl_shard *sh, zl_batch *b, int index) {
     /* idle connections kept: a shard's share of the window moves with the window, and a
      * connection closed for want of room is a new TCP (and TLS) handshake later */
     curl_multi_setopt(sh->multi, CURLMOPT_MAXCONNECTS, (long)b->o.concurrency + 4);
-    sh->prng = (uint64_t)(uintptr_t)sh ^ ((uint64_t)now_ms(sh) << 20) ^ (uint64_t)index;
+    sh->prng = (uint64_t)(uintptr_t)sh ^ ((uint64_t)zl_shard_now_ms(sh) << 20) ^ (uint64_t)index;
     return 0;
 }
 
@@ -499,7 +374,8 @@ void zl_shard_free(zl_shard *sh) {
             pool_put(sh, it->x);
             it->x = NULL;
         }
-        unlink_item(sh, it);
+        zl_shard_unlink(sh, it);
+        zl_item_free(it);                  /* the threads have stopped: no arena to share */
     }
     for (size_t i = 0; i < sh->npool; i++) zl_xfer_free(sh->pool[i]);
     free(sh->pool);
