@@ -46,6 +46,7 @@ void zl_item_free(zl_item *it) {
 
 void zl_batch_deliver_locked(zl_batch *b, const zl_batch_result *r, const zl_shard *from) {
     *zl_doneq_push(&b->done, b->nitems) = *r;   /* room was reserved when it was accepted */
+    atomic_store_explicit(&b->ndone, zl_doneq_len(&b->done), memory_order_relaxed);
     b->st.finished++;
     if (!from || from == &b->sh[0]) return;     /* on the caller's thread: it will see it */
     /* waking the caller costs a context switch: do it once per batch of results, or when
@@ -224,6 +225,7 @@ size_t zl_batch_poll(zl_batch *b, long timeout_ms, zl_batch_result *out, size_t 
 collect:
     pthread_mutex_lock(&b->mu);
     size_t n = zl_doneq_pop(&b->done, out, max);
+    atomic_store_explicit(&b->ndone, zl_doneq_len(&b->done), memory_order_relaxed);
     b->nitems -= n;
     zl_item *dead = b->dead_h;
     b->dead_h = b->dead_t = NULL;
@@ -234,11 +236,8 @@ collect:
 
 bool zl_batch_due(const zl_batch *b) {
     if (!b) return false;
-    if (mono_us() - b->looked_us >= LOOK_US) return true;
-    pthread_mutex_lock((pthread_mutex_t *)&b->mu);
-    bool ready = zl_doneq_len(&b->done) > 0;
-    pthread_mutex_unlock((pthread_mutex_t *)&b->mu);
-    return ready;
+    /* no lock: the runner asks after every submit, which has just taken it once */
+    return atomic_load_explicit(&b->ndone, memory_order_relaxed) > 0 || mono_us() - b->looked_us >= LOOK_US;
 }
 
 size_t zl_batch_inflight(const zl_batch *b) {

@@ -114,6 +114,7 @@ struct zl_batch {
     zl_item *in_h, *in_t;        /* accepted, not taken by a shard yet */
     size_t nitems;               /* submitted and not yet returned by poll */
     zl_doneq done;               /* finished items (batch_done.c) */
+    atomic_size_t ndone;         /* its length, for zl_batch_due to read without mu */
     bool stop;
     size_t caller_wants;         /* the caller waits in shard 0's poll for this many items
                                     finished by the other shards (0: it does not wait); it is
