@@ -117,8 +117,8 @@ end
 -- Module names already found valid (a run names few modules; bounded all the same).
 local good_modules, n_good_modules = {}, 0
 
+-- Checks a module name not in good_modules yet (check looks there first) and remembers it.
 local function module_ok(m)
-  if good_modules[m] then return true end
   if not m:match("^[A-Za-z][A-Za-z0-9_]*$") or #m > 100 then return false end
   if n_good_modules < 256 then
     good_modules[m], n_good_modules = true, n_good_modules + 1
