@@ -86,9 +86,8 @@ static int l_submit(lua_State *L) {
         lua_pushboolean(L, 0);
         return 1;
     }
-    lua_pushnumber(L, (lua_Number)tag);
     lua_pushvalue(L, 2);
-    lua_rawset(L, -3);
+    lua_rawseti(L, -2, (lua_Integer)tag);
     lua_pushboolean(L, 1);
     lua_pushboolean(L, zl_batch_due(u->b));   /* false: a poll(0) now would find nothing */
     return 2;
@@ -140,13 +139,11 @@ static int l_poll(lua_State *L) {
     for (;;) {
         for (size_t i = 0; i < got; i++) {
             zl_batch_result *r = &rs[i];
-            lua_createtable(L, 0, 2);
-            lua_pushnumber(L, (lua_Number)r->tag);
-            lua_rawget(L, pending);
+            lua_createtable(L, 0, 3);          /* room for the `item` zlock.engine_multi adds */
+            lua_rawgeti(L, pending, (lua_Integer)r->tag);
             lua_setfield(L, -2, "tag");
-            lua_pushnumber(L, (lua_Number)r->tag);
             lua_pushnil(L);
-            lua_rawset(L, pending);
+            lua_rawseti(L, pending, (lua_Integer)r->tag);
             if (r->ok) {
                 push_result(L, r, u->lean);
                 lua_setfield(L, -2, "result");
