@@ -132,7 +132,7 @@ local function check(item, last)
   if not good_modules[item.module] and not module_ok(item.module) then
     return mkerr("INVALID_ARGUMENT", "invalid module name: " .. item.module)
   end
-  if not item.record_id:match("^%d+$") or #item.record_id > 19 then
+  if #item.record_id > 19 or not item.record_id:find("^%d+$") then
     return mkerr("INVALID_ARGUMENT", "invalid record id: " .. item.record_id)
   end
   if item.lock_id and (not item.lock_id:match("^%d+$") or #item.lock_id > 19) then
@@ -323,9 +323,12 @@ function Run:_drain(timeout)
   local finished = self.engine:poll(timeout)
   self.returned = self.returned + #finished
   for _, r in ipairs(finished) do
-    local item = r.item
-    local outcome, result, err = self:_classify(item, r.result, r.err)
-    self:_record(item, outcome, result, err)
+    local item, result = r.item, r.result
+    if result ~= nil then   -- done: what _classify would say, without the call
+      self:_record(item, DONE_OUTCOME[item.op] or "done", result, nil)
+    else
+      self:_record(item, self:_classify(item, nil, r.err))
+    end
   end
   return #finished
 end
@@ -343,9 +346,9 @@ end
 function Run:_add(item, extra)
   if extra then with_extra(item, extra) end
   if self.finished then error("bulk run already finished", 3) end
-  item.jkey = M.key(item)
-  if self.journal and self.journal:done(item.jkey) then
-    return self:_record(item, "skipped", nil, nil)
+  if self.journal then
+    item.jkey = M.key(item)
+    if self.journal:done(item.jkey) then return self:_record(item, "skipped", nil, nil) end
   end
   local bad = check(item, self.checked)
   if bad then return self:_record(item, "failed", nil, bad) end
@@ -381,7 +384,8 @@ function Run:lock(module, record_id, reason, extra)
     argcheck("lock", 2, record_id, "record id string")
     argcheck("lock", 3, reason, "reason string")
   end
-  local item = { op = "lock", module = module, record_id = record_id, reason = reason }
+  -- `outcome = nil` adds no field: it sizes the table for the fields the run adds later
+  local item = { op = "lock", module = module, record_id = record_id, reason = reason, outcome = nil }
   return self:_add(item, extra)
 end
 

@@ -4,6 +4,7 @@
 local S = require "bulk.support"
 local emu = require "helpers.emu"
 local engine_multi = require "zlock.engine_multi"
+local bulk = require "zlock.bulk"
 local socket = require "socket"
 
 -- Runs `ids` as locks through c:bulk on the C engine. Returns the summary, the per-key count of
@@ -14,7 +15,7 @@ local function run_locks(e, c, ids, reason, conc, extra)
   local t0 = socket.gettime()
   local run = c:bulk{
     engine = eng,
-    on_result = function(item) seen[item.jkey] = (seen[item.jkey] or 0) + 1 end,
+    on_result = function(item) local k = bulk.key(item); seen[k] = (seen[k] or 0) + 1 end,
     progress = function() if not at1 and socket.gettime() - t0 >= 1 then at1 = e:stats() end end,
   }
   for _, id in ipairs(ids) do run:lock("Deals", id, reason) end
