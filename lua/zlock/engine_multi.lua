@@ -49,8 +49,6 @@ end
 -- tag otherwise (one table less per item). A private key: no item field can look like it.
 local SECOND = {}
 
-local LEAN = { lock = true, update = true, unlock = true }
-
 --- Creates an engine on a client.
 -- @param client a zlock client using the libcurl transport
 -- @tparam[opt] table opts `concurrency` (max API requests in flight, default 10), `initial`
@@ -75,7 +73,7 @@ function M.new(client, opts)
   copts.concurrency = copts.concurrency or 10
   local ce, err = core.engine(client._core, copts)
   if not ce then return nil, errors.new(err) end
-  return setmetatable({ c = ce, convert = client._convert, ready = {}, lean = opts.lean and true or false,
+  return setmetatable({ c = ce, convert = client._convert, ready = {},
                         again = {}, closed = false }, Engine)
 end
 
@@ -99,17 +97,19 @@ end
 function Engine:_finish(r)
   local tag = r.tag
   local item, kind
-  if tag[SECOND] then item, kind = tag.item, "unlock" else item, kind = tag, kind_of(tag) end
+  if tag[SECOND] then item, kind = tag.item, "unlock" else item = tag end
   r.tag, r.item = nil, item
   if r.err then
     r.err = errors.new(r.err)
     return r
   end
-  if self.lean and LEAN[kind] then
-    -- the binding made it {id=, reconciled=}: the core has classified the reply already (a
-    -- success carries its lock id)
+  if r.result.body == nil then
+    -- a lean engine's lock / update / unlock result: the binding made it {id=, reconciled=}
+    -- (the core has classified the reply already: a success carries its lock id); every
+    -- other result carries the reply body to decode
     return r
   end
+  kind = kind or kind_of(item)
   local res, err = self.convert(kind, r.result)   -- a list gives (locks, info): info is no error
   r.result = res
   if res == nil then
