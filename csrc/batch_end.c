@@ -30,10 +30,14 @@ void zl_shard_conclude_error(zl_shard *sh, zl_item *it, const zl_error *e, int a
     conclude(sh, it, &r);
 }
 
-/* A call that ran out of attempts on 429 starts again while the item is young enough. */
+/* 429s (the org's concurrency limit, which the window paces) do not fail an item: a call that
+ * met at least one 429 and ran out of attempts starts again, whatever its last retryable error
+ * (a lost reply after five 429s), while the item is younger than throttle_budget. Throttling
+ * is bounded by time, not by count: counting an item's other failures over all its calls would
+ * fail an item that lives long at the limit for sporadic faults a single call would retry. */
 static bool restart_throttled(zl_shard *sh, zl_item *it, const zl_error *e) {
     const zl_batch_opts *o = &sh->b->o;
-    if (!e || strcmp(e->code, "TOO_MANY_REQUESTS") != 0 || o->throttle_budget_ms <= 0) return false;
+    if (!e || !e->retryable || zl_call_throttled(it->call) == 0 || o->throttle_budget_ms <= 0) return false;
     int64_t now = zl_shard_now_ms(sh);
     if (now - it->accepted_ms >= o->throttle_budget_ms) return false;
     zl_error err = {0};

@@ -94,6 +94,7 @@ void zl_call_after_ambiguous(zl_call *call) {
 }
 
 bool zl_call_ambiguous(const zl_call *call) { return call && call->ambiguous_seen; }
+int zl_call_throttled(const zl_call *call) { return call ? call->throttled : 0; }
 
 static void clear_step_bufs(zl_call *call) {
     free(call->url); call->url = NULL;
@@ -320,6 +321,7 @@ void zl_call_feed(zl_call *call, int status, const char *body, size_t len, zl_tr
         zl_call_backoff_or_fail(call, &r.err, call->attempts);
         break;
     case ZL_OUT_RETRY:
+        if (status == 429) call->throttled++;
         zl_call_backoff_or_fail(call, &r.err, call->attempts);
         break;
     case ZL_OUT_ERROR:

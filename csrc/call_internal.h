@@ -19,6 +19,7 @@ struct zl_call {
     call_phase phase;
     int attempts;            /* HTTP requests of the operation (not token refreshes) */
     int token_attempts;
+    int throttled;           /* attempts answered 429 TOO_MANY_REQUESTS (the concurrency limit) */
     int64_t started_ms;
     bool ambiguous_seen;     /* a previous attempt may have been applied */
     bool refreshed_on_401;

@@ -261,6 +261,10 @@ void zl_call_after_ambiguous(zl_call *call);
 /* True when an attempt of this call may have been applied (or it was declared to follow
  * one with zl_call_after_ambiguous): a driver restarting the operation passes that on. */
 bool zl_call_ambiguous(const zl_call *call);
+/* How many of this call's attempts were answered 429 TOO_MANY_REQUESTS (the org's concurrency
+ * limit; not the credits 429, which is final): a driver that paces itself against the limit
+ * can tell a call whose retries throttling took part in. 0 for NULL. */
+int zl_call_throttled(const zl_call *call);
 /* Satisfies a SEND with is_token_request from outside (e.g. a token another nginx worker
  * refreshed): installs the token as zl_client_set_token() does and moves on. */
 void zl_call_feed_token(zl_call *call, const char *token, double expires_at);

@@ -37,11 +37,12 @@
  *   Growth needs evidence: a reply grows the window only if it was full at some point since
  *   that request went out. The window itself is csrc/window.c (pure, tested alone).
  * 429 retries: the call's own retry rules apply (backoff with full jitter; a 429 is never
- * applied, so nothing is reconciled). When a call ends with TOO_MANY_REQUESTS because its
- * attempt count or time ran out, the batch starts the same operation again as a fresh call
- * after a jittered pause, as long as the item has been throttled for less than
- * `throttle_budget_ms` (default 5 minutes): throttling is bounded by time, not by count, so
- * an org running at its limit slows the run down instead of failing items.
+ * applied, so nothing is reconciled). When a call that met at least one 429 ends with a
+ * retryable error because its attempt count or time ran out (TOO_MANY_REQUESTS, or a lost
+ * reply after five 429s), the batch starts the same operation again as a fresh call after a
+ * jittered pause, as long as the item is younger than `throttle_budget_ms` (default 5
+ * minutes): throttling is bounded by time, not by count, so an org running at its limit slows
+ * the run down instead of failing items.
  * An error every item would meet halts the batch: once a call ends with a final TOKEN error
  * (the token endpoint refused, or there is no usable token) or with CREDITS_EXHAUSTED (a 429
  * saying the org has 0 API credits left), items not started yet end with that same error

@@ -243,10 +243,68 @@ static void test_after_ambiguous(void) {
     zl_client_free(c);
 }
 
+/* Runs a lock call of client c through its attempts, answering each with the next status of
+ * `st` (0: the connection closed before a reply; 204: no lock, to a reconciliation GET), and
+ * returns it finished. */
+static zl_call *lock_answered(zl_client *c, const int *st, int n) {
+    zl_call *call = mkcall(c, ZL_OP_LOCK, NULL, "budget");
+    zl_step s;
+    for (int i = 0; i < n; i++) {
+        do zl_call_next(call, &s); while (s.kind == ZL_STEP_WAIT);
+        if (s.kind != ZL_STEP_SEND) break;
+        if (st[i]) feed(call, st[i], st[i] == 429 ? E429 : st[i] == 204 ? NULL : E500);
+        else zl_call_feed(call, 0, NULL, 0, ZL_TERR_CLOSED);
+    }
+    zl_call_next(call, &s);
+    return call;
+}
+
+/* How many of a failed call's attempts were 429s (zl_call_throttled): what lets
+ * the bulk engine start again an item whose retries went to throttling, whatever its last error. */
+static void test_throttled_attempts(void) {
+    zl_client *c = mk(false, "1000.static", 3);
+    zl_result r;
+    const zl_error *e;
+    static const struct { int st[3]; int throttled; const char *code; const char *what; } cases[] = {
+        { { 429, 429, 0 }, 2, "CLOSED", "two 429s, then a lost reply" },
+        { { 429, 0, 429 }, 2, "TOO_MANY_REQUESTS", "429, lost reply, 429" },
+        { { 0, 0, 429 }, 1, "TOO_MANY_REQUESTS", "two lost replies, then a 429" },
+        { { 429, 500, 500 }, 1, "INTERNAL_ERROR", "a 429, then two 500s" },
+        { { 500, 500, 500 }, 0, "INTERNAL_ERROR", "three 500s" },
+    };
+    static const int regained[3] = { 0, 204, 429 };   /* lost reply, the GET finds no lock, 429 */
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        zl_call *call = lock_answered(c, cases[i].st, 3);
+        bool failed = !zl_call_result(call, &r, &e);
+        OK(failed && STREQ(e->code, cases[i].code) && e->retryable,
+           "%s: fails with retryable %s (got %s)", cases[i].what, cases[i].code, failed ? e->code : "success");
+        OK(zl_call_throttled(call) == cases[i].throttled, "%s: %d answered 429 (got %d)", cases[i].what,
+           cases[i].throttled, zl_call_throttled(call));
+        zl_call_free(call);
+    }
+    zl_call *lost = lock_answered(c, regained, 3);
+    OK(!zl_call_result(lost, &r, &e) && STREQ(e->code, "TOO_MANY_REQUESTS") && zl_call_throttled(lost) == 1,
+       "lost reply, reconciliation GET finds nothing, 429: 1 answered 429 (got %d)", zl_call_throttled(lost));
+    zl_call_free(lost);
+    /* the credits 429 is final, not throttling */
+    zl_call *call = mkcall(c, ZL_OP_LOCK, NULL, "budget");
+    zl_step s;
+    zl_call_next(call, &s);
+    zl_call_feed_credits(call, 0);
+    feed(call, 429, E429);
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_DONE && !zl_call_result(call, &r, &e) && STREQ(e->code, "CREDITS_EXHAUSTED")
+       && zl_call_throttled(call) == 0, "a credits 429 ends the call and is not counted as throttling");
+    zl_call_free(call);
+    OK(zl_call_throttled(NULL) == 0, "no call: 0 throttled");
+    zl_client_free(c);
+}
+
 int main(void) {
     fixture_used();
     test_lock_reconcile();
     test_unlock_not_found();
     test_after_ambiguous();
+    test_throttled_attempts();
     return tap_done();
 }

@@ -13,8 +13,9 @@
 -- 429 TOO_MANY_REQUESTS (once per overshoot) and grows back slowly, so it settles just under the
 -- org's limit without being told it. Retries, the single-flight token refresh (shared by every
 -- item in flight) and lock reconciliation are the core's, as in the blocking calls; a call that
--- runs out of attempts on 429 is started again while the item is younger than
--- `throttle_budget` seconds (default 300): throttling slows a run down instead of failing it.
+-- met a 429 and runs out of attempts (whatever its last retryable error: a lost reply after five
+-- 429s) is started again while the item is younger than `throttle_budget` seconds (default
+-- 300): throttling slows a run down instead of failing it.
 -- Results and errors are exactly those of `c:lock`, `c:update`, `c:unlock`, `c:get`. The
 -- client's `on_retry` hook is not called (no Lua runs inside the engine's I/O).
 -- @module zlock.engine_multi
