@@ -37,6 +37,19 @@ local function by_key(done)
   return t
 end
 
+-- Every record of `ids` holds exactly one lock, the one its item (in `done`, by key) reports,
+-- with `reason` when given.
+local function assert_locked_once(e, ids, done, reason)
+  local _, by = S.locks(e)
+  for _, id in ipairs(ids) do
+    local d = assert(done[id], "item never returned: " .. id)
+    assert(d.result, "item failed: " .. tostring(d.err))
+    assert.equals(1, by[id] and #by[id] or 0, "locks on " .. id)
+    assert.equals(by[id][1].lock_id, d.result.id)
+    if reason then assert.equals(reason, by[id][1].reason) end
+  end
+end
+
 -- Same keys, with values of the same type (lock ids and times differ between two records).
 local function assert_same_shape(a, b, path)
   path = path or "result"
@@ -375,15 +388,8 @@ describe("the C bulk engine's retries", function()
       end
       for _, sock in ipairs(holders) do sock:close() end
       local st = eng:stats()
-      print(("# throttled %d restarts %d requests %d"):format(st.throttled, st.restarts, st.requests))
       assert.is_true(st.throttled > 4 * #ids, "few 429s (" .. st.throttled .. "): the spec proves nothing")
-      local _, by = S.locks(e)
-      for _, id in ipairs(ids) do
-        local d = done[id]
-        assert(d.result, "item failed: " .. tostring(d.err))
-        assert.equals(1, by[id] and #by[id] or 0, "locks on " .. id)
-        assert.equals(by[id][1].lock_id, d.result.id)
-      end
+      assert_locked_once(e, ids, done, "retries")
       eng:close()
     end)
   end)
@@ -452,14 +458,7 @@ describe("the C bulk engine on several I/O threads", function()
         assert.is_true(st.max_inflight <= 8, "one window for every thread: " .. st.max_inflight .. " in flight")
         assert.is_true(st.throttled > 0, "the limit of 5 was met")
         assert.is_true(st.token_requests >= 2, "tokens minted as they expired: " .. st.token_requests)
-        local _, by = S.locks(e)
-        for _, id in ipairs(ids) do
-          local d = done[id]
-          assert(d.result, "item failed: " .. tostring(d.err))
-          assert.equals(1, by[id] and #by[id] or 0, "locks on " .. id)
-          assert.equals(by[id][1].lock_id, d.result.id)
-          assert.equals("threads " .. threads, by[id][1].reason)
-        end
+        assert_locked_once(e, ids, done, "threads " .. threads)
         eng:close()
       end)
     end)
