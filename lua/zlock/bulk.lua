@@ -295,10 +295,10 @@ end
 
 local DONE_OUTCOME = { lock = "locked", update = "updated", unlock = "unlocked", get = "got" }
 
--- Maps an engine answer to an outcome, reconciling "already locked" with a GET.
-function Run:_classify(item, result, err)
+-- Maps an engine answer without a result to an outcome (a result is DONE_OUTCOME[op], see
+-- _drain), reconciling "already locked" with a GET. Returns outcome, result, err.
+function Run:_classify_failure(item, err)
   local op = item.op
-  if result ~= nil then return DONE_OUTCOME[op] or "done", result, nil end
   if err == nil then err = mkerr("BAD_RESPONSE", "engine returned neither a result nor an error") end
   if op == "lock" and is_already_locked(err) then
     local locks, gerr = self.client:get(item.module, item.record_id)
@@ -324,10 +324,10 @@ function Run:_drain(timeout)
   self.returned = self.returned + #finished
   for _, r in ipairs(finished) do
     local item, result = r.item, r.result
-    if result ~= nil then   -- done: what _classify would say, without the call
+    if result ~= nil then
       self:_record(item, DONE_OUTCOME[item.op] or "done", result, nil)
     else
-      self:_record(item, self:_classify(item, nil, r.err))
+      self:_record(item, self:_classify_failure(item, r.err))
     end
   end
   return #finished
