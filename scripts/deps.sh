@@ -13,6 +13,9 @@ PKGS=(
   lua-cjson lua-socket lua-busted lua-check luarocks
   nginx-light libnginx-mod-http-lua
   valgrind wrk
+  redis-server libhiredis-dev libssl-dev
+  haproxy apache2 lua-cqueues lua-copas lua-luv lua-posix
+  lua-ldoc clang libclang-rt-14-dev tinyproxy
 )
 
 missing=()
