@@ -4,3 +4,4 @@ files["spec/**/*.lua"] = { std = "+busted" }
 files["lua/zlock/ngx/**/*.lua"] = { globals = { "ngx" } }
 files["examples/openresty/**/*.lua"] = { globals = { "ngx" } }
 exclude_files = { "build/**", "luarocks-tree/**" }
+files["examples/haproxy/**/*.lua"] = { globals = { "core" } }

@@ -93,6 +93,11 @@ void zl_call_after_ambiguous(zl_call *call) {
     if (call->kind == ZL_OP_LOCK) call->phase = PH_RECONCILE;   /* as after a lost POST reply */
 }
 
+void zl_call_transport_resends(zl_call *call) {
+    if (!call || call->state != S_START || call->attempts || call->token_attempts) return;
+    call->ambiguous_seen = true;   /* the reconciling answers apply; no GET before the first POST */
+}
+
 bool zl_call_ambiguous(const zl_call *call) { return call && call->ambiguous_seen; }
 int zl_call_throttled(const zl_call *call) { return call ? call->throttled : 0; }
 

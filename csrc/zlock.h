@@ -258,6 +258,13 @@ void zl_call_feed_credits(zl_call *call, long remaining);
  * the same reason = success, reconciled) and reconciles an "already locked" answer; an UNLOCK
  * takes "relation not found" as done (reconciled). Ignored once the call has started. */
 void zl_call_after_ambiguous(zl_call *call);
+/* Declares, before the first zl_call_next(), that the transport may re-send a request on its
+ * own after a lost reply (HAProxy 2.6's httpclient does, for every method, and cannot be told
+ * not to): any reply may then answer a second copy of an attempt that was applied. A LOCK
+ * answered "already locked" is reconciled (our Manual lock with the same reason = success);
+ * an UNLOCK answered "relation not found" is done (reconciled). No extra request is made
+ * otherwise. Ignored once the call has started. */
+void zl_call_transport_resends(zl_call *call);
 /* True when an attempt of this call may have been applied (or it was declared to follow
  * one with zl_call_after_ambiguous): a driver restarting the operation passes that on. */
 bool zl_call_ambiguous(const zl_call *call);

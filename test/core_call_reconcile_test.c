@@ -300,11 +300,49 @@ static void test_throttled_attempts(void) {
     zl_client_free(c);
 }
 
+/* A transport whose HTTP client re-sends on its own (zl_call_transport_resends): the first
+ * answer may be a second copy's, so the reconciling answers apply from the first attempt on,
+ * and nothing is sent that a plain call would not send. */
+static void test_transport_resends(void) {
+    zl_client *c = mk(false, "1000.static", 5);
+    zl_result r;
+    const zl_error *e;
+    zl_step s;
+    zl_call *call = mkcall(c, ZL_OP_LOCK, NULL, "q5");
+    zl_call_transport_resends(call);
+    zl_call_next(call, &s);
+    OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "POST"), "resending transport: the lock starts with its POST, no GET");
+    answer(call, 403, ALREADY, &s);
+    OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "GET"), "'already locked' first: look for our lock");
+    answer(call, 200, "{\"data\":[{\"id\":\"555\",\"Lock_Source__s\":\"Manual\",\"Locked_Reason__s\":\"q5\"}]}", &s);
+    OK(zl_call_result(call, &r, &e) && r.reconciled && STREQ(r.lock_id, "555"), "our lock: the first copy landed");
+    zl_call_free(call);
+
+    call = mkcall(c, ZL_OP_UNLOCK, "111", NULL);
+    zl_call_transport_resends(call);
+    zl_call_next(call, &s);
+    answer(call, 400, NOTFOUND, &s);
+    OK(zl_call_result(call, &r, &e) && r.reconciled && STREQ(r.lock_id, "111"),
+       "'relation not found' first: done (an earlier copy removed it)");
+    zl_call_free(call);
+
+    call = mkcall(c, ZL_OP_LOCK, NULL, "q6");
+    zl_call_next(call, &s);
+    zl_call_transport_resends(call);   /* too late: the call has started */
+    answer(call, 403, ALREADY, &s);
+    OK(s.kind == ZL_STEP_DONE && !zl_call_result(call, &r, &e) && STREQ(e->code, "NOT_ALLOWED"),
+       "declared after the first step: ignored");
+    zl_call_free(call);
+    zl_call_transport_resends(NULL);
+    zl_client_free(c);
+}
+
 int main(void) {
     fixture_used();
     test_lock_reconcile();
     test_unlock_not_found();
     test_after_ambiguous();
     test_throttled_attempts();
+    test_transport_resends();
     return tap_done();
 }

@@ -139,6 +139,11 @@ static int l_run(lua_State *L) {
     return 1;
 }
 
+static int l_transport_resends(lua_State *L) {
+    zl_call_transport_resends(check_call(L)->call);
+    return 0;
+}
+
 static int l_cancel(lua_State *L) {
     zlb_call *u = check_call(L);
     zl_call_cancel(u->call, luaL_optstring(L, 2, "CANCELLED"), luaL_optstring(L, 3, "cancelled"));
@@ -190,7 +195,8 @@ static int l_close(lua_State *L) {
 void zlb_call_register(lua_State *L) {
     static const luaL_Reg methods[] = {
         { "next", l_next }, { "feed", l_feed }, { "feed_token", l_feed_token }, { "run", l_run },
-        { "cancel", l_cancel }, { "result", l_result }, { "close", l_close }, { NULL, NULL }
+        { "cancel", l_cancel }, { "result", l_result }, { "close", l_close },
+        { "transport_resends", l_transport_resends }, { NULL, NULL }
     };
     static const luaL_Reg meta[] = { { "__gc", l_close }, { "__close", l_close }, { NULL, NULL } };
     zlc_newclass(L, ZLB_CALL, methods, meta);

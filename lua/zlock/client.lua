@@ -71,6 +71,7 @@ local function drive(self, call, info, w)
     end
   else
     if transport.prepare then transport:prepare(self._core) end
+    if transport.resends then call:transport_resends() end   -- its HTTP client may re-send on its own
     while true do
       local s = call:next()
       local kind = s.kind

@@ -52,15 +52,21 @@ local function pick_transport(t, opts)
       local ok, ngxt = pcall(require, "zlock.ngx")
       if ok and type(ngxt) == "table" and ngxt.usable and ngxt.usable() then return ngxt.transport(opts) end
     end
+    local hx = rawget(_G, "core")
+    if type(hx) == "table" and type(hx.httpclient) == "function" then
+      return require("zlock.haproxy").new(opts)
+    end
     return nil
   elseif t == "curl" then
     return nil
   elseif t == "ngx" then
     return require("zlock.ngx").transport(opts)
+  elseif t == "haproxy" then
+    return require("zlock.haproxy").new(opts)
   elseif type(t) == "table" and type(t.send) == "function" then
     return t
   end
-  error("bad argument #1 to 'new' (transport must be 'auto', 'curl', 'ngx' or a table with send)", 3)
+  error("bad argument #1 to 'new' (transport must be 'auto', 'curl', 'ngx', 'haproxy' or a table with send)", 3)
 end
 
 --- Options from the environment (`ZOHO_ACCESS_TOKEN`, `ZOHO_REFRESH_TOKEN`, `ZOHO_CLIENT_ID`,

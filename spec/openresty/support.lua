@@ -11,9 +11,7 @@
 -- (workers would otherwise run as nobody and may not read the checkout), and every response
 -- carrying `X-Worker-Pid` (which worker served it).
 local socket = require "socket"
-local http = require "socket.http"
-local ltn12 = require "ltn12"
-local cjson = require "cjson.safe"
+local web = require "helpers.web"
 
 local M = {}
 
@@ -49,14 +47,6 @@ end
 
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
---- A free TCP port on 127.0.0.1.
-function M.free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
-
 local function plain_replace(s, old, new)
   local i, j = s:find(old, 1, true)
   assert(i, "example nginx.conf has no '" .. old .. "'")
@@ -91,32 +81,6 @@ function M.config(o)
   return conf
 end
 
---- Deal ids of the emulator's org that hold no lock (sorted; taken from its state).
--- @param e the emulator (`helpers.emu`)
--- @tparam integer n how many
-function M.unlocked_deals(e, n)
-  local st = e:state()
-  local locked = {}
-  for _, l in ipairs(st.locks) do
-    if l.module == "Deals" then locked[l.record_id] = true end
-  end
-  local ids = {}
-  for id, is_locked in pairs(st.records.Deals) do
-    if not is_locked and not locked[id] then ids[#ids + 1] = id end
-  end
-  table.sort(ids)
-  assert(#ids >= n, "the org has fewer than " .. n .. " unlocked deals")
-  return { unpack(ids, 1, n) }
-end
-
---- The emulator's lock on a deal (its state's form), or nil.
-function M.emu_lock(e, record_id)
-  for _, l in ipairs(e:state().locks) do
-    if l.module == "Deals" and l.record_id == record_id then return l end
-  end
-  return nil
-end
-
 local Nginx = {}
 Nginx.__index = Nginx
 
@@ -129,7 +93,7 @@ function M.start(o)
   local dir = os.tmpname()
   os.remove(dir)
   assert(os.execute("mkdir -p " .. q(dir) .. " && chmod 755 " .. q(dir)))
-  local port = M.free_port()
+  local port = web.free_port()
   local extra_http = o.extra_http
   if type(extra_http) == "function" then extra_http = extra_http(dir) end
   write(dir .. "/nginx.conf", M.config{ port = port, workers = o.workers, reuseport = o.reuseport,
@@ -184,88 +148,12 @@ function Nginx:stop()
   if os.getenv("ZLOCK_KEEP_NGINX") == nil then os.execute("rm -rf " .. q(self.dir)) end
 end
 
---- One HTTP request to nginx.
--- @tparam string method
--- @tparam string path
--- @tparam[opt] table o `json` (table: JSON body), `form` (table: urlencoded body), `body`, `headers`
--- @return `{status, body, json, headers}` or nil, err
-function Nginx:req(method, path, o)
-  o = o or {}
-  local headers, body = {}, o.body
-  if o.json then
-    body = assert(cjson.encode(o.json))
-    headers["content-type"] = "application/json"
-  elseif o.form then
-    local parts = {}
-    for k, v in pairs(o.form) do
-      parts[#parts + 1] = k .. "=" .. tostring(v):gsub("[^%w%-_%.~]", function(ch)
-        return string.format("%%%02X", ch:byte())
-      end)
-    end
-    body = table.concat(parts, "&")
-    headers["content-type"] = "application/x-www-form-urlencoded"
-  end
-  if body then headers["content-length"] = tostring(#body) end
-  for k, v in pairs(o.headers or {}) do headers[k:lower()] = v end
-  local chunks = {}
-  local ok, status, rh = http.request{
-    url = self.url .. path, method = method, headers = headers,
-    source = body and ltn12.source.string(body) or nil, sink = ltn12.sink.table(chunks),
-  }
-  if not ok then return nil, status end
-  local raw = table.concat(chunks)
-  return { status = status, body = raw, json = cjson.decode(raw), headers = rh }
-end
+--- One HTTP request to nginx (see `helpers.web.req`).
+function Nginx:req(method, path, o) return web.req(self.url, method, path, o) end
 
---- Runs requests at once (one connection each, non-blocking LuaSocket driven by
--- `socket.select`, so the client side adds next to no time) and waits for all replies.
--- @tparam table reqs array of `{method=, path=, body=, content_type=}`
--- @treturn table results `{status=, worker=, body=}` in order
--- @treturn number wall-clock seconds for the whole batch
-function Nginx:parallel(reqs, timeout)
-  local deadline = socket.gettime() + (timeout or 30)
-  local t0 = socket.gettime()
-  local conns, out = {}, {}
-  for i, r in ipairs(reqs) do
-    local c = assert(socket.tcp())
-    c:settimeout(5)
-    assert(c:connect("127.0.0.1", self.port))
-    c:settimeout(0)
-    local body = r.body or ""
-    local req = (r.method or "GET") .. " " .. r.path .. " HTTP/1.1\r\nHost: 127.0.0.1\r\n" ..
-      "Connection: close\r\nContent-Type: " .. (r.content_type or "application/json") .. "\r\n" ..
-      "Content-Length: " .. #body .. "\r\n\r\n" .. body
-    local sent = 1
-    while sent <= #req do
-      local n, err, last = c:send(req, sent)
-      sent = (n or last or sent - 1) + 1
-      if err and err ~= "timeout" then error("send: " .. err) end
-    end
-    conns[c] = { i = i, parts = {} }
-  end
-  local open = {}
-  for c in pairs(conns) do open[#open + 1] = c end
-  while #open > 0 do
-    assert(socket.gettime() < deadline, "parallel requests timed out")
-    local ready = socket.select(open, nil, 1)
-    for _, c in ipairs(ready) do
-      local st = conns[c]
-      local data, err, partial = c:receive(65536)
-      data = data or partial
-      if data and #data > 0 then st.parts[#st.parts + 1] = data end
-      if err == "closed" then
-        c:close()
-        local raw = table.concat(st.parts)
-        out[st.i] = { status = tonumber(raw:match("^HTTP/%S+ (%d+)")),
-                      worker = raw:match("\r\n[Xx]%-[Ww]orker%-[Pp]id: (%d+)"),
-                      body = raw:match("\r\n\r\n(.*)$") }
-        for k, o in ipairs(open) do
-          if o == c then table.remove(open, k); break end
-        end
-      end
-    end
-  end
-  return out, socket.gettime() - t0
-end
+--- Requests at once (see `helpers.web.parallel`).
+function Nginx:parallel(reqs, timeout) return web.parallel(self.port, reqs, timeout) end
+
+M.free_port, M.unlocked_deals, M.emu_lock = web.free_port, web.unlocked_deals, web.emu_lock
 
 return M
