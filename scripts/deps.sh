@@ -14,7 +14,7 @@ PKGS=(
   nginx-light libnginx-mod-http-lua
   valgrind wrk
   redis-server libhiredis-dev libssl-dev
-  haproxy apache2 lua-cqueues lua-copas lua-luv lua-posix
+  haproxy apache2 lua-cqueues lua-http lua-copas lua-luv lua-posix
   lua-ldoc clang libclang-rt-14-dev tinyproxy
 )
 

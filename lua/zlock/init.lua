@@ -56,6 +56,9 @@ local function pick_transport(t, opts)
     if type(hx) == "table" and type(hx.httpclient) == "function" then
       return require("zlock.haproxy").new(opts)
     end
+    if package.loaded.cqueues and require("zlock.cqueues").usable() then
+      return require("zlock.cqueues").new(opts)
+    end
     return nil
   elseif t == "curl" then
     return nil
@@ -63,10 +66,12 @@ local function pick_transport(t, opts)
     return require("zlock.ngx").transport(opts)
   elseif t == "haproxy" then
     return require("zlock.haproxy").new(opts)
+  elseif t == "cqueues" then
+    return require("zlock.cqueues").new(opts)
   elseif type(t) == "table" and type(t.send) == "function" then
     return t
   end
-  error("bad argument #1 to 'new' (transport must be 'auto', 'curl', 'ngx', 'haproxy' or a table with send)", 3)
+  error("bad argument #1 to 'new' (transport must be 'auto', 'curl', 'ngx', 'haproxy', 'cqueues' or a table with send)", 3)
 end
 
 --- Options from the environment (`ZOHO_ACCESS_TOKEN`, `ZOHO_REFRESH_TOKEN`, `ZOHO_CLIENT_ID`,

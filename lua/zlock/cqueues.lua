@@ -1,0 +1,114 @@
+--- The cqueues transport: drives the core's calls with lua-http on cqueues, for Lua servers
+-- built on cqueues (lua-http's own server, Lua servers that run a `cqueues.new()` loop).
+--
+-- Inside a coroutine that a cqueues controller runs, `zlock.new{}` picks it by itself (or
+-- `transport = "cqueues"`): each `send` step goes out through lua-http's client
+-- (`http.request`), backoffs sleep with `cqueues.sleep`, and both yield to the controller, so
+-- other coroutines run while a call waits. Outside a controller the same code blocks, like
+-- any cqueues socket.
+--
+-- * TLS: lua-http's client context, which verifies the peer against the system's CAs
+--   (`ca_file` adds a bundle); plain http only to loopback (the core refuses the rest).
+-- * The request is never re-sent by this transport: redirects are not followed, and lua-http
+--   retries nothing on its own.
+-- * Needs `lua-http` (Debian: `lua-http`, for Lua 5.1 to 5.3 and LuaJIT; elsewhere
+--   `luarocks install http`), which brings cqueues and luaossl.
+-- @module zlock.cqueues
+local M = {}
+
+local Transport = {}
+Transport.__index = Transport
+
+local function cq_running()
+  local ok, cqueues = pcall(require, "cqueues")
+  if not ok or type(cqueues) ~= "table" or type(cqueues.running) ~= "function" then return nil end
+  return cqueues.running()
+end
+
+--- Whether zlock runs inside a coroutine that a cqueues controller runs (and lua-http is there).
+-- @treturn boolean
+function M.usable()
+  if not package.loaded.cqueues or not cq_running() then return false end
+  return (pcall(require, "http.request"))
+end
+
+local function ms(v, default) return type(v) == "number" and v or default end
+
+--- Creates the transport.
+-- @tparam[opt] table opts `zlock.new`'s options; read here: `timeout` (seconds, whole request,
+--   default 30), `max_response_bytes` (default 16 MiB), `ca_file`, `user_agent`
+-- @return the transport
+function M.new(opts)
+  opts = opts or {}
+  local ok, request = pcall(require, "http.request")
+  if not ok then
+    error("bad argument #1 to 'new' (transport 'cqueues' needs lua-http: " .. tostring(request) .. ")", 3)
+  end
+  local self = setmetatable({
+    request = request, cqueues = require("cqueues"),
+    timeout = ms(opts.timeout, 30), max_response_bytes = opts.max_response_bytes or 16 * 1024 * 1024,
+    user_agent = opts.user_agent or ("zlock/" .. require("zlock.core").version),
+    name = "cqueues",
+  }, Transport)
+  if opts.ca_file then
+    local ctx = require("http.tls").new_client_context()
+    ctx:getStore():add(opts.ca_file)
+    self.ctx = ctx
+  end
+  return self
+end
+
+local ERRNO_TERR = { ECONNREFUSED = "connect", EHOSTUNREACH = "connect", ENETUNREACH = "connect",
+                     ETIMEDOUT = "timeout", ECONNRESET = "closed", EPIPE = "closed" }
+
+-- lua-http / cqueues failure -> core transport error name (unknown: "closed", which the core
+-- treats as "may have been applied": a lock is then reconciled, never sent twice blindly).
+local function terr(err, errno)
+  local name = errno and require("cqueues.errno")[errno]
+  if name and ERRNO_TERR[name] then return ERRNO_TERR[name] end
+  local msg = tostring(err):lower()
+  if msg:find("certificate", 1, true) or msg:find("ssl", 1, true) or msg:find("tls", 1, true) then return "tls" end
+  if msg:find("refused", 1, true) or msg:find("resolve", 1, true) or msg:find("no address", 1, true) then
+    return "connect"
+  end
+  if msg:find("timed out", 1, true) or msg:find("timeout", 1, true) then return "timeout" end
+  return "closed"
+end
+
+--- Performs a SEND step.
+-- @tparam table step the core's step (`method`, `url`, `headers` as {Name = value}, `body`)
+-- @return status, body, errcode (nil when a reply arrived), credits (X-API-CREDITS-REMAINING)
+function Transport:send(step)
+  local req = self.request.new_from_uri(step.url)
+  req.follow_redirects = false
+  if self.ctx then req.ctx = self.ctx end
+  local h = req.headers
+  h:upsert(":method", step.method)
+  h:upsert("user-agent", self.user_agent)
+  for k, v in pairs(step.headers or {}) do h:upsert(k:lower(), v) end
+  if step.body then
+    req:set_body(step.body)
+    h:delete("expect")   -- Zoho needs no 100-continue round trip
+  end
+  local headers, stream, errno = req:go(self.timeout)
+  if not headers then return 0, "", terr(stream, errno) end
+  local body, err, errno2 = stream:get_body_as_string(self.timeout)
+  if not body then return 0, "", terr(err, errno2) end
+  stream:shutdown()
+  if #body > self.max_response_bytes then return 0, "", "too_large" end
+  local status, credits = headers:get(":status"), headers:get("x-api-credits-remaining")   -- nil when absent
+  return tonumber(status), body, nil, credits and tonumber(credits)
+end
+
+--- Backs off, yielding to the controller.
+-- @tparam number wait_ms
+function Transport:sleep(wait_ms)
+  self.cqueues.sleep((wait_ms or 0) / 1000)
+end
+
+--- Another coroutine of this client refreshes the token: yield a moment, then step again.
+function Transport:wait_token()
+  self.cqueues.sleep(0.005)
+end
+
+return M
