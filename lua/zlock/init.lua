@@ -71,7 +71,8 @@ local function pick_transport(t, opts)
   elseif type(t) == "table" and type(t.send) == "function" then
     return t
   end
-  error("bad argument #1 to 'new' (transport must be 'auto', 'curl', 'ngx', 'haproxy', 'cqueues' or a table with send)", 3)
+  error("bad argument #1 to 'new' (transport must be 'auto', 'curl', 'ngx', 'haproxy', 'cqueues' " ..
+        "or a table with send)", 3)
 end
 
 --- Options from the environment (`ZOHO_ACCESS_TOKEN`, `ZOHO_REFRESH_TOKEN`, `ZOHO_CLIENT_ID`,
