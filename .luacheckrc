@@ -5,3 +5,4 @@ files["lua/zlock/ngx/**/*.lua"] = { globals = { "ngx" } }
 files["examples/openresty/**/*.lua"] = { globals = { "ngx" } }
 exclude_files = { "build/**", "luarocks-tree/**" }
 files["examples/haproxy/**/*.lua"] = { globals = { "core" } }
+files["spec/hosts/haproxy_rpc.lua"] = { globals = { "core" } }
