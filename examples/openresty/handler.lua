@@ -97,7 +97,7 @@ local function bulk_lock()
   dict:set("job:" .. job, cjson.encode({ state = "running", total = #ids }), 3600)
   local ok, err = ngx.timer.at(0, bulk_job, job, ids, doc.reason, concurrency)
   if not ok then return fail("INTERNAL", "cannot start the job: " .. tostring(err), 503) end
-  return reply(202, { job = job, total = #ids })
+  return reply(202, cjson.encode{ job = job, total = #ids })
 end
 
 local function bulk_status(job)

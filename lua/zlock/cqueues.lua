@@ -42,7 +42,7 @@ function M.new(opts)
   opts = opts or {}
   local ok, request = pcall(require, "http.request")
   if not ok then
-    error("bad argument #1 to 'new' (transport 'cqueues' needs lua-http: " .. tostring(request) .. ")", 3)
+    error("bad argument #1 to 'new' (transport 'cqueues' needs lua-http: " .. tostring(request) .. ")", 4)
   end
   local self = setmetatable({
     request = request, cqueues = require("cqueues"),

@@ -47,7 +47,7 @@ local ms = function(v, default) return type(v) == "number" and math.floor(v * 10
 function M.new(opts)
   opts = opts or {}
   if not M.usable() then
-    error("bad argument #1 to 'new' (transport 'haproxy' needs HAProxy's Lua (core.httpclient))", 3)
+    error("bad argument #1 to 'new' (transport 'haproxy' needs HAProxy's Lua (core.httpclient))", 4)
   end
   core_hx = rawget(_G, "core")
   return setmetatable({

@@ -44,37 +44,6 @@ local function ms(v, name)
   return math.floor(v * 1000 + 0.5)
 end
 
--- Picks the transport: nil = libcurl in C; a table with :send(step) otherwise.
-local function pick_transport(t, opts)
-  if t == nil or t == "auto" then
-    local ngx = rawget(_G, "ngx")
-    if ngx and type(ngx.get_phase) == "function" then
-      local ok, ngxt = pcall(require, "zlock.ngx")
-      if ok and type(ngxt) == "table" and ngxt.usable and ngxt.usable() then return ngxt.transport(opts) end
-    end
-    local hx = rawget(_G, "core")
-    if type(hx) == "table" and type(hx.httpclient) == "function" then
-      return require("zlock.haproxy").new(opts)
-    end
-    if package.loaded.cqueues and require("zlock.cqueues").usable() then
-      return require("zlock.cqueues").new(opts)
-    end
-    return nil
-  elseif t == "curl" then
-    return nil
-  elseif t == "ngx" then
-    return require("zlock.ngx").transport(opts)
-  elseif t == "haproxy" then
-    return require("zlock.haproxy").new(opts)
-  elseif t == "cqueues" then
-    return require("zlock.cqueues").new(opts)
-  elseif type(t) == "table" and type(t.send) == "function" then
-    return t
-  end
-  error("bad argument #1 to 'new' (transport must be 'auto', 'curl', 'ngx', 'haproxy', 'cqueues' " ..
-        "or a table with send)", 3)
-end
-
 --- Options from the environment (`ZOHO_ACCESS_TOKEN`, `ZOHO_REFRESH_TOKEN`, `ZOHO_CLIENT_ID`,
 -- `ZOHO_CLIENT_SECRET`, `ZOHO_DC`, `ZOHO_ENV`, `ZOHO_API_DOMAIN`, `ZOHO_ACCOUNTS_DOMAIN`,
 -- `ZOHO_API_VERSION`), overlaid with `opts`.
@@ -103,11 +72,9 @@ end
 --  `on_retry = function(info)` called before each backoff with `info.attempt`, `info.delay`
 --  (seconds), `info.error`, `info.operation`, `info.module`, `info.record_id`; return `false`
 --  to stop retrying;
---  `transport` (`"auto"` default: nginx cosockets inside OpenResty, else libcurl; `"curl"`, `"ngx"`,
---  or a table with `send(self, step)` -> status, body, errcode[, credits] (credits: the reply's
---  X-API-CREDITS-REMAINING as a number, so a 429 with 0 left is final); optional `sleep(self, ms)`,
---  `wait_token(self, step)`, `prepare(self, core_client)`, `send_token(self, call, step, core_client)`,
---  `bulk_engine(self, client, opts)`);
+--  `transport` (`"auto"` default: the host's own I/O inside nginx, HAProxy or a cqueues
+--  controller, else libcurl; `"curl"`, `"ngx"`, `"haproxy"`, `"cqueues"`, or a table
+--  implementing the contract in `zlock.transport`);
 --  `shared_dict` (ngx transport only: name of a `lua_shared_dict` holding the access token for
 --  every worker of the nginx instance).
 -- @return the client, or `nil, err`
@@ -143,7 +110,7 @@ function zlock.new(opts)
   if opts.on_retry ~= nil and type(opts.on_retry) ~= "function" then
     error("bad argument #1 to 'new' (on_retry must be a function)", 2)
   end
-  local transport = pick_transport(opts.transport, opts)
+  local transport = require("zlock.transport").pick(opts.transport, opts)
   local cc, err = core.client(cfg)
   if not cc then return nil, errors.new(err) end
   return setmetatable({ _core = cc, _on_retry = opts.on_retry, _transport = transport }, Client)
