@@ -6,3 +6,4 @@ files["examples/openresty/**/*.lua"] = { globals = { "ngx" } }
 exclude_files = { "build/**", "luarocks-tree/**" }
 files["examples/haproxy/**/*.lua"] = { globals = { "core" } }
 files["spec/hosts/haproxy_rpc.lua"] = { globals = { "core" } }
+files["examples/apache/**/*.lua"] = { globals = { "apache2", "handle" } }
