@@ -111,8 +111,8 @@ zl_batch *zl_batch_new(zl_client *c, const zl_batch_opts *o, zl_error *err) {
     zl_batch_opts d;
     if (!o) { zl_batch_opts_init(&d); o = &d; }
     if (!c) { zl_err_set(err, "INVALID_ARGUMENT", 0, false, "a client is required"); return NULL; }
-    if (o->concurrency < 1 || o->concurrency > 1024) {
-        zl_err_set(err, "INVALID_ARGUMENT", 0, false, "concurrency must be 1 to 1024");
+    if (o->concurrency < 1 || o->concurrency > ZL_BATCH_MAX_CONCURRENCY) {
+        zl_err_set(err, "INVALID_ARGUMENT", 0, false, "concurrency must be 1 to %d", ZL_BATCH_MAX_CONCURRENCY);
         return NULL;
     }
     if (o->decrease < 0.1 || o->decrease > 0.95 || o->probe < 1 || o->initial < 0 || o->capacity < 0) {

@@ -39,7 +39,6 @@
 #include "window.h"
 #include "zlock_batch.h"
 
-#define ZL_BATCH_MAX_THREADS 16
 
 typedef enum { IT_READY, IT_PENDING, IT_XFER, IT_TIMER, IT_TOKEN } zl_it_state;
 

@@ -227,11 +227,7 @@ static void pump(zl_shard *sh) {
         uint64_t seq = 0;
         bool refreshing = false;
         if (sh->ntoken) {
-            zl_client *c = sh->b->c;
-            pthread_mutex_lock(&c->mu);
-            seq = c->refresh_seq;
-            refreshing = c->refreshing;
-            pthread_mutex_unlock(&c->mu);
+            zl_client_refresh_state(sh->b->c, &seq, &refreshing);
         }
         for (zl_item *it = sh->live; it; it = it->next) {
             if (it->st == IT_TIMER && it->due_ms <= now) {

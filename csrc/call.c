@@ -23,15 +23,7 @@
 const char ZL_CT_JSON[] = "Content-Type: application/json";
 const char ZL_CT_FORM[] = "Content-Type: application/x-www-form-urlencoded";
 
-void zl_call_scrub(zl_call *call, zl_error *e) {
-    zl_client *c = call->c;
-    pthread_mutex_lock(&c->mu);
-    char *tok = zl_strdup0(c->token);
-    pthread_mutex_unlock(&c->mu);
-    const char *secrets[] = { c->client_secret, c->refresh_token, tok, c->client_id };
-    zl_err_scrub(e, secrets, 3);
-    free(tok);
-}
+void zl_call_scrub(zl_call *call, zl_error *e) { zl_client_scrub(call->c, e); }
 
 void zl_call_finish_error(zl_call *call, zl_error *e) {
     zl_error_clear(&call->err);
@@ -66,7 +58,7 @@ zl_call *zl_call_new(zl_client *c, const zl_op *op, zl_error *err) {
     if (!c || !op) { zl_err_set(err, "INVALID_ARGUMENT", 0, false, "client and operation are required"); return NULL; }
     zl_call *call = calloc(1, sizeof *call);
     if (!call) { zl_err_set(err, "INTERNAL", 0, false, "out of memory"); return NULL; }
-    if (zl_request_build(op, c->api_version, &call->req, err)) { free(call); return NULL; }
+    if (zl_request_build(op, zl_client_api_version(c), &call->req, err)) { free(call); return NULL; }
     call->kind = op->kind;
     call->credits_left = -1;
     bool oom = false;
@@ -141,9 +133,7 @@ static bool prepare_main_send(zl_call *call) {
     }
     const zl_request *r = call->phase == PH_RECONCILE ? &call->list_req : &call->req;
     zl_buf b = {0};
-    pthread_mutex_lock(&c->mu);
-    zl_buf_adds(&b, c->api_domain);
-    pthread_mutex_unlock(&c->mu);
+    zl_client_add_api_domain(c, &b);
     zl_buf_adds(&b, r->path);
     call->url = b.p;
     if (!zl_buf_str(&b)) return zl_call_oom_fail(call);
@@ -211,10 +201,9 @@ void zl_call_next(zl_call *call, zl_step *s) {
 void zl_call_backoff_or_fail(zl_call *call, zl_error *e, int failed) {
     zl_client *c = call->c;
     long elapsed = (long)(zl_client_mono(c) - call->started_ms);
-    pthread_mutex_lock(&c->mu);
-    long delay = zl_retry_delay(&c->retry, failed, &c->prng);
-    pthread_mutex_unlock(&c->mu);
-    if (!zl_retry_allowed(&c->retry, failed, elapsed, delay)) {
+    bool allowed;
+    long delay = zl_client_backoff(c, failed, elapsed, &allowed);
+    if (!allowed) {
         if (call->owns_refresh) zl_call_release_refresh(call, true, e);
         zl_call_finish_error(call, e);
         return;
@@ -281,11 +270,9 @@ void zl_call_feed(zl_call *call, int status, const char *body, size_t len, zl_tr
         }
         break;
     case ZL_OUT_BAD_TOKEN:
-        if (c->can_refresh && !call->refreshed_on_401) {
+        if (zl_client_can_refresh(c) && !call->refreshed_on_401) {
             call->refreshed_on_401 = true;
-            pthread_mutex_lock(&c->mu);
-            if (c->token_gen == call->used_gen) c->token_invalid = true;
-            pthread_mutex_unlock(&c->mu);
+            zl_client_condemn_token(c, call->used_gen);
             call->attempts--;                 /* the retry with a new token is free */
             zl_error_clear(&r.err);
             call->state = S_START;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "internal.h"
+#include "client_internal.h"
 
 void zl_config_init(zl_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
@@ -17,6 +17,39 @@ void zl_config_init(zl_config *cfg) {
     cfg->max_time_ms = 60000;
     cfg->base_delay_ms = 200;
     cfg->max_delay_ms = 10000;
+    cfg->user_agent = ZL_USER_AGENT;
+}
+
+static const zl_config_limit limits[] = {
+    { "connect_timeout_ms", 1, 86400000 },
+    { "timeout_ms", 1, 86400000 },
+    { "max_response_bytes", 1024, 1073741824 },
+    { "refresh_ahead_s", 0, 86400 },
+    { "max_attempts", 1, 100 },
+    { "max_time_ms", 0, 86400000 },
+    { "base_delay_ms", 0, 3600000 },
+    { "max_delay_ms", 0, 3600000 },
+};
+
+const zl_config_limit *zl_config_limits(size_t *n) {
+    *n = sizeof limits / sizeof *limits;
+    return limits;
+}
+
+const zl_config_limit *zl_config_limit_of(const char *name) {
+    for (size_t i = 0; i < sizeof limits / sizeof *limits; i++)
+        if (strcmp(limits[i].name, name) == 0) return &limits[i];
+    return NULL;
+}
+
+/* NULL when v is within the setting's limits, else the name of the setting. */
+static const char *out_of_range(const zl_config *cfg) {
+    const double v[] = { (double)cfg->connect_timeout_ms, (double)cfg->timeout_ms,
+                         (double)cfg->max_response_bytes, cfg->refresh_ahead_s, (double)cfg->max_attempts,
+                         (double)cfg->max_time_ms, (double)cfg->base_delay_ms, (double)cfg->max_delay_ms };
+    for (size_t i = 0; i < sizeof limits / sizeof *limits; i++)
+        if (!(v[i] >= limits[i].min && v[i] <= limits[i].max)) return limits[i].name;
+    return NULL;
 }
 
 static int64_t sys_mono(void *ud) {
@@ -37,10 +70,10 @@ int64_t zl_client_mono(zl_client *c) { return c->mono_ms(c->clock_ud); }
 double  zl_client_wall(zl_client *c) { return c->wall(c->clock_ud); }
 
 static void destroy(zl_client *c) {
-    if (c->transport_cleanup) c->transport_cleanup(c);
+    if (c->transport_destroy) c->transport_destroy(c->transport);
     free(c->api_domain); free(c->accounts_domain); free(c->api_version);
     free(c->client_id); free(c->client_secret); free(c->refresh_token);
-    free(c->ca_file); free(c->user_agent);
+    free((char *)c->net.ca_file); free((char *)c->net.user_agent);
     free(c->token);
     zl_error_clear(&c->refresh_err);
     pthread_cond_destroy(&c->cv);
@@ -101,11 +134,14 @@ zl_client *zl_client_new(const zl_config *cfg, zl_error *err) {
     c->wall = cfg->wall ? cfg->wall : sys_wall;
     c->clock_ud = cfg->clock_ud;
 
-    const char *v = nonempty(cfg->api_version) ? cfg->api_version : "v8";
-    zl_op probe = { .kind = ZL_OP_REQUEST, .method = "GET", .path = "x" };
-    zl_request r;
-    if (zl_request_build(&probe, v, &r, err)) { destroy(c); return NULL; }
-    zl_request_free(&r);
+    const char *v = cfg->api_version ? cfg->api_version : "";
+    if (!(v[0] == 'v' && v[1] >= '0' + ZL_API_VERSION_MIN && v[1] <= '0' + ZL_API_VERSION_MAX && !v[2]))
+    {
+        zl_err_set(err, "INVALID_ARGUMENT", 0, false, "api_version must be v%d to v%d (the versions with the "
+                   "locking API), got \"%.8s\"", ZL_API_VERSION_MIN, ZL_API_VERSION_MAX, v);
+        destroy(c);
+        return NULL;
+    }
     c->api_version = zl_strdup0(v);
 
     char acc[128], api[128];
@@ -133,26 +169,29 @@ zl_client *zl_client_new(const zl_config *cfg, zl_error *err) {
         c->client_secret = zl_strdup0(cfg->client_secret);
         c->refresh_token = zl_strdup0(cfg->refresh_token);
     }
-    c->refresh_ahead_s = cfg->refresh_ahead_s >= 0 ? cfg->refresh_ahead_s : 60;
-    if (cfg->connect_timeout_ms < 0 || cfg->timeout_ms < 0)
-        return fail(c, err, "timeouts", "must not be negative");
-    c->connect_timeout_ms = cfg->connect_timeout_ms ? cfg->connect_timeout_ms : 10000;
-    c->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 30000;
-    c->max_response_bytes = cfg->max_response_bytes ? cfg->max_response_bytes : 16u << 20;
-    c->ca_file = zl_strdup0(cfg->ca_file);
-    c->user_agent = zl_strdup0(nonempty(cfg->user_agent) ? cfg->user_agent : "zlock/" ZL_VERSION);
-    if (cfg->max_attempts < 0 || cfg->max_time_ms < 0 || cfg->base_delay_ms < 0 || cfg->max_delay_ms < 0)
-        return fail(c, err, "retries", "must not be negative");
-    c->retry.max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts : 5;
+    const char *bad = out_of_range(cfg);
+    if (bad) {
+        const zl_config_limit *l = zl_config_limit_of(bad);
+        zl_err_set(err, "INVALID_ARGUMENT", 0, false, "%s must be from %.0f to %.0f", bad, l->min, l->max);
+        destroy(c);
+        return NULL;
+    }
+    c->refresh_ahead_s = cfg->refresh_ahead_s;
+    c->net.connect_timeout_ms = cfg->connect_timeout_ms;
+    c->net.timeout_ms = cfg->timeout_ms;
+    c->net.max_response_bytes = cfg->max_response_bytes;
+    c->net.ca_file = zl_strdup0(cfg->ca_file);
+    c->net.user_agent = zl_strdup0(nonempty(cfg->user_agent) ? cfg->user_agent : ZL_USER_AGENT);
+    c->retry.max_attempts = cfg->max_attempts;
     c->retry.max_time_ms = cfg->max_time_ms;
     c->retry.base_delay_ms = cfg->base_delay_ms;
-    c->retry.max_delay_ms = cfg->max_delay_ms > 0 ? cfg->max_delay_ms : 10000;
+    c->retry.max_delay_ms = cfg->max_delay_ms;
     c->prng = cfg->seed ? cfg->seed
                         : (uint64_t)sys_mono(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)c;
     if (nonempty(cfg->access_token) &&
         zl_client_install_token_locked(c, cfg->access_token, cfg->token_expires_at, 0))
         return fail(c, err, "access_token", "could not be stored (out of memory)");
-    if (!c->api_version || !c->user_agent || (c->can_refresh && (!c->client_id || !c->client_secret || !c->refresh_token)))
+    if (!c->api_version || !c->net.user_agent || (c->can_refresh && (!c->client_id || !c->client_secret || !c->refresh_token)))
         return fail(c, err, "client", "could not be allocated (out of memory)");
     return c;
 }
@@ -206,4 +245,51 @@ unsigned long zl_client_refresh_count(zl_client *c) {
     unsigned long n = c->refreshes;
     pthread_mutex_unlock(&c->mu);
     return n;
+}
+
+const zl_client_net *zl_client_net_settings(const zl_client *c) { return &c->net; }
+bool zl_client_can_refresh(const zl_client *c) { return c->can_refresh; }
+
+void zl_client_add_api_domain(zl_client *c, zl_buf *b) {
+    pthread_mutex_lock(&c->mu);
+    zl_buf_adds(b, c->api_domain);
+    pthread_mutex_unlock(&c->mu);
+}
+
+long zl_client_backoff(zl_client *c, int failed, long elapsed_ms, bool *allowed) {
+    pthread_mutex_lock(&c->mu);
+    long delay = zl_retry_delay(&c->retry, failed, &c->prng);
+    pthread_mutex_unlock(&c->mu);
+    *allowed = zl_retry_allowed(&c->retry, failed, elapsed_ms, delay);
+    return delay;
+}
+
+void zl_client_condemn_token(zl_client *c, uint64_t gen) {
+    pthread_mutex_lock(&c->mu);
+    if (c->token_gen == gen) c->token_invalid = true;
+    pthread_mutex_unlock(&c->mu);
+}
+
+void zl_client_refresh_state(zl_client *c, uint64_t *seq, bool *refreshing) {
+    pthread_mutex_lock(&c->mu);
+    *seq = c->refresh_seq;
+    *refreshing = c->refreshing;
+    pthread_mutex_unlock(&c->mu);
+}
+
+void zl_client_scrub(zl_client *c, zl_error *e) {
+    pthread_mutex_lock(&c->mu);
+    char *tok = zl_strdup0(c->token);
+    pthread_mutex_unlock(&c->mu);
+    const char *secrets[] = { c->client_secret, c->refresh_token, tok };
+    zl_err_scrub(e, secrets, sizeof secrets / sizeof *secrets);
+    free(tok);
+}
+
+void *zl_client_transport_state(zl_client *c, void *(*make)(void), void (*destroy_fn)(void *)) {
+    pthread_mutex_lock(&c->mu);
+    if (!c->transport && (c->transport = make())) c->transport_destroy = destroy_fn;
+    void *t = c->transport;
+    pthread_mutex_unlock(&c->mu);
+    return t;
 }

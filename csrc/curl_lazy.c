@@ -28,7 +28,6 @@ static void load(void) {
     SYM(easy_perform, "curl_easy_perform");
     SYM(easy_cleanup, "curl_easy_cleanup");
     SYM(easy_init, "curl_easy_init");
-    SYM(easy_strerror, "curl_easy_strerror");
     SYM(slist_append, "curl_slist_append");
     SYM(slist_free_all, "curl_slist_free_all");
     SYM(version_info, "curl_version_info");
@@ -39,14 +38,9 @@ static void load(void) {
     SYM(multi_remove_handle, "curl_multi_remove_handle");
     SYM(multi_perform, "curl_multi_perform");
     SYM(multi_poll, "curl_multi_poll");
-    SYM(multi_wakeup, "curl_multi_wakeup");
     SYM(multi_info_read, "curl_multi_info_read");
     SYM(multi_setopt, "curl_multi_setopt");
     SYM(multi_socket_action, "curl_multi_socket_action");
-    SYM(multi_strerror, "curl_multi_strerror");
-    SYM(share_init, "curl_share_init");
-    SYM(share_setopt, "curl_share_setopt");
-    SYM(share_cleanup, "curl_share_cleanup");
     SYM(url, "curl_url");
     SYM(url_cleanup, "curl_url_cleanup");
     SYM(url_set, "curl_url_set");
@@ -68,7 +62,6 @@ int zl_curl_global_init(void) { return zl_curl_load(); }
 
 CURL *zl_lazy_easy_init(void) { return zl_curl_load() ? NULL : zl_curl_fns.easy_init(); }
 CURLM *zl_lazy_multi_init(void) { return zl_curl_load() ? NULL : zl_curl_fns.multi_init(); }
-CURLSH *zl_lazy_share_init(void) { return zl_curl_load() ? NULL : zl_curl_fns.share_init(); }
 struct curl_slist *zl_lazy_slist_append(struct curl_slist *l, const char *s) {
     return zl_curl_load() ? NULL : zl_curl_fns.slist_append(l, s);
 }

@@ -15,7 +15,6 @@ typedef struct zl_curl_api {
     CURLcode (*easy_perform)(CURL *);
     void (*easy_cleanup)(CURL *);
     CURL *(*easy_init)(void);
-    const char *(*easy_strerror)(CURLcode);
     struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
     void (*slist_free_all)(struct curl_slist *);
     curl_version_info_data *(*version_info)(CURLversion);
@@ -26,14 +25,9 @@ typedef struct zl_curl_api {
     CURLMcode (*multi_remove_handle)(CURLM *, CURL *);
     CURLMcode (*multi_perform)(CURLM *, int *);
     CURLMcode (*multi_poll)(CURLM *, struct curl_waitfd[], unsigned int, int, int *);
-    CURLMcode (*multi_wakeup)(CURLM *);
     CURLMsg *(*multi_info_read)(CURLM *, int *);
     CURLMcode (*multi_setopt)(CURLM *, CURLMoption, ...);
     CURLMcode (*multi_socket_action)(CURLM *, curl_socket_t, int, int *);
-    const char *(*multi_strerror)(CURLMcode);
-    CURLSH *(*share_init)(void);
-    CURLSHcode (*share_setopt)(CURLSH *, CURLSHoption, ...);
-    CURLSHcode (*share_cleanup)(CURLSH *);
     CURLU *(*url)(void);
     void (*url_cleanup)(CURLU *);
     CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned int);
@@ -49,7 +43,6 @@ int zl_curl_load(void);
 const char *zl_curl_load_error(void);
 CURL *zl_lazy_easy_init(void);
 CURLM *zl_lazy_multi_init(void);
-CURLSH *zl_lazy_share_init(void);
 struct curl_slist *zl_lazy_slist_append(struct curl_slist *l, const char *s);
 void zl_lazy_slist_free_all(struct curl_slist *l);
 curl_version_info_data *zl_lazy_version_info(CURLversion v);
@@ -59,12 +52,10 @@ curl_version_info_data *zl_lazy_version_info(CURLversion v);
 #undef curl_easy_setopt
 #undef curl_easy_getinfo
 #undef curl_multi_setopt
-#undef curl_share_setopt
 #define curl_easy_setopt        (*zl_curl_fns.easy_setopt)
 #define curl_easy_getinfo       (*zl_curl_fns.easy_getinfo)
 #define curl_easy_perform       (*zl_curl_fns.easy_perform)
 #define curl_easy_cleanup       (*zl_curl_fns.easy_cleanup)
-#define curl_easy_strerror      (*zl_curl_fns.easy_strerror)
 #define curl_easy_init          zl_lazy_easy_init
 #define curl_slist_append       zl_lazy_slist_append
 #define curl_slist_free_all     zl_lazy_slist_free_all
@@ -75,14 +66,9 @@ curl_version_info_data *zl_lazy_version_info(CURLversion v);
 #define curl_multi_remove_handle (*zl_curl_fns.multi_remove_handle)
 #define curl_multi_perform      (*zl_curl_fns.multi_perform)
 #define curl_multi_poll         (*zl_curl_fns.multi_poll)
-#define curl_multi_wakeup       (*zl_curl_fns.multi_wakeup)
 #define curl_multi_info_read    (*zl_curl_fns.multi_info_read)
 #define curl_multi_setopt       (*zl_curl_fns.multi_setopt)
 #define curl_multi_socket_action (*zl_curl_fns.multi_socket_action)
-#define curl_multi_strerror     (*zl_curl_fns.multi_strerror)
-#define curl_share_init         zl_lazy_share_init
-#define curl_share_setopt       (*zl_curl_fns.share_setopt)
-#define curl_share_cleanup      (*zl_curl_fns.share_cleanup)
 #define curl_url                (*zl_curl_fns.url)
 #define curl_url_cleanup        (*zl_curl_fns.url_cleanup)
 #define curl_url_set            (*zl_curl_fns.url_set)

@@ -34,9 +34,6 @@ typedef struct zl_request {
 } zl_request;
 /* Validates op and builds the request. 0, or -1 with *err INVALID_ARGUMENT / INTERNAL. */
 int  zl_request_build(const zl_op *op, const char *api_version, zl_request *out, zl_error *err);
-/* The reconciliation GET of a lock: list the record's locks (default fields). */
-int  zl_request_build_list(const char *module, const char *record_id, const char *api_version,
-                           zl_request *out, zl_error *err);
 void zl_request_free(zl_request *r);
 /* JSON text of {"data":[{"Locked_Reason__s": reason}]} (malloc'd) */
 char *zl_request_reason_body(const char *reason);
@@ -104,51 +101,33 @@ int  zl_auth_parse_reply(int status, const char *body, size_t len, zl_transport_
                          zl_token_reply *out, zl_error *err);
 void zl_token_reply_free(zl_token_reply *r);
 
-/* ---- client internals (client.c) */
-struct zl_client {
-    pthread_mutex_t mu;
-    pthread_cond_t  cv;
-    int refs;
-    /* settings (immutable after new, except api_domain when learned) */
-    char *api_domain;          /* guarded by mu */
-    bool api_domain_fixed;
-    char *accounts_domain;
-    char *api_version;
-    char *client_id, *client_secret, *refresh_token;
-    bool can_refresh;
-    double refresh_ahead_s;
-    long connect_timeout_ms, timeout_ms;
-    size_t max_response_bytes;
-    char *ca_file, *user_agent;
-    zl_retry_policy retry;
-    uint64_t prng;
-    zl_mono_ms_fn mono_ms;
-    zl_wall_fn wall;
-    void *clock_ud;
-    /* token state (mu) */
-    char *token;               /* NULL when none */
-    double token_expires_at;   /* 0 = unknown */
-    double token_refresh_at;   /* 0 = never ahead of time */
-    uint64_t token_gen;        /* bumped on every install */
-    bool token_invalid;        /* a 401 condemned token_gen */
-    bool refreshing;           /* a call owns the refresh */
-    uint64_t refresh_seq;      /* bumped when a refresh ends (any way) */
-    bool refresh_failed;       /* the last refresh ended in a final error */
-    zl_error refresh_err;
-    unsigned long refreshes;
-    /* libcurl blocking transport: a small pool of idle transfer slots (mu) */
-    void **idle_xfers;
-    size_t nidle, idle_cap;
-    unsigned long connects;
-    void (*transport_cleanup)(zl_client *c);   /* set by the transport that filled the pool */
-};
-
+/* ---- the client (client.c): an opaque handle; its state lives in client_internal.h */
 int64_t zl_client_mono(zl_client *c);
 double  zl_client_wall(zl_client *c);
 void    zl_client_ref(zl_client *c);
-/* Installs a token (mu held). */
-int     zl_client_install_token_locked(zl_client *c, const char *token, double expires_at,
-                                       double lifetime);
+/* Settings read by transports (immutable after zl_client_new). */
+typedef struct zl_client_net {
+    long connect_timeout_ms, timeout_ms;
+    size_t max_response_bytes;
+    const char *ca_file;        /* NULL: the system store */
+    const char *user_agent;
+} zl_client_net;
+const zl_client_net *zl_client_net_settings(const zl_client *c);
+bool    zl_client_can_refresh(const zl_client *c);
+/* Appends the current API domain (it may be learned from a token reply) to b. */
+void    zl_client_add_api_domain(zl_client *c, zl_buf *b);
+/* The backoff before attempt `failed + 1`; *allowed is false when the retry policy allows no
+ * further attempt `elapsed_ms` into the call. */
+long    zl_client_backoff(zl_client *c, int failed, long elapsed_ms, bool *allowed);
+/* A 401 condemned token generation `gen`: the next call refreshes (no-op when newer). */
+void    zl_client_condemn_token(zl_client *c, uint64_t gen);
+/* The refresh state a driver waits on: *seq bumps when a refresh ends. */
+void    zl_client_refresh_state(zl_client *c, uint64_t *seq, bool *refreshing);
+/* Replaces the client's secrets (client secret, refresh token, access token) in e. */
+void    zl_client_scrub(zl_client *c, zl_error *e);
+/* One per-client slot for a transport's state (the libcurl idle pool): returns it, created
+ * with make() on first use; destroy() runs when the client is freed. NULL when make() fails. */
+void   *zl_client_transport_state(zl_client *c, void *(*make)(void), void (*destroy)(void *));
 
 /* call.c */
 zl_client *zl_call_client(zl_call *call);

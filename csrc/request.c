@@ -246,9 +246,3 @@ int zl_request_build(const zl_op *op, const char *v, zl_request *out, zl_error *
     }
     return 0;
 }
-
-int zl_request_build_list(const char *module, const char *record_id, const char *v,
-                          zl_request *out, zl_error *err) {
-    zl_op op = { .kind = ZL_OP_LIST, .module = module, .record_id = record_id };
-    return zl_request_build(&op, v, out, err);
-}

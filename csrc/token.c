@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "call_internal.h"
+#include "client_internal.h"
 
 void zl_call_release_refresh(zl_call *call, bool failed, const zl_error *e) {
     zl_client *c = call->c;

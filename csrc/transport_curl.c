@@ -14,7 +14,6 @@
 struct zl_xfer {
     zl_client *c;
     CURL *h;
-    CURLSH *share;
     struct curl_slist *hdrs;
     CURLU *u;                /* the URL, parsed once per origin: only path and query change */
     char *u_origin;          /* "scheme://host[:port]" that u was parsed for */
@@ -57,22 +56,23 @@ zl_xfer *zl_xfer_new(zl_client *c) {
     if (!(x->h = curl_easy_init())) { free(x); return NULL; }
     zl_client_ref(c);
     x->c = c;
-    x->cap = c->max_response_bytes;
+    const zl_client_net *net = zl_client_net_settings(c);
+    x->cap = net->max_response_bytes;
     CURL *h = x->h;
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (c->ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+    if (net->ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, net->ca_file);
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_response_bytes);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, net->connect_timeout_ms);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, net->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)net->max_response_bytes);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    size_t n = strlen(c->user_agent) + sizeof "User-Agent: ";
+    size_t n = strlen(net->user_agent) + sizeof "User-Agent: ";
     if (!(x->ua = malloc(n))) { zl_xfer_free(x); return NULL; }
-    snprintf(x->ua, n, "User-Agent: %s", c->user_agent);
+    snprintf(x->ua, n, "User-Agent: %s", net->user_agent);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq);
@@ -142,7 +142,6 @@ static int set_url(zl_xfer *x, const char *url) {
 
 
 CURL *zl_xfer_handle(zl_xfer *x) { return x->h; }
-void zl_xfer_share(zl_xfer *x, CURLSH *share) { x->share = share; curl_easy_setopt(x->h, CURLOPT_SHARE, share); }
 unsigned long zl_xfer_connects(const zl_xfer *x) { return x->connects; }
 
 int zl_xfer_prepare(zl_xfer *x, const zl_step *s) {
@@ -259,13 +258,44 @@ long zl_xfer_credits(zl_xfer *x, int status) {
 
 /* ------------------------------------------------ the blocking driver */
 
-static void pool_cleanup(zl_client *c);
+/* The blocking driver's idle transfer slots of one client (its transport state): a slot
+ * goes back here after a call, so the next call reuses its connection. */
+typedef struct pool {
+    pthread_mutex_t mu;
+    zl_xfer **idle;
+    size_t nidle, cap;
+    unsigned long connects;
+} pool;
+
+static void *pool_make(void) {
+    pool *p = calloc(1, sizeof *p);
+    if (p) pthread_mutex_init(&p->mu, NULL);
+    return p;
+}
+
+/* Runs when the client's last reference goes: the idle slots hold no client reference
+ * (pool_give dropped it), so freeing them here is safe. */
+static void pool_destroy(void *ud) {
+    pool *p = ud;
+    for (size_t i = 0; i < p->nidle; i++) {
+        xfer_release(p->idle[i]);
+        free(p->idle[i]);
+    }
+    free(p->idle);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+static pool *pool_of(zl_client *c) { return zl_client_transport_state(c, pool_make, pool_destroy); }
 
 static zl_xfer *pool_take(zl_client *c) {
+    pool *p = pool_of(c);
     zl_xfer *x = NULL;
-    pthread_mutex_lock(&c->mu);
-    if (c->nidle) x = c->idle_xfers[--c->nidle];
-    pthread_mutex_unlock(&c->mu);
+    if (p) {
+        pthread_mutex_lock(&p->mu);
+        if (p->nidle) x = p->idle[--p->nidle];
+        pthread_mutex_unlock(&p->mu);
+    }
     if (!x) return zl_xfer_new(c);
     zl_client_ref(c);
     x->c = c;
@@ -273,31 +303,30 @@ static zl_xfer *pool_take(zl_client *c) {
 }
 
 static void pool_give(zl_client *c, zl_xfer *x, unsigned long connects_before) {
-    pthread_mutex_lock(&c->mu);
-    c->connects += x->connects - connects_before;
-    if (c->nidle == c->idle_cap) {
-        size_t cap = c->idle_cap ? c->idle_cap * 2 : 2;
-        void **p = realloc(c->idle_xfers, cap * sizeof *p);
-        if (p) { c->idle_xfers = p; c->idle_cap = cap; }
+    pool *p = pool_of(c);
+    bool kept = false;
+    if (p) {
+        pthread_mutex_lock(&p->mu);
+        p->connects += x->connects - connects_before;
+        if (p->nidle == p->cap) {
+            size_t cap = p->cap ? p->cap * 2 : 2;
+            zl_xfer **n = realloc(p->idle, cap * sizeof *n);
+            if (n) { p->idle = n; p->cap = cap; }
+        }
+        kept = p->nidle < p->cap;
+        if (kept) p->idle[p->nidle++] = x;
+        pthread_mutex_unlock(&p->mu);
     }
-    bool kept = c->nidle < c->idle_cap;
-    c->transport_cleanup = pool_cleanup;
-    if (kept) c->idle_xfers[c->nidle++] = x;
-    pthread_mutex_unlock(&c->mu);
     if (!kept) zl_xfer_free(x);
 }
 
-static void pool_cleanup(zl_client *c) {
-    /* called when the last reference goes: the pool's transfers hold no reference
-       (pool_give dropped it), so freeing them here is safe */
-    for (size_t i = 0; i < c->nidle; i++) {
-        zl_xfer *x = c->idle_xfers[i];
-        xfer_release(x);
-        free(x);
-    }
-    free(c->idle_xfers);
-    c->idle_xfers = NULL;
-    c->nidle = c->idle_cap = 0;
+unsigned long zl_curl_connects(zl_client *c) {
+    pool *p = pool_of(c);
+    if (!p) return 0;
+    pthread_mutex_lock(&p->mu);
+    unsigned long n = p->connects;
+    pthread_mutex_unlock(&p->mu);
+    return n;
 }
 
 void zl_sleep_ms(long ms) {
@@ -324,7 +353,8 @@ zl_step_kind zl_call_run(zl_call *call, zl_step *wait) {
             if (!c) c = zl_call_client(call);
             if (!zl_client_await_token(c, s.token_seq, 200)) {
                 /* a refresh owned by a call nobody drives (abandoned mid-way) must not hang us */
-                if ((token_waited += 200) > 2 * (c->timeout_ms + c->connect_timeout_ms))
+                const zl_client_net *net = zl_client_net_settings(c);
+                if ((token_waited += 200) > 2 * (net->timeout_ms + net->connect_timeout_ms))
                     zl_call_cancel(call, "TOKEN", "gave up waiting for another call's token refresh");
             }
             continue;

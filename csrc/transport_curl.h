@@ -15,9 +15,8 @@
  *     zl_call_feed_credits(call, zl_xfer_credits(x, st));   // a 429 with the credits spent is final
  *     zl_call_feed(call, st, b, n, te);            // body stays valid until the next prepare
  *
- * Connection reuse across slots: attach a CURLSH (share connections/DNS/TLS sessions)
- * with zl_xfer_share(), or rely on the multi handle's connection cache (the default
- * when every easy handle is added to the same multi).
+ * Connection reuse across slots: the multi handle's connection cache (every easy handle is
+ * added to the same multi).
  *
  * libcurl silently re-sends a request whose reused connection died before any reply byte
  * (the first copy may have been applied: a lock POST then answers "already locked", a
@@ -46,7 +45,6 @@ void     zl_xfer_free(zl_xfer *x);
  * e.g. a plain-http URL to a non-loopback host: feed ZL_TERR_OTHER). */
 int      zl_xfer_prepare(zl_xfer *x, const zl_step *s);
 CURL    *zl_xfer_handle(zl_xfer *x);
-void     zl_xfer_share(zl_xfer *x, CURLSH *share);
 /* After zl_xfer_finish(): the reply's X-API-CREDITS-REMAINING for zl_call_feed_credits(),
  * looked up on a 429 only (-1: not a 429, no such header, or a libcurl without
  * curl_easy_header). */
@@ -54,7 +52,9 @@ long     zl_xfer_credits(zl_xfer *x, int status);
 /* Turns the finished transfer into what zl_call_feed() takes. */
 void     zl_xfer_finish(zl_xfer *x, CURLcode rc, int *http_status, const char **body,
                         size_t *len, zl_transport_error *terr);
-/* Counters: transfers done, TCP connections opened (CURLINFO_NUM_CONNECTS summed). */
+/* TCP connections this slot opened (CURLINFO_NUM_CONNECTS summed). */
 unsigned long zl_xfer_connects(const zl_xfer *x);
+/* TCP connections the blocking driver (zl_call_run) opened for this client. */
+unsigned long zl_curl_connects(zl_client *c);
 
 #endif

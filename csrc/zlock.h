@@ -46,6 +46,8 @@ extern "C" {
 #endif
 
 #define ZL_VERSION "0.1.0"
+/* The User-Agent of every transport. */
+#define ZL_USER_AGENT "zlock/" ZL_VERSION
 
 /* ------------------------------------------------------------------ errors */
 
@@ -88,6 +90,9 @@ int  zl_error_copy(zl_error *dst, const zl_error *src);
 #define ZL_ID_MAX 19
 /* Lock reason: valid UTF-8, 1..3000 characters (characters, not bytes). */
 #define ZL_REASON_MAX 3000
+/* The API versions that have the record locking API (api_version "v5" to "v8"). */
+#define ZL_API_VERSION_MIN 5
+#define ZL_API_VERSION_MAX 8
 
 /* Each returns NULL when valid, else a static English reason ("must be 1 to 19 digits"). */
 const char *zl_check_module(const char *s, size_t len);
@@ -146,25 +151,25 @@ typedef struct zl_config {
     const char *accounts_domain;  /* e.g. "https://accounts.zoho.eu" */
     const char *dc;               /* us eu in au jp cn ca sa (default us) */
     const char *env;              /* production (default) | sandbox | developer */
-    const char *api_version;      /* "v8" (default); v2..v8 */
+    const char *api_version;      /* "v8" (default); v5..v8 */
     /* Auth: a static token, and/or the refresh flow (all three of id, secret, refresh token). */
     const char *access_token;
     double      token_expires_at; /* Unix seconds; 0 = unknown (used until a 401) */
     const char *client_id;
     const char *client_secret;
     const char *refresh_token;
-    double      refresh_ahead_s;  /* refresh this early (capped at a tenth of the lifetime); default 60 */
+    double      refresh_ahead_s;  /* refresh this early (capped at a tenth of the lifetime) */
     /* Transport (libcurl). */
-    long   connect_timeout_ms;    /* default 10000 */
-    long   timeout_ms;            /* whole request; default 30000 */
-    size_t max_response_bytes;    /* default 16 MiB */
+    long   connect_timeout_ms;
+    long   timeout_ms;            /* whole request */
+    size_t max_response_bytes;
     const char *ca_file;          /* optional CA bundle; verification always on */
-    const char *user_agent;       /* default "zlock/<version>" */
+    const char *user_agent;       /* default ZL_USER_AGENT */
     /* Retries. */
-    int  max_attempts;            /* requests per call incl. the first; default 5 (1 = no retry) */
-    long max_time_ms;             /* no new attempt after this long; default 60000 */
-    long base_delay_ms;           /* default 200 */
-    long max_delay_ms;            /* default 10000 */
+    int  max_attempts;            /* requests per call incl. the first (1 = no retry) */
+    long max_time_ms;             /* no new attempt after this long (0 = no limit) */
+    long base_delay_ms;
+    long max_delay_ms;
     uint64_t seed;                /* PRNG seed for jitter; 0 = from time and address */
     /* Clocks. */
     zl_mono_ms_fn mono_ms;
@@ -172,8 +177,14 @@ typedef struct zl_config {
     void         *clock_ud;
 } zl_config;
 
-/* Fills *cfg with the defaults above (everything else NULL/0). */
+/* Fills *cfg with the defaults (the one place they are set; everything else NULL/0). */
 void zl_config_init(zl_config *cfg);
+
+/* The allowed range (inclusive, in the field's own unit) of a numeric setting of zl_config,
+ * named like its field ("timeout_ms"); zl_client_new refuses a value outside it. */
+typedef struct zl_config_limit { const char *name; double min, max; } zl_config_limit;
+const zl_config_limit *zl_config_limits(size_t *n);
+const zl_config_limit *zl_config_limit_of(const char *name);   /* NULL: no such setting */
 
 /* Creates a client (copies every string). NULL and *err filled on a bad configuration
  * (code INVALID_ARGUMENT). A client is reference counted: calls keep it alive. */

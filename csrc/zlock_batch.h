@@ -59,8 +59,12 @@ extern "C" {
 
 typedef struct zl_batch zl_batch;
 
+/* Limits of the options below (inclusive). */
+#define ZL_BATCH_MAX_CONCURRENCY 1024
+#define ZL_BATCH_MAX_THREADS 16
+
 typedef struct zl_batch_opts {
-    int    concurrency;          /* max API requests in flight (default 10, 1..1024) */
+    int    concurrency;          /* max API requests in flight (1..ZL_BATCH_MAX_CONCURRENCY) */
     int    initial;              /* starting window (default min(concurrency, 4)) */
     double decrease;             /* window factor on a 429 (default 0.7; 0.1..0.95) */
     int    probe;                /* windows of replies per +1 at the limit estimate (default 8;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include "lua_binding.h"
 #include "internal.h"
+#include "transport_curl.h"
 
 static zlb_client *check_client(lua_State *L) {
     zlb_client *u = luaL_checkudata(L, 1, ZLB_CLIENT);
@@ -24,6 +25,17 @@ static const char *opt_str(lua_State *L, int t, const char *k) {
     const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
     lua_pop(L, 1);   /* the string stays alive: it is referenced by the table */
     return s;
+}
+
+/* Numeric setting `k` (a zl_config field name) when the table has it, else def (the default of
+ * zl_config_init). A value outside the setting's limits becomes one just outside them, so the
+ * cast below stays defined and zl_client_new refuses it with the range in its message. */
+static double setting(lua_State *L, const char *k, double def) {
+    double v = zlb_opt_num(L, 1, k, def);
+    const zl_config_limit *l = zl_config_limit_of(k);
+    if (l && !(v >= l->min)) return v < l->min ? l->min - 1 : l->max + 1;   /* NaN: above */
+    if (l && v > l->max) return l->max + 1;
+    return v;
 }
 
 int zlb_client_new(lua_State *L) {
@@ -41,17 +53,18 @@ int zlb_client_new(lua_State *L) {
     cfg.client_id = opt_str(L, 1, "client_id");
     cfg.client_secret = opt_str(L, 1, "client_secret");
     cfg.refresh_token = opt_str(L, 1, "refresh_token");
-    cfg.refresh_ahead_s = zlb_opt_num(L, 1, "refresh_ahead", 60);
+    cfg.refresh_ahead_s = setting(L, "refresh_ahead_s", cfg.refresh_ahead_s);
     cfg.ca_file = opt_str(L, 1, "ca_file");
     cfg.user_agent = opt_str(L, 1, "user_agent");
-    cfg.connect_timeout_ms = (long)zlb_opt_num(L, 1, "connect_timeout_ms", (double)cfg.connect_timeout_ms);
-    cfg.timeout_ms = (long)zlb_opt_num(L, 1, "timeout_ms", (double)cfg.timeout_ms);
-    cfg.max_response_bytes = (size_t)zlb_opt_num(L, 1, "max_response_bytes", (double)cfg.max_response_bytes);
-    cfg.max_attempts = (int)zlb_opt_num(L, 1, "max_attempts", cfg.max_attempts);
-    cfg.max_time_ms = (long)zlb_opt_num(L, 1, "max_time_ms", (double)cfg.max_time_ms);
-    cfg.base_delay_ms = (long)zlb_opt_num(L, 1, "base_delay_ms", (double)cfg.base_delay_ms);
-    cfg.max_delay_ms = (long)zlb_opt_num(L, 1, "max_delay_ms", (double)cfg.max_delay_ms);
-    cfg.seed = (uint64_t)zlb_opt_num(L, 1, "seed", 0);
+    cfg.connect_timeout_ms = (long)setting(L, "connect_timeout_ms", (double)cfg.connect_timeout_ms);
+    cfg.timeout_ms = (long)setting(L, "timeout_ms", (double)cfg.timeout_ms);
+    cfg.max_response_bytes = (size_t)setting(L, "max_response_bytes", (double)cfg.max_response_bytes);
+    cfg.max_attempts = (int)setting(L, "max_attempts", cfg.max_attempts);
+    cfg.max_time_ms = (long)setting(L, "max_time_ms", (double)cfg.max_time_ms);
+    cfg.base_delay_ms = (long)setting(L, "base_delay_ms", (double)cfg.base_delay_ms);
+    cfg.max_delay_ms = (long)setting(L, "max_delay_ms", (double)cfg.max_delay_ms);
+    double seed = zlb_opt_num(L, 1, "seed", 0);
+    cfg.seed = seed >= 1 && seed < 18446744073709551616.0 ? (uint64_t)seed : 0;
     zlb_client *u = lua_newuserdata(L, sizeof *u);
     u->c = NULL;
     luaL_getmetatable(L, ZLB_CLIENT);
@@ -163,13 +176,9 @@ static int l_info(lua_State *L) {
     lua_setfield(L, -2, "api_version");
     lua_pushinteger(L, (lua_Integer)zl_client_refresh_count(c));
     lua_setfield(L, -2, "refreshes");
-    pthread_mutex_lock(&c->mu);
-    unsigned long conns = c->connects;
-    bool can_refresh = c->can_refresh;
-    pthread_mutex_unlock(&c->mu);
-    lua_pushinteger(L, (lua_Integer)conns);
+    lua_pushinteger(L, (lua_Integer)zl_curl_connects(c));
     lua_setfield(L, -2, "connects");
-    lua_pushboolean(L, can_refresh);
+    lua_pushboolean(L, zl_client_can_refresh(c));
     lua_setfield(L, -2, "can_refresh");
     return 1;
 }

@@ -3,10 +3,13 @@
  *                                                 :token :info :close; calls: lua_call.c)
  *   core.check_module/check_id/check_reason(s) -> nil | why
  *   core.decode(json_text) -> value | nil, why    (lua_json.c; null = cjson.null)
- *   core.sleep(ms)   core.version   core.curl_version()   core.engine (B2's bulk engine)
+ *   core.sleep(ms)   core.version   core.curl_version()   core.engine (the bulk engine)
+ *   core.defaults() -> {name = default}   core.limits() -> {name = {min, max}}
+ *        (the C settings, named like their zl_config / zl_batch_opts fields)
  * No libcurl work happens at require time: libcurl is dlopen'ed at the first transfer. */
 #include "lua_binding.h"
 #include "transport_curl.h"
+#include "zlock_batch.h"
 
 void zlb_push_error(lua_State *L, const zl_error *e) {
     lua_createtable(L, 0, 5);
@@ -58,7 +61,59 @@ static int l_curl_version(lua_State *L) {
     return 1;
 }
 
+static void set_num(lua_State *L, const char *k, double v) {
+    lua_pushnumber(L, v);
+    lua_setfield(L, -2, k);
+}
+
+/* core.defaults(): what zl_config_init and zl_batch_opts_init set (their one home). */
+static int l_defaults(lua_State *L) {
+    zl_config c;
+    zl_config_init(&c);
+    zl_batch_opts b;
+    zl_batch_opts_init(&b);
+    lua_createtable(L, 0, 14);
+    lua_pushstring(L, c.api_version);
+    lua_setfield(L, -2, "api_version");
+    lua_pushstring(L, c.user_agent);
+    lua_setfield(L, -2, "user_agent");
+    set_num(L, "refresh_ahead_s", c.refresh_ahead_s);
+    set_num(L, "connect_timeout_ms", (double)c.connect_timeout_ms);
+    set_num(L, "timeout_ms", (double)c.timeout_ms);
+    set_num(L, "max_response_bytes", (double)c.max_response_bytes);
+    set_num(L, "max_attempts", c.max_attempts);
+    set_num(L, "max_time_ms", (double)c.max_time_ms);
+    set_num(L, "base_delay_ms", (double)c.base_delay_ms);
+    set_num(L, "max_delay_ms", (double)c.max_delay_ms);
+    set_num(L, "concurrency", b.concurrency);
+    set_num(L, "threads", b.threads);
+    return 1;
+}
+
+static void set_limit(lua_State *L, const char *k, double min, double max) {
+    lua_createtable(L, 2, 0);
+    lua_pushnumber(L, min);
+    lua_rawseti(L, -2, 1);
+    lua_pushnumber(L, max);
+    lua_rawseti(L, -2, 2);
+    lua_setfield(L, -2, k);
+}
+
+/* core.limits(): the allowed ranges the core enforces (zl_config_limits, zlock_batch.h). */
+static int l_limits(lua_State *L) {
+    size_t n;
+    const zl_config_limit *l = zl_config_limits(&n);
+    lua_createtable(L, 0, (int)n + 3);
+    for (size_t i = 0; i < n; i++) set_limit(L, l[i].name, l[i].min, l[i].max);
+    set_limit(L, "api_version", ZL_API_VERSION_MIN, ZL_API_VERSION_MAX);
+    set_limit(L, "concurrency", 1, ZL_BATCH_MAX_CONCURRENCY);
+    set_limit(L, "threads", 0, ZL_BATCH_MAX_THREADS);
+    return 1;
+}
+
 static const luaL_Reg funcs[] = {
+    { "defaults", l_defaults },
+    { "limits", l_limits },
     { "curl_version", l_curl_version },
     { "decode", zlb_json_decode },
     { "client", zlb_client_new },

@@ -78,25 +78,19 @@
 local journal_mod = require "zlock.journal"
 local progress_mod = require "zlock.progress"
 local engine_seq = require "zlock.engine_seq"
+local options = require "zlock.options"
+local zerror = require "zlock.error"
 
 local M = {}
 
-M.DEFAULT_CONCURRENCY = 10
+M.DEFAULT_CONCURRENCY = options.default("bulk", "concurrency")
 M.REASON_MAX = 3000
 
 --- Outcomes that count as failures.
 M.FAILED = { failed = true }
 
-local err_mt = { __tostring = function(e)
-  local s = tostring(e.code) .. ": " .. tostring(e.message)
-  if e.http_status then s = s .. " (HTTP " .. tostring(e.http_status) .. ")" end
-  return s
-end }
-
-local function mkerr(code, message, extra)
-  local e = { code = code, message = message, retryable = false }
-  for k, v in pairs(extra or {}) do e[k] = v end
-  return setmetatable(e, err_mt)
+local function mkerr(code, message)
+  return zerror.new{ code = code, message = message }
 end
 
 --- The journal key of an item: `op|module|record_id[|lock_id]` (the reason is not part of it).
@@ -194,17 +188,8 @@ end
 function M.new(client, opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("bad argument #1 to 'bulk' (table expected)", 2) end
+  options.check("bulk", opts, "bulk", 2)
   local conc = opts.concurrency or M.DEFAULT_CONCURRENCY
-  if type(conc) ~= "number" or conc < 1 or conc ~= math.floor(conc) then
-    error("bad argument #1 to 'bulk' (concurrency must be a positive integer)", 2)
-  end
-  local th = opts.threads
-  if th ~= nil and (type(th) ~= "number" or th < 0 or th > 16 or th ~= math.floor(th)) then
-    error("bad argument #1 to 'bulk' (threads must be an integer from 0 to 16)", 2)
-  end
-  if opts.on_result ~= nil and type(opts.on_result) ~= "function" then
-    error("bad argument #1 to 'bulk' (on_result must be a function)", 2)
-  end
   local self = setmetatable({
     client = client, opts = opts, dry_run = opts.dry_run and true or false,
     counts = {}, failures = {}, done = 0, failed = 0, skipped = 0, submitted = 0, returned = 0,

@@ -96,7 +96,8 @@ function M.parse(argv)
   end
   if opts.concurrency then
     local n = tonumber(opts.concurrency)
-    if not n or n < 1 or n ~= math.floor(n) then return nil, "--concurrency must be a positive integer" end
+    local why = require("zlock.options").why("bulk", "concurrency", n or opts.concurrency)
+    if why then return nil, "--" .. why end
     opts.concurrency = n
   end
   opts.params = params
@@ -281,9 +282,7 @@ local function cmd_locks(c, a, opts)
     end
   end)
   if not ok then
-    if type(err) ~= "table" then err = { code = "ERROR", message = tostring(err) } end
-    return fail(opts, "locks", setmetatable(err, getmetatable(err) or
-      { __tostring = function(e) return tostring(e.code) .. ": " .. tostring(e.message) end }))
+    return fail(opts, "locks", require("zlock.error").from(err))
   end
   if opts.json then
     local list = {}

@@ -52,7 +52,7 @@ local SECOND = {}
 
 --- Creates an engine on a client.
 -- @param client a zlock client using the libcurl transport
--- @tparam[opt] table opts `concurrency` (max API requests in flight, default 10), `initial`
+-- @tparam[opt] table opts `concurrency` (max API requests in flight; default: the core's), `initial`
 --  (starting window, default min(concurrency, 4)), `decrease` (window factor on a 429, default
 --  0.7), `probe` (windows of replies per +1 at the known limit, default 8), `capacity` (items
 --  accepted at once; default 2 * window + 8), `throttle_budget` / `throttle_pause` (seconds),
@@ -71,7 +71,6 @@ function M.new(client, opts)
                       "throttle_budget", "throttle_pause", "threads", "lean" } do
     copts[k] = opts[k]
   end
-  copts.concurrency = copts.concurrency or 10
   local ce, err = core.engine(client._core, copts)
   if not ce then return nil, errors.new(err) end
   return setmetatable({ c = ce, convert = client._convert, ready = {},

@@ -47,15 +47,19 @@ end
 
 --- Runs one engine item with the client's own (blocking-looking) call, as every Lua-side
 -- engine does (this one, and nginx's light-thread engine).
--- A raised error (a bad argument) does not escape: it becomes the item's INVALID_ARGUMENT
--- error, so one bad item never stops a run.
+-- A bad argument the client raises (`bad argument #n to ...`) becomes the item's
+-- INVALID_ARGUMENT error, so one bad item never stops a run; any other raised error is a bug
+-- and propagates.
 -- @param client a zlock client
 -- @tparam table item `{op=, module=, record_id=, lock_id=, reason=}`
 -- @return result, or nil and an error table
 function M.perform(client, item)
   local ok, res, err = pcall(call, client, item)
   if not ok then
-    return nil, zerror.new{ code = "INVALID_ARGUMENT", message = tostring(res) }
+    if type(res) == "string" and res:find("bad argument #%d+ to '") then
+      return nil, zerror.new{ code = "INVALID_ARGUMENT", message = res }
+    end
+    error(res, 0)
   end
   if res ~= nil then return res end   -- c:get's list form returns (locks, info): info is no error
   return nil, err

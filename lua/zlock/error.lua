@@ -2,8 +2,9 @@
 -- Every runtime failure is returned as `nil, err` where `err` is a table:
 --
 --  * `code` Zoho's code (`NOT_ALLOWED`, `INVALID_DATA`, `INVALID_TOKEN`, `TOO_MANY_REQUESTS`...) or
---    zlock's own: `INVALID_ARGUMENT`, `TOKEN`, `CONNECT`, `TIMEOUT`, `CLOSED`, `TLS`,
---    `BAD_RESPONSE`, `TRANSPORT`, `CANCELLED`, `NOT_LOCKED`, `INTERNAL`
+--    zlock's own (README, "Errors"): `INVALID_ARGUMENT`, `TOKEN`, `CONNECT`, `TIMEOUT`, `CLOSED`,
+--    `TLS`, `BAD_RESPONSE`, `TRANSPORT`, `CANCELLED`, `NOT_LOCKED`, `CREDITS_EXHAUSTED`,
+--    `LIMIT_EXCEEDED`, `POLICY`, `JOURNAL`, `ERROR`, `INTERNAL`
 --  * `message` Zoho's message or zlock's explanation
 --  * `http_status` the HTTP status of the deciding reply (nil when there was none)
 --  * `details` Zoho's `details` object as a Lua table (nil when absent)
@@ -43,6 +44,17 @@ function M.new(t)
     details = details,
     retryable = t.retryable and true or false,
   }, mt)
+end
+
+--- An error object from anything raised or returned as an error: `v` itself when it is one,
+-- a table's fields, or a message (code `code`, default `ERROR`).
+-- @param v an error object, a table with `code`/`message`, or any value (its `tostring`)
+-- @tparam[opt="ERROR"] string code the code of a message
+-- @treturn table the error
+function M.from(v, code)
+  if M.is(v) then return v end
+  if type(v) == "table" then return M.new(v) end
+  return M.new{ code = code or "ERROR", message = tostring(v) }
 end
 
 --- True when `v` is a zlock error object.

@@ -17,6 +17,7 @@
 local core = require "zlock.core"
 local cjson = require "cjson.safe"
 local errors = require "zlock.error"
+local options = require "zlock.options"
 local Client = require "zlock.client"
 
 local zlock = {
@@ -32,17 +33,6 @@ local ENV = {
   api_domain = "ZOHO_API_DOMAIN", accounts_domain = "ZOHO_ACCOUNTS_DOMAIN",
   api_version = "ZOHO_API_VERSION", env = "ZOHO_ENV",
 }
-
-local STRING_OPTS = { "api_domain", "accounts_domain", "dc", "env", "api_version", "access_token",
-  "client_id", "client_secret", "refresh_token", "ca_file", "user_agent" }
-
-local function ms(v, name)
-  if v == nil then return nil end
-  if type(v) ~= "number" or v < 0 then
-    error("bad argument #1 to 'new' (" .. name .. " must be a non-negative number of seconds)", 3)
-  end
-  return math.floor(v * 1000 + 0.5)
-end
 
 --- Options from the environment (`ZOHO_ACCESS_TOKEN`, `ZOHO_REFRESH_TOKEN`, `ZOHO_CLIENT_ID`,
 -- `ZOHO_CLIENT_SECRET`, `ZOHO_DC`, `ZOHO_ENV`, `ZOHO_API_DOMAIN`, `ZOHO_ACCOUNTS_DOMAIN`,
@@ -60,56 +50,27 @@ function zlock.env_options(opts)
 end
 
 --- Creates a client.
--- @tparam table opts
---  `api_domain` (e.g. `"https://www.zohoapis.eu"`, or `"http://127.0.0.1:PORT"` for zlock-emu;
---  plain http only to loopback), `accounts_domain`, `dc` (`us eu in au jp cn ca sa`, default us),
---  `env` (`production` | `sandbox` | `developer`), `api_version` (default `"v8"`);
---  auth: `access_token` (+ `expires_at`, Unix seconds) and/or `client_id`, `client_secret`,
---  `refresh_token` (refresh flow; the API domain is learned from the token reply unless given);
---  `timeout` (whole request, seconds, default 30), `connect_timeout` (default 10),
---  `max_response_bytes`, `ca_file`, `user_agent`;
---  `retries = { max_attempts = 5, max_time = 60, base_delay = 0.2, max_delay = 10 }` (seconds);
---  `on_retry = function(info)` called before each backoff with `info.attempt`, `info.delay`
---  (seconds), `info.error`, `info.operation`, `info.module`, `info.record_id`; return `false`
---  to stop retrying;
---  `transport` (`"auto"` default: the host's own I/O inside nginx, HAProxy or a cqueues
---  controller, else libcurl; `"curl"`, `"ngx"`, `"haproxy"`, `"cqueues"`, or a table
---  implementing the contract in `zlock.transport`);
---  `shared_dict` (ngx transport only: name of a `lua_shared_dict` holding the access token for
---  every worker of the nginx instance).
+-- @tparam table opts the options of `zlock.options` (section `new`, and `retries`): where
+--  (`dc`, `env`, `api_domain`, `accounts_domain`, `api_version`), auth (`access_token`,
+--  `expires_at`; `client_id`, `client_secret`, `refresh_token`, `refresh_ahead`), the transport
+--  (`timeout`, `connect_timeout`, `max_response_bytes`, `ca_file`, `user_agent`, `transport`;
+--  nginx: `shared_dict`, `keepalive`, `pool_size`, `http`, `refresh_lock_ttl`),
+--  `retries = { max_attempts, max_time, base_delay, max_delay }`, `on_retry = function(info)`
+--  (called before each backoff with `info.attempt`, `info.delay` (s), `info.error`,
+--  `info.operation`, `info.module`, `info.record_id`; return `false` to stop retrying), `seed`.
+--  `transport`: `"auto"` (default: the host's own I/O inside nginx, HAProxy or a cqueues
+--  controller, else libcurl), `"curl"`, `"ngx"`, `"haproxy"`, `"cqueues"`, or a table
+--  implementing the contract in `zlock.transport`.
+--  An unknown option, one of the wrong type or a number out of range raises
+--  `bad argument #1 to 'new' (...)`; a string outside its allowed values (`dc`, `env`,
+--  `api_version`..., which may come from the environment) returns `nil, err` (INVALID_ARGUMENT).
 -- @return the client, or `nil, err`
 function zlock.new(opts)
   if opts ~= nil and type(opts) ~= "table" then
     error("bad argument #1 to 'new' (options table expected, got " .. type(opts) .. ")", 2)
   end
   opts = opts or {}
-  local cfg = {}
-  for _, k in ipairs(STRING_OPTS) do
-    local v = opts[k]
-    if v ~= nil then
-      if type(v) ~= "string" then error("bad argument #1 to 'new' (" .. k .. " must be a string)", 2) end
-      cfg[k] = v
-    end
-  end
-  if opts.expires_at ~= nil and type(opts.expires_at) ~= "number" then
-    error("bad argument #1 to 'new' (expires_at must be a number)", 2)
-  end
-  cfg.expires_at = opts.expires_at
-  cfg.timeout_ms = ms(opts.timeout, "timeout")
-  cfg.connect_timeout_ms = ms(opts.connect_timeout, "connect_timeout")
-  cfg.max_response_bytes = opts.max_response_bytes
-  cfg.seed = opts.seed
-  local r = opts.retries
-  if r ~= nil then
-    if type(r) ~= "table" then error("bad argument #1 to 'new' (retries must be a table)", 2) end
-    cfg.max_attempts = r.max_attempts
-    cfg.max_time_ms = ms(r.max_time, "retries.max_time")
-    cfg.base_delay_ms = ms(r.base_delay, "retries.base_delay")
-    cfg.max_delay_ms = ms(r.max_delay, "retries.max_delay")
-  end
-  if opts.on_retry ~= nil and type(opts.on_retry) ~= "function" then
-    error("bad argument #1 to 'new' (on_retry must be a function)", 2)
-  end
+  local cfg = options.client_config(opts, 2)
   local transport = require("zlock.transport").pick(opts.transport, opts)
   local cc, err = core.client(cfg)
   if not cc then return nil, errors.new(err) end
@@ -169,8 +130,8 @@ zlock.locked = forward("locked")
 -- @function request
 zlock.request = forward("request")
 
--- issue 4: c:search/records/coql/locks and c:bulk, loaded on first use (keeps `require "zlock"`
--- fast); those modules never require "zlock": no cycle.
+-- c:search/records/coql/locks and c:bulk, loaded on first use (keeps `require "zlock"` fast);
+-- those modules never require "zlock": no cycle.
 local LAZY = { search = "zlock.select", records = "zlock.select", coql = "zlock.select", locks = "zlock.select",
   search_pages = "zlock.select", records_pages = "zlock.select", coql_pages = "zlock.select", bulk = "zlock.bulk" }
 setmetatable(Client, { __index = function(_, k)

@@ -68,8 +68,7 @@ function M.open(path)
   local entries, n, torn = M.read(path)
   local f, msg = io.open(path, "ab")
   if not f then
-    return nil, setmetatable({ code = "JOURNAL", message = "cannot open journal: " .. tostring(msg),
-                               retryable = false }, { __tostring = function(e) return e.code .. ": " .. e.message end })
+    return nil, require("zlock.error").new{ code = "JOURNAL", message = "cannot open journal: " .. tostring(msg) }
   end
   f:setvbuf("no")
   if torn then f:write("\n") end

@@ -30,13 +30,8 @@ M.COQL_PAGE = 2000
 M.LOCK_MODULES = { "Leads", "Accounts", "Contacts", "Deals", "Tasks", "Cases", "Solutions", "Vendors",
                    "Price_Books", "Quotes", "Sales_Orders", "Purchase_Orders", "Invoices", "Products" }
 
-local err_mt = { __tostring = function(e)
-  if e.http_status then return ("%s (HTTP %d): %s"):format(e.code, e.http_status, e.message) end
-  return ("%s: %s"):format(e.code, e.message)
-end }
-
 local function mkerr(code, message, status)
-  return setmetatable({ code = code, message = message, http_status = status, retryable = false }, err_mt)
+  return require("zlock.error").new{ code = code, message = message, http_status = status }
 end
 
 --- Escapes a value for a search criteria: `\` `(` `)` `,` get a backslash.

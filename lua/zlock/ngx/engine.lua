@@ -30,10 +30,10 @@ end
 
 --- Creates an engine.
 -- @param client a zlock client (its transport must be the nginx one)
--- @tparam[opt] table opts `concurrency` (default 10)
+-- @tparam[opt] table opts `concurrency` (default: `zlock.options`)
 -- @return engine
 function M.new(client, opts)
-  local conc = opts and opts.concurrency or 10
+  local conc = opts and opts.concurrency or require("zlock.options").default("bulk", "concurrency")
   return setmetatable({
     client = client, max = conc, running = 0, threads = {}, done = {}, sema = new_sema(),
     n = 0, peak = 0, closed = false,

@@ -19,6 +19,12 @@
 -- reconciled with a GET instead of being sent twice. (libcurl's silent re-send on a dead
 -- reused connection hides exactly that from the core.)
 -- @module zlock.ngx.http
+local options = require "zlock.options"
+
+-- Unset request options: zlock.new's defaults.
+local DEF = { connect_timeout_ms = options.ms({}, "connect_timeout"), timeout_ms = options.ms({}, "timeout"),
+              keepalive_ms = options.ms({}, "keepalive"), user_agent = options.default("new", "user_agent"),
+              max_response_bytes = options.default("new", "max_response_bytes") }
 local ngx = ngx
 local tcp = ngx.socket.tcp
 local concat = table.concat
@@ -60,7 +66,7 @@ end
 
 local function connect(u, o, deadline)
   local sock = tcp()
-  sock:settimeouts(o.connect_timeout_ms or 10000, left_ms(deadline), left_ms(deadline))
+  sock:settimeouts(o.connect_timeout_ms or DEF.connect_timeout_ms, left_ms(deadline), left_ms(deadline))
   local tls = u.scheme == "https"
   local pool = u.host .. ":" .. u.port .. (tls and ":tls:" .. u.host or "")
   local ok, err = sock:connect(u.host, u.port, { pool = pool, pool_size = o.pool_size })
@@ -168,12 +174,12 @@ end
 local function exchange(sock, req, method, cap, o, deadline)
   local bytes, err = sock:send(req)
   if not bytes then return nil, terr(err, "closed"), "send failed: " .. tostring(err), true end
-  sock:settimeouts(o.connect_timeout_ms or 10000, left_ms(deadline), left_ms(deadline))
+  sock:settimeouts(o.connect_timeout_ms or DEF.connect_timeout_ms, left_ms(deadline), left_ms(deadline))
   local status, h, msg, nothing = read_head(sock)
   if not status then return nil, h, msg, nothing end
   local body, e2, m2 = "", nil, nil
   if now() >= deadline then return nil, "timeout", "no complete reply in time" end
-  sock:settimeouts(o.connect_timeout_ms or 10000, left_ms(deadline), left_ms(deadline))
+  sock:settimeouts(o.connect_timeout_ms or DEF.connect_timeout_ms, left_ms(deadline), left_ms(deadline))
   local te = h["transfer-encoding"]
   local close = (h.connection or ""):lower():find("close", 1, true) ~= nil
   if method == "HEAD" or status == 204 or status == 304 or (status >= 100 and status < 200) then
@@ -207,17 +213,17 @@ function M.request(o)
   local u, perr = M.parse_url(o.url)
   if not u then return nil, "other", perr end
   local method = o.method or "GET"
-  local cap = o.max_response_bytes or 16 * 1024 * 1024
-  local deadline = now() + (o.timeout_ms or 30000) / 1000
-  local req = build_request(method, u, o.headers, o.body, o.user_agent or "zlock")
+  local cap = o.max_response_bytes or DEF.max_response_bytes
+  local deadline = now() + (o.timeout_ms or DEF.timeout_ms) / 1000
+  local req = build_request(method, u, o.headers, o.body, o.user_agent or DEF.user_agent)
   for try = 1, 2 do
     local sock, e, m = connect(u, o, deadline)
     if not sock then return nil, e, m end
     local reused = sock:getreusedtimes() > 0
-    sock:settimeouts(o.connect_timeout_ms or 10000, left_ms(deadline), left_ms(deadline))
+    sock:settimeouts(o.connect_timeout_ms or DEF.connect_timeout_ms, left_ms(deadline), left_ms(deadline))
     local status, body, h, keep = exchange(sock, req, method, cap, o, deadline)
     if status then
-      if keep then sock:setkeepalive(o.keepalive_ms or 30000, o.pool_size)
+      if keep then sock:setkeepalive(o.keepalive_ms or DEF.keepalive_ms, o.pool_size)
       else sock:close() end
       return status, body, h
     end

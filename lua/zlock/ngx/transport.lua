@@ -17,6 +17,7 @@
 local ngx = ngx
 local http = require "zlock.ngx.http"
 local token_mod = require "zlock.ngx.token"
+local options = require "zlock.options"
 
 local M = {}
 
@@ -51,29 +52,20 @@ local function credits(headers)
   return tonumber(v)
 end
 
-local function ms(v, default)
-  if type(v) ~= "number" then return default end
-  return math.floor(v * 1000 + 0.5)
-end
-
 --- Creates the transport.
--- @tparam[opt] table opts `zlock.new`'s options; used here: `shared_dict` (name of a
---   `lua_shared_dict` for the token of the whole nginx instance), `timeout` (seconds, whole
---   request, default 30), `connect_timeout` (seconds, default 10), `max_response_bytes`
---   (default 16 MiB), `keepalive` (seconds a connection idles in the pool, default 30),
---   `pool_size` (connections kept per host, default nginx's `lua_socket_pool_size`),
---   `user_agent`, `http` (`"resty"` | `"cosocket"`: force one HTTP client; default: resty
---   when installed), `refresh_lock_ttl` (seconds, default `timeout` + 5)
+-- @tparam[opt] table opts `zlock.new`'s options (checked, defaults and units: `zlock.options`);
+--   used here: `shared_dict`, `timeout`, `connect_timeout`, `max_response_bytes`, `keepalive`,
+--   `pool_size`, `user_agent`, `http`, `refresh_lock_ttl`
 -- @return the transport, or nil and a message (unknown shared dict)
 function M.new(opts)
   opts = opts or {}
   local self = setmetatable({
-    connect_timeout_ms = ms(opts.connect_timeout, 10000),
-    timeout_ms = ms(opts.timeout, 30000),
-    max_response_bytes = opts.max_response_bytes,
-    keepalive_ms = ms(opts.keepalive, 30000),
+    connect_timeout_ms = options.ms(opts, "connect_timeout"),
+    timeout_ms = options.ms(opts, "timeout"),
+    max_response_bytes = opts.max_response_bytes or options.default("new", "max_response_bytes"),
+    keepalive_ms = options.ms(opts, "keepalive"),
     pool_size = opts.pool_size,
-    user_agent = opts.user_agent or "zlock-ngx",
+    user_agent = opts.user_agent or options.default("new", "user_agent"),
     name = "ngx",
   }, Transport)
   if opts.http ~= "cosocket" then self.resty = resty_http() end
