@@ -1,4 +1,4 @@
---- bench/core_bench.lua: issue 3's performance figures, measured against zlock-emu (not tests;
+--- bench/core_bench.lua: the core's performance figures, measured against zlock-emu (not tests;
 -- prints figures, no pass/fail on timing). Run through bench/core_bench.sh, which builds first.
 --
 --   (a) connections: one client, N sequential c:get calls, connect() calls counted by strace

@@ -1,4 +1,4 @@
---- bench/core_calls.lua: zlock's side of the client-CPU comparison (issue 3), the same requests
+--- bench/core_calls.lua: zlock's side of the client-CPU comparison, the same requests
 -- bench/core_curl_loop.c makes, through one zlock client.
 --
 --   lua5.4 bench/core_calls.lua BASE_URL TOKEN get|lock MODULE RECORD_ID COUNT

@@ -1,4 +1,4 @@
-/* core_curl_loop: the peer zlock's client CPU is measured against (issue 3: "client CPU per
+/* core_curl_loop: the peer zlock's client CPU is measured against (the README's "client CPU per
  * get/lock call within 1.5x of a plain C libcurl loop doing the same requests").
  * One reused easy handle, the same headers zlock sends, the body collected in memory.
  *

@@ -1,5 +1,5 @@
 /* auth.c - the OAuth refresh request and the token endpoint's reply (pure). The token
- * state itself (single flight) lives in the client, under its mutex: see call.c. */
+ * state itself (single flight) lives in the client and token.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -23,9 +23,9 @@ void zl_config_init(zl_config *cfg) {
 static const zl_config_limit limits[] = {
     { "connect_timeout_ms", 1, 86400000 },
     { "timeout_ms", 1, 86400000 },
-    { "max_response_bytes", 1024, 1073741824 },
+    { "max_response_bytes", 1, 1073741824 },
     { "refresh_ahead_s", 0, 86400 },
-    { "max_attempts", 1, 100 },
+    { "max_attempts", 1, 1000 },
     { "max_time_ms", 0, 86400000 },
     { "base_delay_ms", 0, 3600000 },
     { "max_delay_ms", 0, 3600000 },

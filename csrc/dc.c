@@ -1,4 +1,4 @@
-/* dc.c - Zoho's data centres (facts file, section 4) and URL rules: https everywhere,
+/* dc.c - Zoho's data centres (README, "Data centres") and URL rules: https everywhere,
  * plain http only to loopback hosts (127.0.0.0/8, ::1, localhost). Pure. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
-/* request.c - validate an operation and build its method, path, query and body (pure).
- * No I/O, no globals: what the fuzzers and the C tests hit, and what any transport reuses. */
+/* request.c - validates an operation and builds its method, path, query and body. Pure: no
+ * I/O, no globals. */
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"

@@ -93,8 +93,7 @@ static void bad_response(zl_classified *out, int status, const char *what) {
 }
 
 /* memmem is a GNU extension: a portable one for short needles. memchr looks for the needle's
- * second byte when its first is a quote: quotes are every few bytes of JSON, letters are rarer
- * (448 -> 185 ns for the four searches of a lock reply). */
+ * second byte when its first is a quote: quotes are every few bytes of JSON, letters are rarer. */
 static const char *find(const char *h, size_t hl, const char *n, size_t nl) {
     if (nl == 0 || nl > hl) return nl == 0 ? h : NULL;
     size_t k = (nl > 1 && n[0] == '"') ? 1 : 0;

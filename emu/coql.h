@@ -1,6 +1,6 @@
 /* emu/coql.h: a documented subset of Zoho's COQL (CRM Object Query Language), parsed
  * into the same condition tree as search criteria (emu/criteria.h). Pure: no I/O, no
- * globals, thread-safe. Contract with emu/records.c: /work/contract-emu-query.md. */
+ * globals, thread-safe. Evaluated by emu/records.c. */
 #ifndef ZLOCK_EMU_COQL_H
 #define ZLOCK_EMU_COQL_H
 

@@ -1,7 +1,6 @@
 /* emu/criteria.h: Zoho CRM search criteria, parsed into a condition tree that the
- * record store evaluates against its records. Pure: no I/O, no globals, thread-safe.
- * Contract with emu/records.c: /work/contract-emu-query.md (do not change the given
- * declarations; additions only). */
+ * record store evaluates against its records (emu/records.c). Pure: no I/O, no globals,
+ * thread-safe. */
 #ifndef ZLOCK_EMU_CRITERIA_H
 #define ZLOCK_EMU_CRITERIA_H
 

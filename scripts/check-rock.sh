@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Proves the rockspec (issue 3): `luarocks make` installs zlock offline into a temporary
+# Proves the rockspec: `luarocks make` installs zlock offline into a temporary
 # tree (Debian's lua-cjson and libcurl, --deps-mode=none), and a bare lua5.4 started outside
 # the repository loads it from that tree. Prints TAP; exits non-zero when a check fails.
 set -uo pipefail

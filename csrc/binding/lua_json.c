@@ -1,7 +1,6 @@
 /* lua_json.c - core.decode(text): JSON text -> Lua value, for reply bodies.
- * A small strict decoder (RFC 8259) that builds presized tables directly: ~40% fewer instructions
- * than lua-cjson on a lock reply (18k vs 30k, callgrind), the largest cost per call after libcurl. Same values as
- * lua-cjson gives: objects/arrays as plain tables, null as a NULL lightuserdata (that is
+ * A small strict decoder (RFC 8259) that builds presized tables directly (why: bench/figures.md).
+ * Same values as lua-cjson gives: objects/arrays as plain tables, null as a NULL lightuserdata (that is
  * cjson.null = zlock.null), strings as strings (ids stay strings), numbers as integers when
  * they are integral and fit (5.3+), else floats. Depth limited; never raises on bad input:
  * returns nil and a message. */

@@ -188,7 +188,7 @@ end
 function M.new(client, opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("bad argument #1 to 'bulk' (table expected)", 2) end
-  options.check("bulk", opts, "bulk", 2)
+  options.check("bulk", opts, "bulk", 2, nil, true)
   local conc = opts.concurrency or M.DEFAULT_CONCURRENCY
   local self = setmetatable({
     client = client, opts = opts, dry_run = opts.dry_run and true or false,

@@ -402,7 +402,7 @@ function Client:request(method, path, opts)
   return doc, res.status
 end
 
---- The concurrent bulk engine for `c:bulk` (issue 4): the transport's own engine when it has
+--- The concurrent bulk engine for `c:bulk`: the transport's own engine when it has
 -- one (nginx light threads), else the C engine on libcurl multi (`zlock.engine_multi`).
 -- @tparam table opts `concurrency` (max in flight, default 10), engine options
 -- @return the engine, or `nil` and a reason

@@ -70,7 +70,8 @@ function zlock.new(opts)
     error("bad argument #1 to 'new' (options table expected, got " .. type(opts) .. ")", 2)
   end
   opts = opts or {}
-  local cfg = options.client_config(opts, 2)
+  local cfg, why = options.client_config(opts, 2)
+  if not cfg then return nil, errors.new{ code = "INVALID_ARGUMENT", message = why } end
   local transport = require("zlock.transport").pick(opts.transport, opts)
   local cc, err = core.client(cfg)
   if not cc then return nil, errors.new(err) end

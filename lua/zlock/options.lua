@@ -178,39 +178,53 @@ end
 -- @tparam string name
 -- @param v the value
 -- @treturn string|nil e.g. `timeout must be a number of seconds from 0.001 to 86400, got 0`
+-- @treturn string|nil what is wrong: `"unknown"` (no such option), `"type"` (wrong Lua type),
+--  `"value"` (the right type, outside the allowed range or values)
 function M.why(section, name, v)
   local e = M.get(section, name)
-  if not e then return ("unknown option '%s'"):format(tostring(name)) end
+  if not e then return ("unknown option '%s'"):format(tostring(name)), "unknown" end
   if v == nil then return nil end
-  local ok = false
-  for t in e.type:gmatch("[^|]+") do ok = ok or fits(t, v, e) end
-  if ok and e.values and e.type ~= "enum" and type(v) == "string" then ok = fits("enum", v, e) end
+  local typed = false
+  for t in e.type:gmatch("[^|]+") do
+    typed = typed or (t == "enum" and type(v) == "string") or fits(t == "integer" and "number" or t, v, e)
+  end
+  local ok = typed
+  if ok and e.type == "integer" then ok = fits("integer", v, e) end
+  if ok and e.values and type(v) == "string" then ok = fits("enum", v, e) end
   if ok and type(v) == "number" and not (v >= (e.min or -math.huge) and v <= (e.max or math.huge)) then
     ok = false
   end
   if ok then return nil end
+  local kind = typed and "value" or "type"
   if e.values then
-    return ("%s must be one of %s, got %s"):format(name, values_text(e.values), show(v))
+    return ("%s must be one of %s, got %s"):format(name, values_text(e.values), show(v)), kind
   end
   if e.type == "number" or e.type == "integer" then
-    return ("%s must be %s, got %s"):format(name, describe(e), show(v))
+    return ("%s must be %s, got %s"):format(name, describe(e), show(v)), kind
   end
-  return ("%s must be a %s, got %s"):format(name, e.type:gsub("|", " or "), show(v))
+  return ("%s must be a %s, got %s"):format(name, (e.type:gsub("|", " or ")), show(v)), kind
 end
 
---- Raises `bad argument #1 to 'fname' (...)` for each unknown or invalid option of `opts`.
+--- Checks every option of `opts`: raises `bad argument #1 to 'fname' (...)` for an unknown one
+-- or one of the wrong type (a programmer's mistake); returns the message of the first value
+-- out of range (configuration, e.g. from the environment), or nil when all are right.
 -- @tparam string section
 -- @tparam table opts
 -- @tparam string fname the function named in the error
 -- @tparam[opt=2] integer level as for `error`, counted from the caller of `check`
 -- @tparam[opt] string prefix prepended to option names (e.g. `"retries."`)
-function M.check(section, opts, fname, level, prefix)
+-- @tparam[opt] boolean raise_values true: values out of range raise too
+-- @treturn string|nil the first value error
+function M.check(section, opts, fname, level, prefix, raise_values)
+  local first
   for k, v in pairs(opts) do
-    local why = M.why(section, k, v)
-    if why then
+    local why, kind = M.why(section, k, v)
+    if why and (kind ~= "value" or raise_values) then
       error(("bad argument #1 to '%s' (%s%s)"):format(fname, prefix or "", why), (level or 2) + 1)
     end
+    if why and not first then first = (prefix or "") .. why end
   end
+  return first
 end
 
 -- A value in the core's unit (nil stays nil: the core applies its default).
@@ -222,13 +236,17 @@ local function to_core(e, v)
 end
 
 --- Checks `zlock.new`'s options and turns those the core reads into `core.client`'s settings
--- (named and scaled as the C fields; unset ones are absent).
+-- (named and scaled as the C fields; unset ones are absent). Raises on an unknown option or a
+-- wrong type (see `check`).
 -- @tparam table opts
 -- @tparam[opt=2] integer level error level, counted from the caller
--- @treturn table settings for `core.client`
+-- @treturn table|nil settings for `core.client`, or nil and the message of a value out of range
+-- @treturn string|nil
 function M.client_config(opts, level)
   level = (level or 2) + 1
-  M.check("new", opts, "new", level)
+  local why = M.check("new", opts, "new", level)
+  if opts.retries then why = why or M.check("retries", opts.retries, "new", level, "retries.") end
+  if why then return nil, why end
   local cfg = {}
   for _, e in ipairs(SECTIONS.new) do
     if e.layer ~= "lua" and e.type ~= "table" and opts[e.name] ~= nil then
@@ -236,7 +254,6 @@ function M.client_config(opts, level)
     end
   end
   if opts.retries then
-    M.check("retries", opts.retries, "new", level, "retries.")
     for _, e in ipairs(SECTIONS.retries) do cfg[e.c] = to_core(e, opts.retries[e.name]) end
   end
   return cfg

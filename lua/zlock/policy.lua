@@ -33,7 +33,7 @@
 -- code. `ctx` gives `params`, `now` (Unix time), `today` ("YYYY-MM-DD", UTC),
 -- `days_since(date_or_datetime)`, `parse_time(s)`, `field(rec, "Owner.name")`, `csv(...)`.
 -- @module zlock.policy
-local bulk = require "zlock.bulk"
+local options = require "zlock.options"
 
 local M = {}
 
@@ -94,9 +94,13 @@ end
 
 -- ---------------------------------------------------------------- templates
 
-local function is_null(v)
-  return v == nil or (type(v) == "userdata")   -- cjson.null is a lightuserdata
+--- True for nil and JSON null (`cjson.null`, a lightuserdata).
+-- @param v any value
+-- @treturn boolean
+function M.is_null(v)
+  return v == nil or (type(v) == "userdata")
 end
+local is_null = M.is_null
 
 --- A value by dotted path (`"Owner.name"`), nil when absent or JSON null.
 -- @tparam table rec
@@ -141,7 +145,12 @@ function M.expand(tpl, rec, ctx)
   end))
 end
 
-local function render(spec, rec, ctx)
+--- A template string (`M.expand`) or a `function(rec, ctx)`, applied to a record.
+-- @param spec template, function or nil
+-- @tparam table rec
+-- @tparam table ctx
+-- @treturn string|nil
+function M.render(spec, rec, ctx)
   if spec == nil then return nil end
   if type(spec) == "function" then
     local v = spec(rec, ctx)
@@ -175,6 +184,64 @@ local function perr(path, msg)
   return nil, ("policy %s: %s"):format(path, msg)
 end
 
+local KNOWN = { module = 1, select = 1, where = 1, action = 1, reason = 1, why = 1, label = 1, params = 1,
+                concurrency = 1, name = 1, description = 1, header = 1, row = 1 }
+
+-- Each check_* returns nil when that part of the policy is right, else a message.
+local function check_fields(p)
+  for k in pairs(p) do
+    if not KNOWN[k] then return ("unknown field %q (known: action, concurrency, description, "
+      .. "header, label, module, name, params, reason, row, select, where, why)"):format(tostring(k)) end
+  end
+  if not M.ACTIONS[p.action] then
+    return ("action must be \"lock\", \"unlock\", \"update\" or \"report\", got %s")
+      :format(p.action == nil and "nothing" or ("%q"):format(tostring(p.action)))
+  end
+end
+
+local function check_select_table(p, sel)
+  local n = (sel.criteria and 1 or 0) + (sel.coql and 1 or 0) + (sel.locks and 1 or 0)
+  if n > 1 then return "select takes one of criteria, coql, locks" end
+  if n == 0 and not sel.fields then
+    return "select needs criteria, coql, locks = true, or fields (every record)"
+  end
+  if sel.criteria ~= nil and type(sel.criteria) ~= "string" then return "select.criteria must be a string" end
+  if sel.coql ~= nil and type(sel.coql) ~= "string" then return "select.coql must be a string" end
+  if p.action == "update" and not sel.locks then
+    return "action \"update\" needs select = { locks = true } (the lock id comes from the lock)"
+  end
+end
+
+local function check_select(p)
+  local sel = p.select
+  if type(sel) ~= "table" and type(sel) ~= "function" then
+    return "select must be a table ({criteria=}, {coql=}, {fields=} or {locks=true}) or a function"
+  end
+  if type(sel) == "table" then
+    local why = check_select_table(p, sel)
+    if why then return why end
+  end
+  local locks_all = type(sel) == "table" and sel.locks and p.module == nil
+  if not locks_all and (type(p.module) ~= "string" or not p.module:match("^[A-Za-z][A-Za-z0-9_]*$")) then
+    return "module must be a module API name such as \"Deals\""
+  end
+end
+
+local function check_callbacks(p)
+  if p.where ~= nil and type(p.where) ~= "function" then return "where must be a function(rec, ctx)" end
+  if (p.action == "lock" or p.action == "update") and type(p.reason) ~= "string" and type(p.reason) ~= "function" then
+    return "action \"" .. p.action .. "\" needs a reason (a template string or a function(rec, ctx))"
+  end
+  if p.action == "report" and type(p.row) ~= "function" then
+    return "action \"report\" needs row = function(rec, ctx) returning a line"
+  end
+  for _, k in ipairs{ "why", "label" } do
+    if p[k] ~= nil and type(p[k]) ~= "string" and type(p[k]) ~= "function" then
+      return k .. " must be a template string or a function(rec, ctx)"
+    end
+  end
+end
+
 --- Checks a policy table; returns it, or nil and a message naming the problem.
 -- @tparam table p
 -- @tparam[opt="policy"] string name for messages
@@ -183,56 +250,11 @@ end
 function M.validate(p, name)
   name = name or "policy"
   if type(p) ~= "table" then return perr(name, "must return a table, got " .. type(p)) end
-  local known = { module = 1, select = 1, where = 1, action = 1, reason = 1, why = 1, label = 1, params = 1,
-                  concurrency = 1, name = 1, description = 1, header = 1, row = 1 }
-  for k in pairs(p) do
-    if not known[k] then return perr(name, ("unknown field %q (known: action, concurrency, description, "
-      .. "header, label, module, name, params, reason, row, select, where, why)"):format(tostring(k))) end
-  end
-  if not M.ACTIONS[p.action] then
-    return perr(name, ("action must be \"lock\", \"unlock\", \"update\" or \"report\", got %s")
-      :format(p.action == nil and "nothing" or ("%q"):format(tostring(p.action))))
-  end
-  local sel = p.select
-  if type(sel) ~= "table" and type(sel) ~= "function" then
-    return perr(name, "select must be a table ({criteria=}, {coql=}, {fields=} or {locks=true}) or a function")
-  end
-  if type(sel) == "table" then
-    local n = (sel.criteria and 1 or 0) + (sel.coql and 1 or 0) + (sel.locks and 1 or 0)
-    if n > 1 then return perr(name, "select takes one of criteria, coql, locks") end
-    if n == 0 and not sel.fields then
-      return perr(name, "select needs criteria, coql, locks = true, or fields (every record)")
-    end
-    if sel.criteria ~= nil and type(sel.criteria) ~= "string" then
-      return perr(name, "select.criteria must be a string")
-    end
-    if sel.coql ~= nil and type(sel.coql) ~= "string" then return perr(name, "select.coql must be a string") end
-    if p.action == "update" and not sel.locks then
-      return perr(name, "action \"update\" needs select = { locks = true } (the lock id comes from the lock)")
-    end
-  end
-  local locks_all = type(sel) == "table" and sel.locks and p.module == nil
-  if not locks_all and (type(p.module) ~= "string" or not p.module:match("^[A-Za-z][A-Za-z0-9_]*$")) then
-    return perr(name, "module must be a module API name such as \"Deals\"")
-  end
-  if p.where ~= nil and type(p.where) ~= "function" then return perr(name, "where must be a function(rec, ctx)") end
-  if p.action == "lock" or p.action == "update" then
-    if type(p.reason) ~= "string" and type(p.reason) ~= "function" then
-      return perr(name, "action \"" .. p.action .. "\" needs a reason (a template string or a function(rec, ctx))")
-    end
-  end
-  if p.action == "report" and type(p.row) ~= "function" then
-    return perr(name, "action \"report\" needs row = function(rec, ctx) returning a line")
-  end
-  for _, k in ipairs{ "why", "label" } do
-    if p[k] ~= nil and type(p[k]) ~= "string" and type(p[k]) ~= "function" then
-      return perr(name, k .. " must be a template string or a function(rec, ctx)")
-    end
-  end
+  local why = check_fields(p) or check_select(p) or check_callbacks(p)
+  if why then return perr(name, why) end
   if p.params ~= nil and type(p.params) ~= "table" then return perr(name, "params must be a table") end
-  if p.concurrency ~= nil and (type(p.concurrency) ~= "number" or p.concurrency < 1) then
-    return perr(name, "concurrency must be a positive number")
-  end
+  local cwhy = options.why("bulk", "concurrency", p.concurrency)
+  if cwhy then return perr(name, cwhy) end
   return p
 end
 
@@ -314,39 +336,6 @@ function M.record_name(rec)
   return M.field(rec, "Locked_For__s.name") or ""
 end
 
--- Resolves the selection to a page iterator: each call returns an array of records, and
--- whether it was the last page.
-local function pages(c, p, sel)
-  local it
-  if sel.locks then
-    -- every lock is already fetched by c:locks (one GET per locked record): one "page"
-    local all = {}
-    for l in c:locks(p.module) do all[#all + 1] = l end
-    local given = false
-    return function()
-      if given then return nil end
-      given = true
-      return all, true
-    end
-  elseif sel.criteria then
-    it = c:search_pages(p.module, sel.criteria, { fields = sel.fields })
-  elseif sel.coql then
-    it = c:coql_pages(sel.coql)
-  else
-    it = c:records_pages(p.module, { fields = sel.fields })
-  end
-  return function()
-    local recs, info = it()
-    if not recs then return nil end
-    return recs, not (info and info.more_records == true)
-  end
-end
-
-local function perr_item(msg)
-  return setmetatable({ code = "POLICY", message = msg, retryable = false },
-    { __tostring = function(e) return e.code .. ": " .. e.message end })
-end
-
 --- Runs a policy: selects, filters with `where`, and feeds the bulk runner (or, for `report`,
 -- writes rows). Nothing is changed with `dry_run`: every item ends as `planned`.
 -- @param c client (with `zlock.select` and `zlock.bulk` installed)
@@ -358,128 +347,7 @@ end
 -- @treturn table the bulk summary (plus `selected`, `matched`, `selection_error`, `interrupted`:
 --  SIGINT stopped the feeding, the items in flight were finished), or nil, err
 function M.run(c, p, opts)
-  opts = opts or {}
-  local ctx = M.context(opts.params or p.params, opts.now)
-  local sel = p.select
-  if type(sel) == "function" then
-    local ok, s = pcall(sel, ctx)
-    if not ok then return nil, "policy select() failed: " .. tostring(s) end
-    sel = s
-    local vp = {}
-    for k, v in pairs(p) do vp[k] = v end
-    vp.select = sel
-    local okv, verr = M.validate(vp, p.name)
-    if not okv then return nil, verr end
-  end
-
-  local out_file
-  local report = p.action == "report"
-  local out = opts.out or io.stdout
-  if report and ctx.params.out and ctx.params.out ~= "" and ctx.params.out ~= "-" then
-    local f, msg = io.open(ctx.params.out, "wb")
-    if not f then return nil, "cannot write " .. ctx.params.out .. ": " .. tostring(msg) end
-    out_file, out = f, f
-  end
-
-  local run, rerr = bulk.new(c, {
-    concurrency = opts.concurrency or p.concurrency, journal = (not report) and opts.journal or nil,
-    dry_run = opts.dry_run or report, progress = opts.progress,
-    label = ({ lock = "locking", unlock = "unlocking", update = "updating" })[p.action],
-    on_result = opts.on_result, engine = opts.engine, sequential = opts.sequential,
-  })
-  if not run then return nil, rerr end
-  if report and p.header then out:write(p.header, "\n") end
-
-  local selected, matched, count = 0, 0, 0
-  -- Turns one selected record into an item spec (nil when filtered out or failed: a failure is
-  -- recorded in the run at once).
-  local function prepare(rec)
-    selected = selected + 1
-    for k, v in pairs(rec) do
-      if is_null(v) then rec[k] = nil end   -- JSON null is nil in policies: `rec.X or default` works
-    end
-    local module = sel.locks and rec.module or p.module
-    local record_id = sel.locks and rec.record_id or rec.id
-    record_id = record_id and tostring(record_id) or "?"
-    local function fail(msg)
-      count = count + 1
-      run:fail(p.action, module or "?", record_id, perr_item(msg))
-    end
-    local ok, match, why = true, true, nil
-    if p.where then ok, match, why = pcall(p.where, rec, ctx) end
-    if not ok then return fail("where() failed: " .. tostring(match)) end
-    if not match then return nil end
-    matched = matched + 1
-    if report then
-      local okr, line = pcall(p.row, rec, ctx)
-      if not okr then return fail("row() failed: " .. tostring(line)) end
-      if line then out:write(line, "\n") end
-      return nil
-    end
-    local reason
-    if p.action == "lock" or p.action == "update" then
-      local okr, r = pcall(render, p.reason, rec, ctx)
-      if not okr then return fail("reason: " .. tostring(r)) end
-      if type(r) ~= "string" or r == "" then return fail("reason: the policy gave no reason for this record") end
-      reason = r
-    end
-    local extra = { record = rec, name = M.record_name(rec) }
-    local okw, w = pcall(render, p.why, rec, ctx)
-    extra.why = (okw and w) or (type(why) == "string" and why) or reason or ""
-    local okl, l = pcall(render, p.label, rec, ctx)
-    if okl and l then extra.name = l end
-    count = count + 1
-    return { module = module, record_id = record_id, lock_id = sel.locks and tostring(rec.id) or nil,
-             reason = reason, extra = extra }
-  end
-  local function submit(it)
-    if p.action == "lock" then
-      run:lock(it.module, it.record_id, it.reason, it.extra)
-    elseif p.action == "update" then
-      run:update(it.module, it.record_id, it.lock_id, it.reason, it.extra)
-    else
-      run:unlock(it.module, it.record_id, it.lock_id, it.extra)
-    end
-  end
-
-  -- Selection is read ahead by up to `prefetch` records (default 2,000: every search fits)
-  -- before anything is submitted: the bar knows its total from the start for most policies, a
-  -- search over Zoho's 2,000-record cap fails before acting on a truncated set, and memory
-  -- stays bounded (one read-ahead window) however many records are selected.
-  local prefetch = opts.prefetch or 2000
-  local selection_error
-  local ok, serr = pcall(function()
-    local next_page = pages(c, p, sel)
-    local exhausted = false
-    while not exhausted do
-      local items, buffered = {}, 0
-      while buffered <= prefetch do
-        local recs, last = next_page()
-        if not recs then exhausted = true; break end
-        for _, rec in ipairs(recs) do items[#items + 1] = prepare(rec) end
-        buffered = buffered + #recs
-        if last then exhausted = true; break end
-      end
-      if exhausted then run:set_total(count) end
-      for _, it in ipairs(items) do submit(it) end
-    end
-  end)
-  local interrupted = false
-  if not ok then
-    if type(serr) ~= "table" and tostring(serr):find("interrupted!", 1, true) then
-      interrupted = true   -- SIGINT: stop feeding, let what is in flight finish and be journaled
-    else
-      selection_error = serr
-      run:fail("select", p.module or "*", "-", type(serr) == "table" and serr or perr_item(tostring(serr)))
-    end
-  end
-  local summary = run:finish()
-  summary.interrupted = interrupted
-  if out_file then out_file:close() end
-  summary.selected, summary.matched, summary.selection_error = selected, matched, selection_error
-  summary.reported = report and matched or nil
-  summary.policy = p.name
-  return summary
+  return require("zlock.policy_run").run(c, p, opts)
 end
 
 return M

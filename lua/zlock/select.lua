@@ -25,7 +25,7 @@ M.PER_PAGE = 200
 M.SEARCH_MAX = 2000
 M.COQL_PAGE = 2000
 
---- Modules that can hold locks (facts file, section 1); custom modules are added from
+--- Modules that can hold locks (Zoho's record locking documentation); custom modules are added from
 -- `settings/modules` by `c:locks()`.
 M.LOCK_MODULES = { "Leads", "Accounts", "Contacts", "Deals", "Tasks", "Cases", "Solutions", "Vendors",
                    "Price_Books", "Quotes", "Sales_Orders", "Purchase_Orders", "Invoices", "Products" }

@@ -1,4 +1,4 @@
--- The example policies (issue 4), each run through `bin/zlock run` against zlock-emu's demo
+-- The example policies, each run through `bin/zlock run` against zlock-emu's demo
 -- org, dry and real; the expected records are computed here from the emulator's own record
 -- list and state, and the final state is checked lock by lock.
 local S = require "bulk.support"

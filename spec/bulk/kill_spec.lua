@@ -1,4 +1,4 @@
--- kill -9 of a running `zlock run` (issue 4), at three different points, then a rerun with the
+-- kill -9 of a running `zlock run`, at three different points, then a rerun with the
 -- same journal: the final state is exact (every intended lock present once, with its reason;
 -- nothing else touched), whatever was in flight when the process died.
 local S = require "bulk.support"

@@ -1,4 +1,4 @@
--- Policies (issue 4): loading in a sandbox, validation with clear errors, parameters from the
+-- Policies: loading in a sandbox, validation with clear errors, parameters from the
 -- policy, the environment and the command line, reason templates, dates. Pure functions, no
 -- server needed (the policies' runs against zlock-emu are in examples_spec and the CLI specs).
 -- luacheck: ignore 631 (the table of invalid policies reads best one case a line)

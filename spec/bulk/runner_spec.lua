@@ -1,4 +1,4 @@
--- The bulk runner (issue 4): items stream through an engine, every item ends with exactly one
+-- The bulk runner: items stream through an engine, every item ends with exactly one
 -- outcome, failures never stop the others, "already locked" is reconciled with a GET, the
 -- journal makes a rerun skip what is done. Against zlock-emu over real sockets.
 local S = require "bulk.support"

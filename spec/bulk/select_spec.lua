@@ -1,4 +1,4 @@
--- Record selection (issue 4): search, record lists and COQL iterators that page for the user
+-- Record selection: search, record lists and COQL iterators that page for the user
 -- (per_page 200, page_token past 2,000, 204 = end), the criteria escape, and c:locks() for
 -- audits. Checked against the emulator's own record list and state, with its request counters.
 local S = require "bulk.support"

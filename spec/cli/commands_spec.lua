@@ -1,4 +1,4 @@
--- The `zlock` command (issue 4), run as a real process against zlock-emu: the four operations,
+-- The `zlock` command, run as a real process against zlock-emu: the four operations,
 -- the audit, policies, `--json`, and the exit statuses (0 all done, 1 failed, 2 usage).
 local S = require "bulk.support"
 local cjson = require "cjson"

@@ -1,4 +1,4 @@
--- Programmer mistakes (issue 3): wrong types, malformed ids, bad module names, over-long or
+-- Programmer mistakes: wrong types, malformed ids, bad module names, over-long or
 -- invalid-UTF-8 reasons raise `bad argument #n to '<fn>' (...)` before any request is sent:
 -- the emulator's request counters must not move. Argument numbers follow Lua's rule for
 -- methods (self is not counted): c:lock(module #1, record_id #2, reason #3),

@@ -1,4 +1,4 @@
--- Zoho data centres (issue 3 / facts file section 4): `dc` and `env` pick the accounts and API
+-- Zoho data centres (README, "Data centres"): `dc` and `env` pick the accounts and API
 -- domains, read back through c:info() without sending anything. The checks run in a child
 -- interpreter inside an empty network namespace (`unshare -n`, when available) so that even a
 -- zlock bug could not send traffic to Zoho.

@@ -1,4 +1,4 @@
--- Runtime failures of issue 3: every row of section 3 of the facts file that zlock's four
+-- Runtime failures: every row of Zoho's documented error table that zlock's four
 -- operations can provoke from zlock-emu, transport failures, and the https rule. Each comes back
 -- as `nil, err` with code/message/http_status/details/retryable and a readable tostring(err).
 local support = require "core.support"

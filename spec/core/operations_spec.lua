@@ -1,4 +1,4 @@
--- The four operations of issue 3 (lock, get one, get list, update, unlock) and the helpers
+-- The four operations (lock, get one, get list, update, unlock) and the helpers
 -- built on them (c:locked, c:unlock without a lock id, module-level functions), black-box,
 -- against zlock-emu over real sockets. Every answer is checked against the emulator's own view.
 local support = require "core.support"

@@ -1,4 +1,4 @@
--- Retries and authentication (issue 3): 500s and dropped replies retried; a lock whose reply
+-- Retries and authentication: 500s and dropped replies retried; a lock whose reply
 -- was lost leaves exactly one lock; the OAuth refresh flow with the demo client (accounts domain
 -- = the emulator), token expiry mid-run refreshing exactly once (emulator stats: tokens minted),
 -- token-endpoint errors as TOKEN errors, the on_retry hook, and no secret in any error text.

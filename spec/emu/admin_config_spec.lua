@@ -310,7 +310,7 @@ describe("zlock-emu configuration semantics", function()
     shape.status(e:req("GET", CFG .. "?module=Contacts"), 204, "nothing created")
   end)
 
-  it("knows every module the facts file lists as supporting locks", function()
+  it("knows every module Zoho lists as supporting locks", function()
     for _, m in ipairs{ "Leads", "Accounts", "Contacts", "Deals", "Tasks", "Cases", "Solutions", "Vendors",
                         "Price_Books", "Quotes", "Sales_Orders", "Purchase_Orders", "Invoices", "Products" } do
       local res = e:req("GET", CFG .. "?module=" .. m)

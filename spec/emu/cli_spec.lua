@@ -1,5 +1,5 @@
 -- zlock-emu's command line: flags, --help, exit statuses, the first stdout line, signals,
--- --state save/restore, --seed FILE, --records scaling (issue 2, "Command line").
+-- --state save/restore, --seed FILE, --records scaling.
 local emu = require "helpers.emu"
 local cjson = require "cjson.safe"
 

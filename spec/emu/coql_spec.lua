@@ -1,5 +1,5 @@
 -- Black-box spec: POST /crm/v8/coql answers a documented subset of Zoho's COQL the way Zoho
--- does (facts file section 6; Zoho's COQL docs and crm-oas v8 coql.json examples): selected
+-- does (Zoho's COQL docs and crm-oas v8 coql.json examples): selected
 -- columns, where conditions (checked against an independent Lua reading of the records
 -- list), order by, limit/offset paging with info {count, more_records}, 204 on no match,
 -- and Zoho's error codes.
@@ -57,7 +57,7 @@ describe("zlock-emu COQL (POST /crm/v8/coql)", function()
   lazy_teardown(function() if e then e:stop() end end)
 
   describe("results", function()
-    it("runs the facts file's query: {data, info {count, more_records}}", function()
+    it("runs Zoho's documented query: {data, info {count, more_records}}", function()
       local res = coql(e, "select id, Deal_Name from Deals where Stage = 'Closed Lost' limit 0, 2000")
       shape.status(res, 200, "coql")
       local want = ids_where(deals, function(d) return d.Stage == "Closed Lost" end)

@@ -1,4 +1,4 @@
--- Black-box spec: every row of the facts file's error table (section 3) that zlock-emu can
+-- Black-box spec: every row of Zoho's documented error table that zlock-emu can
 -- produce, with HTTP status, code, message, details and envelope (top-level or wrapped).
 local emu = require "helpers.emu"
 local shape = require "helpers.zoho_shape"

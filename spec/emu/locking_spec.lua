@@ -1,5 +1,5 @@
 -- Black-box spec: zlock-emu answers the four Locking_Information__s operations the way
--- Zoho documents them (facts file sections 1 and 2, Zoho's OpenAPI record_locking.json,
+-- Zoho documents them (Zoho's documentation, Zoho's OpenAPI record_locking.json,
 -- the seed article's sample requests and responses).
 local emu = require "helpers.emu"
 local shape = require "helpers.zoho_shape"

@@ -1,4 +1,4 @@
--- Black-box spec: the records API around locking (facts file sections 1, 3 and 6; crm-oas
+-- Black-box spec: the records API around locking (Zoho's documentation; crm-oas
 -- v8 record examples): GET /crm/v8/{module} with fields/page/per_page and page_token past
 -- 2,000 records, GET one record carrying Locked__s, and PUT refused with RECORD_LOCKED
 -- (details.action "record_locking") while a lock stands and the configuration restricts

@@ -1,5 +1,5 @@
 -- Black-box spec: GET /crm/v8/{module}/search?criteria= answers like Zoho's Search Records
--- API (facts file section 6; Zoho's v8 search docs and crm-oas examples): results that match
+-- API (Zoho's v8 search docs and crm-oas examples): results that match
 -- the criteria (checked against an independent Lua reading of the records list), pages of at
 -- most 200, 204 on no match, backslash escapes, the 10-criteria and 2,000-record limits,
 -- and Zoho's error envelopes.
@@ -72,7 +72,7 @@ describe("zlock-emu search (GET /crm/v8/{module}/search)", function()
   end)
 
   describe("matching", function()
-    it("finds exactly the Closed Lost deals over 1000 (the facts file's example)", function()
+    it("finds exactly the Closed Lost deals over 1000 (Zoho's documented example)", function()
       local want = ids_where(deals, function(d)
         return d.Stage == "Closed Lost" and type(d.Amount) == "number" and d.Amount > 1000 end)
       assert.is_true(#want > 0, "the demo org has Closed Lost deals over 1000")

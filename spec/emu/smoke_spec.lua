@@ -1,4 +1,4 @@
--- Smoke test: the four operations answer exactly as section 2 of the facts file shows
+-- Smoke test: the four operations answer exactly as Zoho's documentation shows
 -- (statuses, envelopes, key order, ids as strings), against an emulator started with no flags.
 local emu = require "helpers.emu"
 

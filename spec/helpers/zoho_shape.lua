@@ -1,5 +1,5 @@
 --- Test helper: checks that a response has the shape Zoho CRM gives it
--- (facts file sections 1-3): success and error envelopes, key order, ids, timestamps.
+-- (Zoho's documented replies): success and error envelopes, key order, ids, timestamps.
 -- Every check raises a luassert failure that shows the raw response.
 local assert = require "luassert"
 local cjson = require "cjson.safe"
@@ -106,7 +106,7 @@ function M.wrapped_error(res, want)
   return check_error_object(res.json.data[1], want, res)
 end
 
---- Asserts either envelope (the facts file: a parser must accept both) and returns the error object.
+--- Asserts either envelope (Zoho documents both: a parser must accept both) and returns the error object.
 function M.any_error(res, want)
   M.status(res, want.status, want.what)
   assert(res.json, "error body must be JSON: " .. show(res))
