@@ -28,7 +28,8 @@ local function shell_quote(s)
 end
 
 --- Reads a journal file. Returns a table key -> last outcome (a string), and the number
--- of lines read; a missing file is an empty journal.
+-- of lines read; a missing file is an empty journal. Raises a `JOURNAL` error when `path`
+-- exists but cannot be read (e.g. it is a directory).
 -- @tparam string path
 -- @treturn table outcomes by key
 -- @treturn integer lines read (torn or foreign lines not counted)
@@ -37,6 +38,11 @@ function M.read(path)
   local entries, n = {}, 0
   local f = io.open(path, "rb")
   if not f then return entries, 0, false end
+  local _, rerr = f:read(0)   -- a directory opens, then cannot be read
+  if rerr then
+    f:close()
+    error(require("zlock.error").new{ code = "JOURNAL", message = "cannot read journal " .. path .. ": " .. rerr }, 0)
+  end
   local torn, last = false, nil
   for line in f:lines() do
     last = line
