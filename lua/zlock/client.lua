@@ -48,51 +48,56 @@ local function tostr_param(v)
   return tostring(v)
 end
 
+-- Runs the on_retry hook (if any) before a backoff; false when it stopped the retries.
+local function retry_hook(self, call, info, attempt, ms, err)
+  local hook = self._on_retry
+  if not hook then return true end
+  info.attempt, info.delay, info.error = attempt, ms / 1000, errors.new(err)
+  if hook(info) == false then
+    call:cancel("CANCELLED", "on_retry hook stopped the retries")
+    return false
+  end
+  return true
+end
+
+-- libcurl in C: call:run() returns here only between attempts (so the hook runs in plain Lua).
+local function drive_curl(self, call, info, w)
+  while true do
+    if not w then w = call:run() end
+    if not w then return end
+    if retry_hook(self, call, info, w.attempt, w.ms, w.error) then core.sleep(w.ms) end
+    w = nil
+  end
+end
+
+-- A Lua transport performs each step the core asks for.
+local function drive_transport(self, call, info)
+  local transport = self._transport
+  if transport.prepare then transport:prepare(self._core) end
+  if transport.resends then call:transport_resends() end   -- its HTTP client may re-send on its own
+  while true do
+    local s = call:next()
+    local kind = s.kind
+    if kind == "done" then return
+    elseif kind == "send" then
+      if s.token_request and transport.send_token then
+        transport:send_token(call, s, self._core)   -- feeds the call itself (feed or feed_token)
+      else
+        call:feed(transport:send(s))
+      end
+    elseif kind == "wait" then
+      retry_hook(self, call, info, s.attempt, s.ms, s.error)
+      if transport.sleep then transport:sleep(s.ms) else core.sleep(s.ms) end
+    elseif kind == "wait_token" then
+      if transport.wait_token then transport:wait_token(s) else core.sleep(5) end
+    end
+  end
+end
+
 -- Runs one core call to its end with the client's transport; returns the core result
 -- table ({status, body, lock_id, reconciled, attempts}) or nil, err.
 local function drive(self, call, info, w)
-  local hook = self._on_retry
-  local transport = self._transport
-  if not transport then
-    -- libcurl in C; returns here only between attempts (so the hook runs in plain Lua).
-    while true do
-      if not w then w = call:run() end
-      if not w then break end
-      local go = true
-      if hook then
-        info.attempt, info.delay, info.error = w.attempt, w.ms / 1000, errors.new(w.error)
-        if hook(info) == false then
-          call:cancel("CANCELLED", "on_retry hook stopped the retries")
-          go = false
-        end
-      end
-      if go then core.sleep(w.ms) end
-      w = nil
-    end
-  else
-    if transport.prepare then transport:prepare(self._core) end
-    if transport.resends then call:transport_resends() end   -- its HTTP client may re-send on its own
-    while true do
-      local s = call:next()
-      local kind = s.kind
-      if kind == "done" then break
-      elseif kind == "send" then
-        if s.token_request and transport.send_token then
-          transport:send_token(call, s, self._core)   -- feeds the call itself (feed or feed_token)
-        else
-          call:feed(transport:send(s))
-        end
-      elseif kind == "wait" then
-        if hook then
-          info.attempt, info.delay, info.error = s.attempt, s.ms / 1000, errors.new(s.error)
-          if hook(info) == false then call:cancel("CANCELLED", "on_retry hook stopped the retries") end
-        end
-        if transport.sleep then transport:sleep(s.ms) else core.sleep(s.ms) end
-      elseif kind == "wait_token" then
-        if transport.wait_token then transport:wait_token(s) else core.sleep(5) end
-      end
-    end
-  end
+  if self._transport then drive_transport(self, call, info) else drive_curl(self, call, info, w) end
   local res, err = call:result()
   call:close()
   if not res then return nil, errors.new(err) end
@@ -183,26 +188,41 @@ function Client._convert(kind, res)
   return action_result(res)
 end
 
+-- parse_opts' helpers raise one level deeper: argerr <- helper <- parse_opts <- ARGS.x <- method <- caller.
+local function fields_param(fname, fields, n)
+  local list = type(fields) == "table" and fields or { fields }
+  local out = {}
+  for i, f in ipairs(list) do
+    if type(f) ~= "string" then argerr(n, fname, "fields must be a string or an array of field names", 6) end
+    for name in f:gmatch("[^,]+") do
+      name = name:match("^%s*(.-)%s*$")
+      if not name:match(NAME_PAT) then argerr(n, fname, "fields: '" .. name .. "' is not a field API name", 6) end
+      out[#out + 1] = name
+    end
+    if i > 100 then break end
+  end
+  if #out == 0 then argerr(n, fname, "fields must name at least one field", 6) end
+  return table.concat(out, ",")
+end
+
+local function ids_param(fname, ids, n)
+  if type(ids) == "string" then
+    local t = {}
+    for id in ids:gmatch("[^,]+") do t[#t + 1] = id end
+    ids = t
+  end
+  if type(ids) ~= "table" or #ids == 0 then argerr(n, fname, "ids must be an array of id strings", 6) end
+  for _, id in ipairs(ids) do
+    if type(id) ~= "string" or core.check_id(id) then argerr(n, fname, "ids: each id must be 1 to 19 digits", 6) end
+  end
+  return table.concat(ids, ",")
+end
+
 local function parse_opts(fname, opts, n)
   if opts == nil then return nil end
   if type(opts) ~= "table" then argerr(n, fname, "options table expected, got " .. type(opts)) end
   local params = {}
-  local fields = opts.fields
-  if fields ~= nil then
-    local list = type(fields) == "table" and fields or { fields }
-    local out = {}
-    for i, f in ipairs(list) do
-      if type(f) ~= "string" then argerr(n, fname, "fields must be a string or an array of field names") end
-      for name in f:gmatch("[^,]+") do
-        name = name:match("^%s*(.-)%s*$")
-        if not name:match(NAME_PAT) then argerr(n, fname, "fields: '" .. name .. "' is not a field API name") end
-        out[#out + 1] = name
-      end
-      if i > 100 then break end
-    end
-    if #out == 0 then argerr(n, fname, "fields must name at least one field") end
-    params.fields = table.concat(out, ",")
-  end
+  if opts.fields ~= nil then params.fields = fields_param(fname, opts.fields, n) end
   for _, k in ipairs{ "page", "per_page" } do
     if opts[k] ~= nil then
       params[k] = posint(opts[k]) or argerr(n, fname, k .. " must be a positive integer")
@@ -213,19 +233,7 @@ local function parse_opts(fname, opts, n)
     if type(t) ~= "string" or t == "" or #t > 4096 then argerr(n, fname, "page_token must be a non-empty string") end
     params.page_token = t
   end
-  if opts.ids ~= nil then
-    local ids = opts.ids
-    if type(ids) == "string" then
-      local t = {}
-      for id in ids:gmatch("[^,]+") do t[#t + 1] = id end
-      ids = t
-    end
-    if type(ids) ~= "table" or #ids == 0 then argerr(n, fname, "ids must be an array of id strings") end
-    for _, id in ipairs(ids) do
-      if type(id) ~= "string" or core.check_id(id) then argerr(n, fname, "ids: each id must be 1 to 19 digits") end
-    end
-    params.ids = table.concat(ids, ",")
-  end
+  if opts.ids ~= nil then params.ids = ids_param(fname, opts.ids, n) end
   return next(params) and params or nil
 end
 

@@ -173,13 +173,30 @@ local function fits(t, v, e)
   return type(v) == t
 end
 
+-- Whether a value of the right type is allowed: an integer, one of the values, in range.
+local function in_range(e, v)
+  if e.type == "integer" and not fits("integer", v, e) then return false end
+  if e.values and type(v) == "string" and not fits("enum", v, e) then return false end
+  return type(v) ~= "number" or (v >= (e.min or -math.huge) and v <= (e.max or math.huge))
+end
+
+-- The message saying what an option may be.
+local function complaint(e, name, v)
+  if e.values then return ("%s must be one of %s, got %s"):format(name, values_text(e.values), show(v)) end
+  if e.type == "number" or e.type == "integer" then
+    return ("%s must be %s, got %s"):format(name, describe(e), show(v))
+  end
+  return ("%s must be a %s, got %s"):format(name, (e.type:gsub("|", " or ")), show(v))
+end
+
 --- Why `v` is not a valid value of option `name` (nil when it is, or when `v` is nil).
 -- @tparam string section
 -- @tparam string name
 -- @param v the value
 -- @treturn string|nil e.g. `timeout must be a number of seconds from 0.001 to 86400, got 0`
--- @treturn string|nil what is wrong: `"unknown"` (no such option), `"type"` (wrong Lua type),
---  `"value"` (the right type, outside the allowed range or values)
+-- @treturn string|nil what is wrong: `"unknown"` (no such option), `"type"` (wrong Lua type or a
+--  number out of range: the program's mistake), `"value"` (a string outside the allowed values:
+--  configuration, which may come from the environment)
 function M.why(section, name, v)
   local e = M.get(section, name)
   if not e then return ("unknown option '%s'"):format(tostring(name)), "unknown" end
@@ -188,26 +205,13 @@ function M.why(section, name, v)
   for t in e.type:gmatch("[^|]+") do
     typed = typed or (t == "enum" and type(v) == "string") or fits(t == "integer" and "number" or t, v, e)
   end
-  local ok = typed
-  if ok and e.type == "integer" then ok = fits("integer", v, e) end
-  if ok and e.values and type(v) == "string" then ok = fits("enum", v, e) end
-  if ok and type(v) == "number" and not (v >= (e.min or -math.huge) and v <= (e.max or math.huge)) then
-    ok = false
-  end
-  if ok then return nil end
-  local kind = typed and "value" or "type"
-  if e.values then
-    return ("%s must be one of %s, got %s"):format(name, values_text(e.values), show(v)), kind
-  end
-  if e.type == "number" or e.type == "integer" then
-    return ("%s must be %s, got %s"):format(name, describe(e), show(v)), kind
-  end
-  return ("%s must be a %s, got %s"):format(name, (e.type:gsub("|", " or ")), show(v)), kind
+  if typed and in_range(e, v) then return nil end
+  return complaint(e, name, v), (typed and type(v) == "string") and "value" or "type"
 end
 
---- Checks every option of `opts`: raises `bad argument #1 to 'fname' (...)` for an unknown one
--- or one of the wrong type (a programmer's mistake); returns the message of the first value
--- out of range (configuration, e.g. from the environment), or nil when all are right.
+--- Checks every option of `opts`: raises `bad argument #1 to 'fname' (...)` for an unknown one,
+-- one of the wrong type or a number out of range (the program's mistakes); returns the message
+-- of the first string outside its allowed values (configuration, e.g. `ZOHO_DC`), or nil.
 -- @tparam string section
 -- @tparam table opts
 -- @tparam string fname the function named in the error
@@ -236,11 +240,11 @@ local function to_core(e, v)
 end
 
 --- Checks `zlock.new`'s options and turns those the core reads into `core.client`'s settings
--- (named and scaled as the C fields; unset ones are absent). Raises on an unknown option or a
--- wrong type (see `check`).
+-- (named and scaled as the C fields; unset ones are absent). Raises on an unknown option, a
+-- wrong type or a number out of range (see `check`).
 -- @tparam table opts
 -- @tparam[opt=2] integer level error level, counted from the caller
--- @treturn table|nil settings for `core.client`, or nil and the message of a value out of range
+-- @treturn table|nil settings for `core.client`, or nil and the message of a string outside its values
 -- @treturn string|nil
 function M.client_config(opts, level)
   level = (level or 2) + 1

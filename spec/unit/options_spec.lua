@@ -17,7 +17,7 @@ local function new_error(o)
   return err
 end
 
--- A value out of range (configuration, e.g. from the environment) is returned: nil, err.
+-- A string outside its values (configuration, e.g. from the environment) is returned: nil, err.
 local function refused(o)
   o.access_token = o.access_token or TOKEN
   local c, err = zlock.new(o)
@@ -40,7 +40,7 @@ describe("zlock.new's options", function()
 
   it("says what a timeout may be: 0 and 1e300 are out of range, not negative", function()
     for _, v in ipairs{ 0, 1e300, -1, 0 / 0 } do
-      local err = refused{ timeout = v }
+      local err = new_error{ timeout = v }
       assert.matches("timeout must be a number of seconds from 0.001 to 86400, got ", err, 1, true)
       assert.not_matches("negative", err)
     end
@@ -49,11 +49,11 @@ describe("zlock.new's options", function()
   end)
 
   it("says what max_attempts may be", function()
-    local err = refused{ retries = { max_attempts = 1e12 } }
+    local err = new_error{ retries = { max_attempts = 1e12 } }
     assert.matches("retries.max_attempts must be an integer from 1 to 1000, got 1000000000000", err, 1, true)
-    assert.matches("retries.max_attempts must be an integer", refused{ retries = { max_attempts = 2.5 } }, 1, true)
+    assert.matches("retries.max_attempts must be an integer", new_error{ retries = { max_attempts = 2.5 } }, 1, true)
     assert.matches("retries.base_delay must be a number of seconds from 0 to 3600, got -0.5",
-      refused{ retries = { base_delay = -0.5 } }, 1, true)
+      new_error{ retries = { base_delay = -0.5 } }, 1, true)
   end)
 
   it("accepts api_version v5 to v8 only (the versions with the locking API)", function()
@@ -78,7 +78,7 @@ describe("zlock.new's options", function()
     local c = assert(zlock.new{ access_token = TOKEN, refresh_ahead = 5 })
     c:close()
     assert.matches("refresh_ahead must be a number of seconds from 0 to 86400, got -1",
-      refused{ refresh_ahead = -1 }, 1, true)
+      new_error{ refresh_ahead = -1 }, 1, true)
     -- it reaches the core under the core's name (the core refuses it there too)
     assert.same({ refresh_ahead_s = 5, access_token = TOKEN },
       options.client_config{ refresh_ahead = 5, access_token = TOKEN })
