@@ -244,6 +244,24 @@ function Run:set_total(n)
   self:_progress(true)
 end
 
+-- The summary's entry of a failed item.
+local function failure(item, err)
+  local t = type(err) == "table"
+  return { op = item.op, module = item.module, record_id = item.record_id, lock_id = item.lock_id, err = err,
+           code = t and err.code or nil, message = t and err.message or tostring(err) }
+end
+
+-- What the journal keeps of a finished item besides its key and outcome.
+local function journal_fields(item, result, err)
+  local lock_id
+  if type(result) == "table" then
+    lock_id = result.id or (type(result.details) == "table" and result.details.id) or nil
+    if type(lock_id) ~= "string" then lock_id = nil end
+  end
+  local t = type(err) == "table"
+  return { lock_id = lock_id or item.lock_id, code = t and err.code or nil, http_status = t and err.http_status or nil }
+end
+
 -- Records a finished item: counts, failures, journal, on_result, progress.
 function Run:_record(item, outcome, result, err)
   item.outcome = outcome
@@ -252,24 +270,12 @@ function Run:_record(item, outcome, result, err)
   self.done = self.done + 1
   if M.FAILED[outcome] then
     self.failed = self.failed + 1
-    self.failures[#self.failures + 1] = { op = item.op, module = item.module, record_id = item.record_id,
-                                          lock_id = item.lock_id, err = err,
-                                          code = type(err) == "table" and err.code or nil,
-                                          message = type(err) == "table" and err.message or tostring(err) }
+    self.failures[#self.failures + 1] = failure(item, err)
   elseif outcome == "skipped" then
     self.skipped = self.skipped + 1
   end
   if self.journal and outcome ~= "skipped" and outcome ~= "planned" then
-    local lock_id
-    if type(result) == "table" then
-      lock_id = result.id or (type(result.details) == "table" and result.details.id) or nil
-      if type(lock_id) ~= "string" then lock_id = nil end
-    end
-    self.journal:append(item.jkey, outcome, {
-      lock_id = lock_id or item.lock_id,
-      code = type(err) == "table" and err.code or nil,
-      http_status = type(err) == "table" and err.http_status or nil,
-    })
+    self.journal:append(item.jkey, outcome, journal_fields(item, result, err))
   end
   if self.opts.on_result then
     local ok, msg = pcall(self.opts.on_result, item, result, err)

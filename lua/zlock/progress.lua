@@ -74,7 +74,8 @@ end
 -- @tparam table s `done`, `total` (nil: unknown), `failed`, `skipped`
 -- @tparam number elapsed seconds
 -- @treturn string
-function Progress:render(s, elapsed)
+-- The counters right of the bar: `done/total  rate/s  ETA  failed  skipped`.
+local function counters(s, elapsed)
   local done, total = s.done or 0, s.total
   local rate = elapsed > 0 and done / elapsed or 0
   local right = ("%d/%s  %5.1f/s"):format(done, total and tostring(total) or "?", rate)
@@ -84,6 +85,12 @@ function Progress:render(s, elapsed)
   end
   right = right .. ("  failed %d"):format(s.failed or 0)
   if (s.skipped or 0) > 0 then right = right .. ("  skipped %d"):format(s.skipped) end
+  return right
+end
+
+function Progress:render(s, elapsed)
+  local done, total = s.done or 0, s.total
+  local right = counters(s, elapsed)
   local label = self.label ~= "" and (self.label .. " ") or ""
   local barw = self.width - #label - #right - 10
   if barw < 10 then barw = 10 end

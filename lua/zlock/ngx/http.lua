@@ -169,6 +169,30 @@ local function read_to_close(sock, cap)
   end
 end
 
+-- Reads the body its head announces. Returns body, close (the server ends the connection);
+-- or nil, terr, message.
+local function read_body(sock, h, status, method, cap)
+  local te = h["transfer-encoding"]
+  if method == "HEAD" or status == 204 or status == 304 or (status >= 100 and status < 200) then
+    return "", false
+  elseif te and te:lower():find("chunked", 1, true) then
+    local body, e2, m2 = read_chunked(sock, cap)
+    if not body then return nil, e2, m2 end
+    return body, false
+  elseif h["content-length"] then
+    local n = tonumber(h["content-length"])
+    if not n or n < 0 then return nil, "other", "bad Content-Length" end
+    if n > cap then return nil, "too_large", "reply larger than " .. cap .. " bytes" end
+    if n == 0 then return "", false end
+    local body, err = sock:receive(n)
+    if not body then return nil, terr(err, "closed"), "reply body cut: " .. tostring(err) end
+    return body, false
+  end
+  local body, e2, m2 = read_to_close(sock, cap)
+  if not body then return nil, e2, m2 end
+  return body, true
+end
+
 -- One exchange on one connection. Returns status, body, headers, keepalive-able; or
 -- nil, terr, message, before_reply (true when nothing of a reply arrived).
 local function exchange(sock, req, method, cap, o, deadline)
@@ -177,37 +201,20 @@ local function exchange(sock, req, method, cap, o, deadline)
   sock:settimeouts(o.connect_timeout_ms or DEF.connect_timeout_ms, left_ms(deadline), left_ms(deadline))
   local status, h, msg, nothing = read_head(sock)
   if not status then return nil, h, msg, nothing end
-  local body, e2, m2 = "", nil, nil
   if now() >= deadline then return nil, "timeout", "no complete reply in time" end
   sock:settimeouts(o.connect_timeout_ms or DEF.connect_timeout_ms, left_ms(deadline), left_ms(deadline))
-  local te = h["transfer-encoding"]
-  local close = (h.connection or ""):lower():find("close", 1, true) ~= nil
-  if method == "HEAD" or status == 204 or status == 304 or (status >= 100 and status < 200) then
-    body = ""
-  elseif te and te:lower():find("chunked", 1, true) then
-    body, e2, m2 = read_chunked(sock, cap)
-  elseif h["content-length"] then
-    local n = tonumber(h["content-length"])
-    if not n or n < 0 then return nil, "other", "bad Content-Length" end
-    if n > cap then return nil, "too_large", "reply larger than " .. cap .. " bytes" end
-    if n > 0 then
-      body, err = sock:receive(n)
-      if not body then e2, m2 = terr(err, "closed"), "reply body cut: " .. tostring(err) end
-    end
-  else
-    close = true
-    body, e2, m2 = read_to_close(sock, cap)
-  end
-  if not body then return nil, e2, m2 end
+  local body, closes, m2 = read_body(sock, h, status, method, cap)
+  if not body then return nil, closes, m2 end
+  local close = closes or (h.connection or ""):lower():find("close", 1, true) ~= nil
   return status, body, h, not close
 end
 
 --- Performs one request.
 -- @tparam table o `method`, `url`, `headers` ({Name=value}), `body` (string or nil),
 --   `idempotent` (informational: only GET and HEAD are ever re-sent by this function),
---   `connect_timeout_ms` (default 10000), `timeout_ms` (whole exchange, default 30000),
---   `max_response_bytes` (default 16 MiB), `keepalive_ms` (idle time in the pool, default 30000),
---   `pool_size` (default nginx's `lua_socket_pool_size`), `user_agent`
+--   `connect_timeout_ms`, `timeout_ms` (whole exchange), `max_response_bytes`, `keepalive_ms`
+--   (idle time in the pool), `user_agent` (unset: `zlock.new`'s defaults, see `zlock.options`),
+--   `pool_size` (default nginx's `lua_socket_pool_size`)
 -- @return status, body, headers; or nil, transport error name, message
 function M.request(o)
   local u, perr = M.parse_url(o.url)
