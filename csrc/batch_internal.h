@@ -39,7 +39,6 @@
 #include "window.h"
 #include "zlock_batch.h"
 
-
 typedef enum { IT_READY, IT_PENDING, IT_XFER, IT_TIMER, IT_TOKEN } zl_it_state;
 
 /* One accepted operation, owned by the front while inbound, then by one shard. */

@@ -2,7 +2,6 @@
 #ifndef ZLOCK_INTERNAL_H
 #define ZLOCK_INTERNAL_H
 
-#include <pthread.h>
 #include <stdarg.h>
 #include "zlock.h"
 

@@ -4,6 +4,7 @@
  * NOSIGNAL, curl_global_init once (pthread_once). No Lua here: nothing can longjmp
  * through libcurl. zl_call_run() is the blocking driver built on it. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

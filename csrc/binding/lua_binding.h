@@ -38,7 +38,7 @@ int  zlb_client_new(lua_State *L);
 int  zlb_json_decode(lua_State *L);
 void zlb_client_register(lua_State *L);
 void zlb_call_register(lua_State *L);
-/* lua_engine.c (B2's bulk engine): sets `engine` in the module table on top of the stack. */
+/* lua_engine.c (the bulk engine): sets `engine` in the module table on top of the stack. */
 void zlb_engine_register(lua_State *L);
 
 #endif
