@@ -95,8 +95,10 @@ function Transport:send(step)
   if self.resty then
     local c = self.resty.new()
     c:set_timeouts(self.connect_timeout_ms, self.timeout_ms, self.timeout_ms)
+    local headers = step.headers
+    if headers["User-Agent"] == nil then headers["User-Agent"] = self.user_agent end   -- one UA everywhere
     local res, err = c:request_uri(step.url, {
-      method = step.method, headers = step.headers, body = step.body, ssl_verify = true,
+      method = step.method, headers = headers, body = step.body, ssl_verify = true,
       keepalive_timeout = self.keepalive_ms, keepalive_pool = self.pool_size,
     })
     if not res then return 0, "", resty_terr(err) end
