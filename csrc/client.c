@@ -42,13 +42,24 @@ const zl_config_limit *zl_config_limit_of(const char *name) {
     return NULL;
 }
 
-/* NULL when v is within the setting's limits, else the name of the setting. */
-static const char *out_of_range(const zl_config *cfg) {
-    const double v[] = { (double)cfg->connect_timeout_ms, (double)cfg->timeout_ms,
-                         (double)cfg->max_response_bytes, cfg->refresh_ahead_s, (double)cfg->max_attempts,
-                         (double)cfg->max_time_ms, (double)cfg->base_delay_ms, (double)cfg->max_delay_ms };
-    for (size_t i = 0; i < sizeof limits / sizeof *limits; i++)
-        if (!(v[i] >= limits[i].min && v[i] <= limits[i].max)) return limits[i].name;
+/* The value of numeric setting `name` of cfg. */
+static double setting_value(const zl_config *cfg, const char *name) {
+    if (!strcmp(name, "connect_timeout_ms")) return (double)cfg->connect_timeout_ms;
+    if (!strcmp(name, "timeout_ms")) return (double)cfg->timeout_ms;
+    if (!strcmp(name, "max_response_bytes")) return (double)cfg->max_response_bytes;
+    if (!strcmp(name, "refresh_ahead_s")) return cfg->refresh_ahead_s;
+    if (!strcmp(name, "max_attempts")) return cfg->max_attempts;
+    if (!strcmp(name, "max_time_ms")) return (double)cfg->max_time_ms;
+    if (!strcmp(name, "base_delay_ms")) return (double)cfg->base_delay_ms;
+    return (double)cfg->max_delay_ms;
+}
+
+/* The first numeric setting of cfg outside its limits, or NULL. */
+static const zl_config_limit *out_of_range(const zl_config *cfg) {
+    for (size_t i = 0; i < sizeof limits / sizeof *limits; i++) {
+        double v = setting_value(cfg, limits[i].name);
+        if (!(v >= limits[i].min && v <= limits[i].max)) return &limits[i];
+    }
     return NULL;
 }
 
@@ -135,8 +146,7 @@ zl_client *zl_client_new(const zl_config *cfg, zl_error *err) {
     c->clock_ud = cfg->clock_ud;
 
     const char *v = cfg->api_version ? cfg->api_version : "";
-    if (!(v[0] == 'v' && v[1] >= '0' + ZL_API_VERSION_MIN && v[1] <= '0' + ZL_API_VERSION_MAX && !v[2]))
-    {
+    if (!(v[0] == 'v' && v[1] >= '0' + ZL_API_VERSION_MIN && v[1] <= '0' + ZL_API_VERSION_MAX && !v[2])) {
         zl_err_set(err, "INVALID_ARGUMENT", 0, false, "api_version must be v%d to v%d (the versions with the "
                    "locking API), got \"%.8s\"", ZL_API_VERSION_MIN, ZL_API_VERSION_MAX, v);
         destroy(c);
@@ -169,10 +179,9 @@ zl_client *zl_client_new(const zl_config *cfg, zl_error *err) {
         c->client_secret = zl_strdup0(cfg->client_secret);
         c->refresh_token = zl_strdup0(cfg->refresh_token);
     }
-    const char *bad = out_of_range(cfg);
+    const zl_config_limit *bad = out_of_range(cfg);
     if (bad) {
-        const zl_config_limit *l = zl_config_limit_of(bad);
-        zl_err_set(err, "INVALID_ARGUMENT", 0, false, "%s must be from %.0f to %.0f", bad, l->min, l->max);
+        zl_err_set(err, "INVALID_ARGUMENT", 0, false, "%s must be from %.0f to %.0f", bad->name, bad->min, bad->max);
         destroy(c);
         return NULL;
     }

@@ -175,15 +175,16 @@ end
 
 --- Starts a bulk run on a client (also reachable as `c:bulk(opts)`).
 -- @param client a zlock client
--- @tparam[opt] table opts
---  `concurrency` (default 10: calls in flight at most; the C engine adapts below it on 429),
+-- @tparam[opt] table opts (types, defaults and ranges: `zlock.options`, section `bulk`; an
+--  unknown option raises)
+--  `concurrency` (calls in flight at most; the C engine adapts below it on 429),
 --  `journal` (file name: resume support), `dry_run` (no call is made; items end as `planned`),
 --  `on_result` (function(item, result, err), item.outcome set; errors it raises are reported
 --  on stderr and do not stop the run), `progress` (true: bar on stderr when it is a terminal;
 --  a function(state) receives `{done, total, failed, skipped}`), `total` (expected item count, for
 --  the bar; see `run:set_total`), `label` (bar label), `engine` (an engine object),
---  `sequential` (true: never the C engine), `threads` (the C engine's I/O threads; default:
---  two with a second CPU).
+--  `sequential` (true: never the C engine), `threads` (the C engine's I/O threads; 0: two
+--  with a second CPU).
 -- @return run object, or nil and an error (journal cannot be opened)
 function M.new(client, opts)
   opts = opts or {}

@@ -412,7 +412,7 @@ end
 
 --- The concurrent bulk engine for `c:bulk`: the transport's own engine when it has
 -- one (nginx light threads), else the C engine on libcurl multi (`zlock.engine_multi`).
--- @tparam table opts `concurrency` (max in flight, default 10), engine options
+-- @tparam table opts `concurrency` (max in flight; default: `zlock.options`), engine options
 -- @return the engine, or `nil` and a reason
 function Client:bulk_engine(opts)
   local t = self._transport
