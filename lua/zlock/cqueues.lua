@@ -14,6 +14,8 @@
 -- * Needs `lua-http` (Debian: `lua-http`, for Lua 5.1 to 5.3 and LuaJIT; elsewhere
 --   `luarocks install http`), which brings cqueues and luaossl.
 -- @module zlock.cqueues
+local options = require "zlock.options"
+
 local M = {}
 
 local Transport = {}
@@ -32,11 +34,9 @@ function M.usable()
   return (pcall(require, "http.request"))
 end
 
-local function ms(v, default) return type(v) == "number" and v or default end
-
 --- Creates the transport.
--- @tparam[opt] table opts `zlock.new`'s options; read here: `timeout` (seconds, whole request,
---   default 30), `max_response_bytes` (default 16 MiB), `ca_file`, `user_agent`
+-- @tparam[opt] table opts `zlock.new`'s options (checked; defaults: `zlock.options`); read here:
+--   `timeout`, `max_response_bytes`, `ca_file`, `user_agent`
 -- @return the transport
 function M.new(opts)
   opts = opts or {}
@@ -46,8 +46,9 @@ function M.new(opts)
   end
   local self = setmetatable({
     request = request, cqueues = require("cqueues"),
-    timeout = ms(opts.timeout, 30), max_response_bytes = opts.max_response_bytes or 16 * 1024 * 1024,
-    user_agent = opts.user_agent or ("zlock/" .. require("zlock.core").version),
+    timeout = options.ms(opts, "timeout") / 1000,
+    max_response_bytes = opts.max_response_bytes or options.default("new", "max_response_bytes"),
+    user_agent = opts.user_agent or options.default("new", "user_agent"),
     name = "cqueues",
   }, Transport)
   if opts.ca_file then

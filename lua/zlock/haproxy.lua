@@ -26,6 +26,8 @@
 -- @module zlock.haproxy
 local core_hx = rawget(_G, "core")
 
+local options = require "zlock.options"
+
 local M = {}
 
 local Transport = {}
@@ -38,11 +40,9 @@ function M.usable()
   return type(c) == "table" and type(c.httpclient) == "function" and type(c.msleep) == "function"
 end
 
-local ms = function(v, default) return type(v) == "number" and math.floor(v * 1000 + 0.5) or default end
-
 --- Creates the transport.
--- @tparam[opt] table opts `zlock.new`'s options; read here: `timeout` (seconds, whole request,
---   default 30), `user_agent`
+-- @tparam[opt] table opts `zlock.new`'s options (checked; defaults: `zlock.options`); read here:
+--   `timeout`, `user_agent`
 -- @return the transport
 function M.new(opts)
   opts = opts or {}
@@ -51,8 +51,8 @@ function M.new(opts)
   end
   core_hx = rawget(_G, "core")
   return setmetatable({
-    timeout_ms = ms(opts.timeout, 30000),
-    user_agent = opts.user_agent or ("zlock/" .. require("zlock.core").version),
+    timeout_ms = options.ms(opts, "timeout"),
+    user_agent = opts.user_agent or options.default("new", "user_agent"),
     name = "haproxy",
     resends = true,   -- HAProxy's httpclient retries lost replies itself (see above)
   }, Transport)

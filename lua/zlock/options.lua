@@ -52,9 +52,9 @@ local SECTIONS = {
       doc = "`function(info)` before each backoff; return `false` to stop" },
     { name = "seed", type = "integer", min = 0, max = 2 ^ 53, layer = "client",
       doc = "seed of the backoff jitter (unset: from time and address)" },
-    { name = "transport", type = "string|table", values = { "auto", "curl", "ngx" }, default = "auto",
-      layer = "lua",
-      doc = "`auto` (nginx cosockets inside OpenResty, else libcurl), `curl`, `ngx`, or a table with `send`" },
+    { name = "transport", type = "string|table", default = "auto", layer = "lua",
+      doc = "`auto` (the host's own I/O inside nginx, HAProxy or a cqueues controller, else libcurl), `curl`, "
+        .. "`ngx`, `haproxy`, `cqueues`, or a table (names and contract: `zlock.transport`)" },
     { name = "shared_dict", type = "string", layer = "transport",
       doc = "ngx: a `lua_shared_dict` holding the token for every worker" },
     { name = "keepalive", type = "number", unit = "s", default = 30, min = 0, max = 86400, layer = "transport",
