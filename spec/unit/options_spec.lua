@@ -1,11 +1,8 @@
 -- The options table (zlock.options): every option checked once, with the allowed values in the
 -- message; defaults and limits of the core's settings taken from the core; the README's tables
 -- generated from it. No server needed.
-local zlock = require "zlock"
-local core = require "zlock.core"
-local options = require "zlock.options"
-local policy = require "zlock.policy"
-local cli = require "zlock.cli"
+local zlock, core = require "zlock", require "zlock.core"
+local options, policy, cli = require "zlock.options", require "zlock.policy", require "zlock.cli"
 
 local TOKEN = "1000.unit.token"
 
