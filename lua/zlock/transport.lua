@@ -17,7 +17,8 @@
 --
 -- * `t:send(step)` (required): performs one HTTP exchange. `step.method` (`GET`, `POST`, `PUT`,
 --   `DELETE`), `step.url` (absolute; https, or http to loopback only), `step.headers`
---   (`{Name = value}`: add a `User-Agent` of your own), `step.body` (string or nil),
+--   (`{Name = value}`; add `User-Agent: options.default("new", "user_agent")` from
+--   `zlock.options` unless the user set `user_agent`), `step.body` (string or nil),
 --   `step.idempotent`, `step.token_request` (the OAuth refresh: its body holds secrets, never
 --   log it). Returns `status, body, errcode, credits`: the HTTP status and body of a reply
 --   (`errcode` nil), or `0, "", errcode` when no complete reply came, with `errcode` one of
