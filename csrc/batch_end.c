@@ -62,7 +62,7 @@ void zl_shard_finish(zl_shard *sh, zl_item *it) {
     const zl_error *e = NULL;
     if (!zl_call_result(it->call, &r, &e)) {
         if (restart_throttled(sh, it, e)) return;
-        if (e && !e->retryable && (strcmp(e->code, "TOKEN") == 0 || strcmp(e->code, "CREDITS_EXHAUSTED") == 0)) {
+        if (zl_error_halts(e)) {
             zl_batch *b = sh->b;
             zl_shard_lock(sh);
             if (!atomic_load(&b->halted) && zl_error_copy(&b->halt_err, e) == 0)
@@ -73,10 +73,11 @@ void zl_shard_finish(zl_shard *sh, zl_item *it) {
         zl_shard_conclude_error(sh, it, e, it->sends);   /* copies e before the call is freed */
         return;
     }
-    zl_batch_result o = { .tag = it->tag, .kind = it->copy.op.kind, .ok = true,
-                          .http_status = r.http_status, .reconciled = r.reconciled,
-                          .attempts = it->prior_attempts + r.attempts };
+    zl_batch_result o = { .tag = it->tag, .kind = it->copy.op.kind, .ok = true, .outcome = r.outcome,
+                          .ambiguous = r.ambiguous, .http_status = r.http_status,
+                          .reconciled = r.reconciled, .attempts = it->prior_attempts + r.attempts };
     if (r.lock_id) strncpy(o.lock_id, r.lock_id, ZL_ID_MAX);
+    if (r.why && zl_error_copy(&o.err, r.why)) zl_err_set(&o.err, "INTERNAL", 0, false, "out of memory");
     zl_op_kind k = o.kind;
     /* lean: a lock / update / unlock success needs only its lock id, the body stays with the
      * call (freed on this thread); otherwise the call's copy moves to the result */

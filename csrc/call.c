@@ -1,14 +1,19 @@
 /* call.c - one operation as a state machine that performs no I/O (sans-I/O).
  *
  *   START --token ok--> SEND main request --feed--> classify:
- *     ok ............................................ DONE (result)
+ *     ok ............................................ DONE (LOCKED, UPDATED, UNLOCKED, GOT, DONE)
  *     429 / connect failure ......................... WAIT backoff, START
  *     5xx / timeout / dropped reply (ambiguous) ..... WAIT backoff; a LOCK then reconciles:
- *          SEND GET list -> our Manual lock (same reason) found: DONE (reconciled)
+ *          SEND GET list -> our Manual lock (same reason) found: DONE (LOCKED, reconciled)
  *                        -> not found: SEND the POST again
  *     401 INVALID_TOKEN (refresh flow, once) ........ condemn the token, START (refresh)
- *     LOCK 403 "already locked" after an ambiguity .. reconcile as above (else that error)
- *     UNLOCK "relation not found" after an ambiguity  DONE (reconciled: it is gone)
+ *     LOCK 403 "already locked" ..................... after an ambiguity or with op.rerun:
+ *          reconcile as above, another lock: DONE (ALREADY_LOCKED); else DONE (ALREADY_LOCKED)
+ *     UNLOCK "relation not found" ................... DONE: UNLOCKED (reconciled) after an
+ *          ambiguity, else ALREADY_UNLOCKED
+ *   UNLOCK without a lock id starts with SEND GET list (call_phase.c): no lock: DONE
+ *   (ALREADY_UNLOCKED), else the picked lock's DELETE as the main request.
+ *   The reads (the GET lists) do not count against max_attempts: each gets its own tries.
  *   A call created with zl_call_after_ambiguous() (a restart of an operation whose earlier
  *   call had an ambiguous failure) starts as if one of its own attempts had been ambiguous.
  *   START --token missing/expiring--> one call of the client owns the refresh (SEND to
@@ -34,11 +39,12 @@ void zl_call_finish_error(zl_call *call, zl_error *e) {
     call->state = S_DONE;
 }
 
-void zl_call_finish_ok(zl_call *call, int status, const char *body, size_t len, const char *lock_id,
-                      bool reconciled) {
+void zl_call_finish_ok(zl_call *call, zl_outcome outcome, int status, const char *body, size_t len,
+                       const char *lock_id, bool reconciled, zl_error *why) {
     free(call->body);
     call->body = malloc(len + 1);
     if (!call->body) {
+        if (why) zl_error_clear(why);
         zl_error e = {0};
         zl_err_set(&e, "INTERNAL", 0, false, "out of memory");
         zl_call_finish_error(call, &e);
@@ -50,6 +56,13 @@ void zl_call_finish_ok(zl_call *call, int status, const char *body, size_t len, 
     call->http_status = status;
     snprintf(call->lock_id, sizeof call->lock_id, "%s", lock_id ? lock_id : "");
     call->reconciled = reconciled;
+    call->outcome = outcome;
+    zl_error_clear(&call->err);
+    if (why) {
+        call->err = *why;       /* takes ownership of details */
+        memset(why, 0, sizeof *why);
+        zl_call_scrub(call, &call->err);
+    }
     call->ok = true;
     call->state = S_DONE;
 }
@@ -61,14 +74,21 @@ zl_call *zl_call_new(zl_client *c, const zl_op *op, zl_error *err) {
     if (zl_request_build(op, zl_client_api_version(c), &call->req, err)) { free(call); return NULL; }
     call->kind = op->kind;
     call->credits_left = -1;
+    call->rerun = op->kind == ZL_OP_LOCK && op->rerun;
     bool oom = false;
     if (op->kind == ZL_OP_LOCK) oom = !(call->reason = zl_strdup0(op->reason));
     if (op->lock_id && op->kind != ZL_OP_REQUEST && op->kind != ZL_OP_LIST && op->kind != ZL_OP_LOCK)
         oom = oom || !(call->given_lock_id = zl_strdup0(op->lock_id));
+    if (op->kind == ZL_OP_UNLOCK && !op->lock_id) {
+        call->phase = PH_FIND;       /* which lock: the record's list says */
+        oom = oom || !(call->record_id = zl_strdup0(op->record_id));
+    }
     if (oom) {
         zl_request_free(&call->req);
         zl_request_free(&call->list_req);
         free(call->reason);
+        free(call->given_lock_id);
+        free(call->record_id);
         free(call);
         zl_err_set(err, "INTERNAL", 0, false, "out of memory");
         return NULL;
@@ -121,7 +141,7 @@ bool zl_call_oom_fail(zl_call *call) {
 
 static bool prepare_main_send(zl_call *call) {
     zl_client *c = call->c;
-    if (call->phase == PH_RECONCILE && !call->list_req.path) {
+    if (call->phase != PH_MAIN && !call->list_req.path) {
         /* built when first needed: the lock's own path + the list query */
         zl_buf lb = {0};
         zl_buf_adds(&lb, call->req.path);
@@ -131,7 +151,7 @@ static bool prepare_main_send(zl_call *call) {
         call->list_req.method = "GET";
         call->list_req.idempotent = true;
     }
-    const zl_request *r = call->phase == PH_RECONCILE ? &call->list_req : &call->req;
+    const zl_request *r = call->phase != PH_MAIN ? &call->list_req : &call->req;
     zl_buf b = {0};
     zl_client_add_api_domain(c, &b);
     zl_buf_adds(&b, r->path);
@@ -144,6 +164,7 @@ static bool prepare_main_send(zl_call *call) {
     call->send_body = r->body;
     call->send_idempotent = r->idempotent;
     call->attempts++;
+    if (call->phase == PH_MAIN) call->sends++;
     call->state = S_SENT;
     return true;
 }
@@ -234,6 +255,16 @@ static void credits_exhausted(zl_error *e) {
                "they come back over Zoho's rolling 24 h window");
 }
 
+static zl_outcome done_outcome(zl_op_kind k) {
+    switch (k) {
+    case ZL_OP_LOCK: return ZL_OUTCOME_LOCKED;
+    case ZL_OP_UPDATE: return ZL_OUTCOME_UPDATED;
+    case ZL_OP_UNLOCK: return ZL_OUTCOME_UNLOCKED;
+    case ZL_OP_REQUEST: return ZL_OUTCOME_DONE;
+    default: return ZL_OUTCOME_GOT;
+    }
+}
+
 void zl_call_feed(zl_call *call, int status, const char *body, size_t len, zl_transport_error terr) {
     long credits = call->credits_left;
     call->credits_left = -1;                 /* it described this reply only */
@@ -242,7 +273,7 @@ void zl_call_feed(zl_call *call, int status, const char *body, size_t len, zl_tr
         return;
     }
     if (call->state != S_SENT) return;   /* nothing pending: ignore */
-    zl_op_kind k = call->phase == PH_RECONCILE ? ZL_OP_LIST : call->kind;
+    zl_op_kind k = call->phase != PH_MAIN ? ZL_OP_LIST : call->kind;
     zl_classified r;
     zl_response_classify(k, status, body, len, terr, &r);
     if (r.outcome == ZL_OUT_RETRY && status == 429 && credits == 0) {
@@ -251,22 +282,15 @@ void zl_call_feed(zl_call *call, int status, const char *body, size_t len, zl_tr
         r.outcome = ZL_OUT_ERROR;
     }
     zl_client *c = call->c;
+    bool main = call->phase == PH_MAIN;
     switch (r.outcome) {
     case ZL_OUT_OK:
-        if (call->phase == PH_RECONCILE) {
-            char id[ZL_ID_MAX + 1];
-            if (!r.empty && zl_response_find_manual_lock(body, len, call->reason, id)) {
-                zl_call_finish_ok(call, status, body, len, id, true);
-            } else if (call->saved) {
-                zl_call_finish_error(call, call->saved);   /* moves it */
-                free(call->saved);
-                call->saved = NULL;
-            } else {
-                call->phase = PH_MAIN;        /* it did not land: lock again */
-                call->state = S_START;
-            }
+        if (main) {
+            zl_call_finish_ok(call, done_outcome(call->kind), status, body, len,
+                              r.lock_id[0] ? r.lock_id : call->given_lock_id, false, NULL);
         } else {
-            zl_call_finish_ok(call, status, body, len, r.lock_id[0] ? r.lock_id : call->given_lock_id, false);
+            call->read_fails = 0;
+            zl_call_read_answered(call, status, body, r.empty ? 0 : len);
         }
         break;
     case ZL_OUT_BAD_TOKEN:
@@ -274,6 +298,7 @@ void zl_call_feed(zl_call *call, int status, const char *body, size_t len, zl_tr
             call->refreshed_on_401 = true;
             zl_client_condemn_token(c, call->used_gen);
             call->attempts--;                 /* the retry with a new token is free */
+            if (main) call->sends--;
             zl_error_clear(&r.err);
             call->state = S_START;
         } else {
@@ -281,40 +306,27 @@ void zl_call_feed(zl_call *call, int status, const char *body, size_t len, zl_tr
         }
         break;
     case ZL_OUT_ALREADY_LOCKED:
-        if (call->ambiguous_seen) {
-            if (!call->saved && !(call->saved = calloc(1, sizeof *call->saved))) {
-                zl_call_finish_error(call, &r.err);
-                break;
-            }
-            zl_error_clear(call->saved);
-            *call->saved = r.err;             /* moved: r.err no longer owns details */
-            memset(&r.err, 0, sizeof r.err);
-            call->phase = PH_RECONCILE;
-            call->state = S_START;
-        } else {
-            zl_call_finish_error(call, &r.err);
-        }
+        zl_call_already_locked(call, status, body, len, &r.err);
         break;
     case ZL_OUT_NOT_FOUND:
-        if (call->kind == ZL_OP_UNLOCK && call->ambiguous_seen) {
-            zl_error_clear(&r.err);
-            zl_call_finish_ok(call, 200, "", 0, call->given_lock_id, true);
-        } else {
-            zl_call_finish_error(call, &r.err);
-        }
+        if (call->kind != ZL_OP_UNLOCK) zl_call_finish_error(call, &r.err);
+        else if (call->ambiguous_seen) zl_call_finish_ok(call, ZL_OUTCOME_UNLOCKED, 200, "", 0, call->given_lock_id, true, NULL);
+        else zl_call_finish_ok(call, ZL_OUTCOME_ALREADY_UNLOCKED, status, body, len, call->given_lock_id, false, &r.err);
         break;
     case ZL_OUT_AMBIGUOUS:
         if (call->kind == ZL_OP_REQUEST && !call->req.idempotent) {
             zl_call_finish_error(call, &r.err);       /* never re-send a non-idempotent generic call */
             break;
         }
-        call->ambiguous_seen = true;
-        if (call->kind == ZL_OP_LOCK) call->phase = PH_RECONCILE;
-        zl_call_backoff_or_fail(call, &r.err, call->attempts);
+        if (main) {                                  /* a read applies nothing */
+            call->ambiguous_seen = true;
+            if (call->kind == ZL_OP_LOCK) call->phase = PH_RECONCILE;
+        }
+        zl_call_backoff_or_fail(call, &r.err, main ? call->sends : ++call->read_fails);
         break;
     case ZL_OUT_RETRY:
         if (status == 429) call->throttled++;
-        zl_call_backoff_or_fail(call, &r.err, call->attempts);
+        zl_call_backoff_or_fail(call, &r.err, main ? call->sends : ++call->read_fails);
         break;
     case ZL_OUT_ERROR:
         zl_call_finish_error(call, &r.err);
@@ -336,17 +348,24 @@ bool zl_call_result(const zl_call *call, zl_result *res, const zl_error **err) {
         if (err) *err = NULL;
         return false;
     }
+    if (res) {
+        memset(res, 0, sizeof *res);
+        res->outcome = call->ok ? call->outcome : ZL_OUTCOME_FAILED;
+        res->ambiguous = call->ambiguous_seen;
+        res->attempts = call->attempts;
+        res->body = "";
+        if (call->ok) {
+            res->http_status = call->http_status;
+            res->body = call->body ? call->body : "";
+            res->body_len = call->body_len;
+            res->lock_id = call->lock_id[0] ? call->lock_id : NULL;
+            res->reconciled = call->reconciled;
+            res->why = call->err.code[0] ? &call->err : NULL;
+        }
+    }
     if (!call->ok) {
         if (err) *err = &call->err;
         return false;
-    }
-    if (res) {
-        res->http_status = call->http_status;
-        res->body = call->body ? call->body : "";
-        res->body_len = call->body_len;
-        res->lock_id = call->lock_id[0] ? call->lock_id : NULL;
-        res->reconciled = call->reconciled;
-        res->attempts = call->attempts;
     }
     return true;
 }
@@ -370,6 +389,7 @@ void zl_call_free(zl_call *call) {
     zl_request_free(&call->list_req);
     free(call->reason);
     free(call->given_lock_id);
+    free(call->record_id);
     if (call->saved) zl_error_clear(call->saved);
     if (call->wait_reason) zl_error_clear(call->wait_reason);
     free(call->saved);

@@ -6,18 +6,24 @@
 #include "internal.h"
 
 typedef enum { S_START, S_SENT, S_TOKEN_SENT, S_BACKOFF, S_DONE } call_state;
-typedef enum { PH_MAIN, PH_RECONCILE } call_phase;
+/* MAIN: the op's own request. The reads a call makes on its own: RECONCILE (LOCK: list the
+ * record's locks to find ours), FIND (UNLOCK without a lock id: list them to pick the one). */
+typedef enum { PH_MAIN, PH_RECONCILE, PH_FIND } call_phase;
 
 struct zl_call {
     zl_client *c;
     zl_op_kind kind;
     zl_request req;          /* the operation's request */
-    zl_request list_req;     /* LOCK: the reconciliation GET */
+    zl_request list_req;     /* the record's lock list (RECONCILE, FIND) */
     char *reason;            /* LOCK: to recognise our lock */
-    char *given_lock_id;     /* GET_ONE/UPDATE/UNLOCK: the lock id asked for */
+    char *given_lock_id;     /* GET_ONE/UPDATE/UNLOCK: the lock id asked for (or FIND found) */
+    char *record_id;         /* UNLOCK without a lock id: for the NOT_LOCKED message */
+    bool rerun;              /* LOCK: zl_op.rerun */
     call_state state;
     call_phase phase;
-    int attempts;            /* HTTP requests of the operation (not token refreshes) */
+    int attempts;            /* HTTP requests (not token refreshes): zl_result.attempts */
+    int sends;               /* requests of the op itself (MAIN): what max_attempts bounds */
+    int read_fails;          /* failed reads (RECONCILE, FIND) since the last answered one */
     int token_attempts;
     int throttled;           /* attempts answered 429 TOO_MANY_REQUESTS (the concurrency limit) */
     int64_t started_ms;
@@ -30,6 +36,7 @@ struct zl_call {
     uint64_t used_gen;
     zl_error *saved;         /* LOCK: the "already locked" answer while reconciling (rare:
                                 allocated then, so the call stays a small allocation) */
+    zl_outcome outcome;
     /* the pending step */
     char *url;
     char *auth;              /* "Authorization: Zoho-oauthtoken ..." */
@@ -44,7 +51,7 @@ struct zl_call {
     zl_error *wait_reason;   /* allocated at the first backoff */
     /* outcome */
     bool ok;
-    zl_error err;
+    zl_error err;            /* !ok: the error; ALREADY_ outcomes: their `why` */
     char *body;
     size_t body_len;
     int http_status;
@@ -58,10 +65,17 @@ extern const char ZL_CT_FORM[];
 /* call.c */
 void zl_call_scrub(zl_call *call, zl_error *e);
 void zl_call_finish_error(zl_call *call, zl_error *e);
-void zl_call_finish_ok(zl_call *call, int status, const char *body, size_t len, const char *lock_id,
-                       bool reconciled);
+/* Ends the call with an outcome (not FAILED); takes *why (ALREADY_ outcomes) when non-NULL. */
+void zl_call_finish_ok(zl_call *call, zl_outcome outcome, int status, const char *body, size_t len,
+                       const char *lock_id, bool reconciled, zl_error *why);
 bool zl_call_oom_fail(zl_call *call);
 void zl_call_backoff_or_fail(zl_call *call, zl_error *e, int failed);
+
+/* call_phase.c: the reads a call makes on its own */
+/* A LOCK answered 403 "already locked" (takes *e): reconcile, or end ALREADY_LOCKED. */
+void zl_call_already_locked(zl_call *call, int status, const char *body, size_t len, zl_error *e);
+/* A read (RECONCILE / FIND) was answered with a lock list (len 0: no lock): decides what next. */
+void zl_call_read_answered(zl_call *call, int status, const char *body, size_t len);
 
 /* token.c */
 typedef enum { TK_OK, TK_REFRESH, TK_WAIT, TK_FAIL } zl_token_verdict;

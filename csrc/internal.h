@@ -46,10 +46,10 @@ typedef enum {
     ZL_OUT_BAD_TOKEN,       /* 401 INVALID_TOKEN */
     ZL_OUT_ALREADY_LOCKED,  /* 403 NOT_ALLOWED "record is already locked" */
     ZL_OUT_NOT_FOUND        /* 400 INVALID_DATA on the lock id ("relation not found") */
-} zl_outcome;
+} zl_verdict;
 
 typedef struct zl_classified {
-    zl_outcome outcome;
+    zl_verdict outcome;
     zl_error err;           /* filled unless OK */
     char lock_id[ZL_ID_MAX + 1];
     bool empty;             /* 204 / no body */
@@ -59,10 +59,13 @@ typedef struct zl_classified {
  * not understand is BAD_RESPONSE. Caller clears out->err. */
 void zl_response_classify(zl_op_kind kind, int status, const char *body, size_t len,
                           zl_transport_error terr, zl_classified *out);
-/* Looks in a lock-list reply for a Manual lock whose reason equals `reason`; copies its id.
- * Returns true when found. */
-bool zl_response_find_manual_lock(const char *body, size_t len, const char *reason,
-                                  char id_out[ZL_ID_MAX + 1]);
+/* What a lock-list reply says about the record's locks ("" when none):
+ *   mine: a Manual lock whose reason equals `reason` (NULL: never), our own lock;
+ *   held: the lock that holds the record, the one an unlock without a lock id removes: its
+ *         Manual lock, else its first lock. */
+typedef struct zl_lock_pick { char mine[ZL_ID_MAX + 1], held[ZL_ID_MAX + 1]; } zl_lock_pick;
+/* Returns true when the list holds at least one lock. */
+bool zl_response_pick(const char *body, size_t len, const char *reason, zl_lock_pick *out);
 
 /* ---- retry policy (retry.c) */
 typedef struct zl_retry_policy {

@@ -209,7 +209,9 @@ int zl_request_build(const zl_op *op, const char *v, zl_request *out, zl_error *
     if (op->kind == ZL_OP_REQUEST) return build_generic(op, v, out, err);
     if (check_field(err, "module", op->module, zl_check_module)) return -1;
     if (check_field(err, "record id", op->record_id, zl_check_id)) return -1;
-    bool need_lock = op->kind == ZL_OP_GET_ONE || op->kind == ZL_OP_UPDATE || op->kind == ZL_OP_UNLOCK;
+    /* an UNLOCK without a lock id gets its id from the call (see zlock.h) */
+    bool need_lock = op->kind == ZL_OP_GET_ONE || op->kind == ZL_OP_UPDATE ||
+                     (op->kind == ZL_OP_UNLOCK && op->lock_id);
     if (need_lock && check_field(err, "lock id", op->lock_id, zl_check_id)) return -1;
     bool need_reason = op->kind == ZL_OP_LOCK || op->kind == ZL_OP_UPDATE;
     if (need_reason && check_field(err, "reason", op->reason, zl_check_reason)) return -1;

@@ -226,24 +226,27 @@ void zl_response_classify(zl_op_kind kind, int status, const char *body, size_t 
     json_decref(doc);
 }
 
-bool zl_response_find_manual_lock(const char *body, size_t len, const char *reason,
-                                  char id_out[ZL_ID_MAX + 1]) {
+bool zl_response_pick(const char *body, size_t len, const char *reason, zl_lock_pick *out) {
+    memset(out, 0, sizeof *out);
     if (!body || !len) return false;
     json_t *doc = json_loadb(body, len, 0, NULL);
     json_t *data = json_object_get(doc, "data");
-    bool found = false;
+    bool held_manual = false;
     size_t i;
     json_t *l;
     json_array_foreach(data, i, l) {
+        const char *id = jstr(l, "id");
+        if (!valid_id(id)) continue;
         const char *src = jstr(l, "Lock_Source__s");
         const char *why = jstr(l, "Locked_Reason__s");
-        const char *id = jstr(l, "id");
-        if (src && strcmp(src, "Manual") == 0 && why && reason && strcmp(why, reason) == 0 && valid_id(id)) {
-            snprintf(id_out, ZL_ID_MAX + 1, "%s", id);
-            found = true;
-            break;
+        bool manual = src && strcmp(src, "Manual") == 0;
+        if (!out->held[0] || (manual && !held_manual)) {
+            snprintf(out->held, sizeof out->held, "%s", id);
+            held_manual = manual;
         }
+        if (manual && !out->mine[0] && why && reason && strcmp(why, reason) == 0)
+            snprintf(out->mine, sizeof out->mine, "%s", id);
     }
     json_decref(doc);
-    return found;
+    return out->held[0] != '\0';
 }

@@ -392,10 +392,12 @@ char *zl_perform(zl_client *c, const zl_op *op, size_t *len, char *lock_id_out, 
     zl_call *call = zl_call_new(c, op, err);
     if (!call) return NULL;
     zl_call_run(call, NULL);
-    zl_result r;
+    zl_result r = {0};
     const zl_error *e;
     char *out = NULL;
-    if (zl_call_result(call, &r, &e)) {
+    if (zl_call_result(call, &r, &e) && r.why) {
+        zl_error_copy(err, r.why);          /* nothing to do: reported as its answer */
+    } else if (r.outcome != ZL_OUTCOME_FAILED) {
         out = malloc(r.body_len + 1);
         if (out) {
             memcpy(out, r.body, r.body_len + 1);

@@ -3,8 +3,9 @@
  *
  * The core is SANS-I/O: the logic of one operation (build the request, attach the
  * token, classify the reply, retry with backoff + full jitter, refresh the token once
- * on 401 INVALID_TOKEN, reconcile a lock after an ambiguous failure, accept "relation
- * not found" on a retried unlock) is a state machine, `zl_call`, that performs no I/O.
+ * on 401 INVALID_TOKEN, reconcile a lock after an ambiguous failure, find the lock an unlock
+ * without a lock id removes, decide the outcome) is a state machine, `zl_call`, that performs
+ * no I/O.
  * A transport drives it:
  *
  *     zl_call *call = zl_call_new(client, &op, &err);
@@ -67,6 +68,8 @@ extern "C" {
  *   CREDITS_EXHAUSTED 429 with X-API-CREDITS-REMAINING: 0: the org's API credits are spent
  *                     (not retried: they come back over Zoho's rolling 24 h window)
  *   CANCELLED         the driver cancelled the call (e.g. an on_retry hook said no)
+ *   NOT_LOCKED        an unlock without a lock id found no lock (the `why` of
+ *                     ZL_OUTCOME_ALREADY_UNLOCKED, see zl_result)
  *   INTERNAL          out of memory or a broken invariant
  */
 typedef struct zl_error {
@@ -79,6 +82,10 @@ typedef struct zl_error {
 
 /* Frees e->details and zeroes the error. Safe on a zeroed error. */
 void zl_error_clear(zl_error *e);
+/* The halt rule: true when every later call of the client would meet the same error, so a
+ * runner sends nothing more (CREDITS_EXHAUSTED, or a final TOKEN error: the token endpoint
+ * refused the refresh). False for NULL. */
+bool zl_error_halts(const zl_error *e);
 /* Deep copy (details duplicated). Returns 0, or -1 when out of memory. */
 int  zl_error_copy(zl_error *dst, const zl_error *src);
 
@@ -106,7 +113,9 @@ typedef enum {
     ZL_OP_LIST,      /* GET    {module}/{record_id}/Locking_Information__s?fields=... (204: no lock) */
     ZL_OP_LOCK,      /* POST   {module}/{record_id}/Locking_Information__s  {"data":[{"Locked_Reason__s":..}]} */
     ZL_OP_UPDATE,    /* PUT    .../Locking_Information__s/{lock_id}         same body */
-    ZL_OP_UNLOCK,    /* DELETE .../Locking_Information__s/{lock_id} */
+    ZL_OP_UNLOCK,    /* DELETE .../Locking_Information__s/{lock_id}; without a lock id the call
+                        first lists the record's locks (GET) and removes its Manual lock, else
+                        its first lock (an automatic lock: Zoho answers why it cannot go) */
     ZL_OP_REQUEST    /* generic: method + path (+ query params, body) on the API domain */
 } zl_op_kind;
 
@@ -120,8 +129,14 @@ typedef struct zl_op {
     zl_op_kind kind;
     const char *module;       /* all but REQUEST */
     const char *record_id;    /* all but REQUEST */
-    const char *lock_id;      /* GET_ONE, UPDATE, UNLOCK (UNLOCK: required) */
+    const char *lock_id;      /* GET_ONE, UPDATE (required), UNLOCK (optional, see above) */
     const char *reason;       /* LOCK, UPDATE (NUL-terminated UTF-8) */
+    /* LOCK: the op may have been applied by an earlier run (a bulk item resumed after a crash):
+     * a 403 "already locked" then lists the record's locks (GET), and our Manual lock with the
+     * same reason counts as this op's own (ZL_OUTCOME_LOCKED, reconciled); any other lock ends
+     * it ZL_OUTCOME_ALREADY_LOCKED. Without it a first-try 403 ends ALREADY_LOCKED at once: two
+     * processes locking one record with one reason never both get it. */
+    bool rerun;
     /* Query parameters, URL-encoded by the core. LIST: fields (defaulted to
      * ZL_LOCK_FIELDS), page, per_page, page_token, ids; GET_ONE: fields; REQUEST: any. */
     const zl_param *params;
@@ -289,17 +304,51 @@ void zl_call_feed_token(zl_call *call, const char *token, double expires_at);
 /* Ends the call now with `code` (e.g. "CANCELLED") and message. */
 void zl_call_cancel(zl_call *call, const char *code, const char *message);
 
+/* How a call ended: decided by the core, the same for every driver, engine and transport.
+ * The two ALREADY_ outcomes mean "nothing to do": the call succeeded (zl_call_result() is
+ * true) and zl_result.why holds the answer that said so. A one-at-a-time API reports that
+ * answer as its error (zlock's Lua client does: `c:lock` gives `nil, NOT_ALLOWED`); a bulk
+ * runner counts them apart from failures. */
+typedef enum zl_outcome {
+    ZL_OUTCOME_FAILED = 0,     /* zl_call_result() is false: see the error */
+    ZL_OUTCOME_LOCKED,         /* LOCK: locked; `reconciled`: our lock, found by a GET after an
+                                  ambiguous failure or (rerun) after a 403 "already locked" */
+    ZL_OUTCOME_ALREADY_LOCKED, /* LOCK: another lock holds the record (automatic, or manual with
+                                  another reason); why: Zoho's 403 NOT_ALLOWED; lock_id: that
+                                  lock when a GET listed it (body: the list reply) */
+    ZL_OUTCOME_UPDATED,        /* UPDATE */
+    ZL_OUTCOME_UNLOCKED,       /* UNLOCK; `reconciled`: "relation not found" after our own
+                                  ambiguous DELETE (it had landed) */
+    ZL_OUTCOME_ALREADY_UNLOCKED, /* UNLOCK: the lock is gone ("relation not found", why: Zoho's
+                                  INVALID_DATA), or without a lock id the record has no lock
+                                  (why: NOT_LOCKED) */
+    ZL_OUTCOME_GOT,            /* GET_ONE, LIST */
+    ZL_OUTCOME_DONE            /* REQUEST */
+} zl_outcome;
+
+/* "failed", "locked", "already_locked", "updated", "unlocked", "already_unlocked", "got",
+ * "done" (the names zlock's Lua layers and journals use). */
+const char *zl_outcome_name(zl_outcome o);
+
 typedef struct zl_result {
+    zl_outcome outcome;
     int http_status;        /* of the deciding reply (204: no lock) */
     const char *body;       /* the deciding reply's body ("" when none); owned by the call */
     size_t body_len;
     const char *lock_id;    /* LOCK/UPDATE/UNLOCK/GET_ONE: the lock id; NULL otherwise */
-    bool reconciled;        /* LOCK: found by a GET after an ambiguous failure (body is the
-                               list reply); UNLOCK: "relation not found" after a retry */
+    bool reconciled;        /* see ZL_OUTCOME_LOCKED / ZL_OUTCOME_UNLOCKED */
+    bool ambiguous;         /* an attempt may have been applied before the call resolved (or
+                               it was declared with zl_call_after_ambiguous) */
+    const zl_error *why;    /* ALREADY_LOCKED / ALREADY_UNLOCKED: the answer that said so;
+                               NULL otherwise (owned by the call) */
     int attempts;           /* HTTP requests made (token refreshes excluded) */
 } zl_result;
 
-/* After DONE: true and *res on success, false and *err (owned by the call) on failure. */
+/* After DONE: true and *res on success (any outcome but FAILED), false and *err (owned by the
+ * call) on failure; *res (when non-NULL) is filled either way (outcome FAILED on failure).
+ * Retry budget: max_attempts counts the operation's own requests (the POST, PUT or DELETE);
+ * the reads a call makes on its own (the GET that checks whether a lost lock landed, the lock
+ * list of an unlock without a lock id) each get max_attempts tries of their own. */
 bool zl_call_result(const zl_call *call, zl_result *res, const zl_error **err);
 /* Frees the call; releases a token refresh it owned (waiters then retry it themselves). */
 void zl_call_free(zl_call *call);
@@ -315,7 +364,7 @@ zl_step_kind zl_call_run(zl_call *call, zl_step *wait);
 
 /* Convenience: one operation, blocking. On success returns a malloc'd copy of the body
  * (*len set) and, when lock_id_out is non-NULL, copies the lock id (>= 20 bytes).
- * On failure returns NULL and fills *err. */
+ * On failure, and on the ALREADY_ outcomes (with their `why`), returns NULL and fills *err. */
 char *zl_perform(zl_client *c, const zl_op *op, size_t *len, char *lock_id_out,
                  int *http_status, zl_error *err);
 

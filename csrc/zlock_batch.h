@@ -83,14 +83,16 @@ typedef struct zl_batch_result {
     uint64_t tag;                /* as given to zl_batch_submit */
     zl_op_kind kind;
     bool ok;
-    /* ok: the deciding reply (see zl_result) */
+    zl_outcome outcome;          /* the call's (zl_result.outcome; FAILED when !ok) */
+    bool ambiguous;              /* zl_result.ambiguous */
+    /* ok: the deciding reply (see zl_result); ALREADY_ outcomes: their `why` in err */
     int http_status;
     char *body;                  /* NUL-terminated, malloc'd ("" when none; NULL with lean) */
     size_t body_len;
     char lock_id[ZL_ID_MAX + 1]; /* "" when none */
     bool reconciled;
     int attempts;                /* HTTP requests over every restart (token refreshes excluded) */
-    /* !ok */
+    /* !ok, or the `why` of an ALREADY_ outcome */
     zl_error err;
 } zl_batch_result;
 

@@ -6,7 +6,7 @@
 
 static zl_classified C;
 
-static zl_outcome classify(zl_op_kind k, int status, const char *body, zl_transport_error t) {
+static zl_verdict classify(zl_op_kind k, int status, const char *body, zl_transport_error t) {
     zl_error_clear(&C.err);
     zl_response_classify(k, status, body, body ? strlen(body) : 0, t, &C);
     return C.outcome;
@@ -82,14 +82,20 @@ int main(void) {
     OK(classify(ZL_OP_REQUEST, 204, "", 0) == ZL_OUT_OK && C.empty, "generic 204: ok and empty");
     zl_error_clear(&C.err);
 
-    char id[ZL_ID_MAX + 1] = "";
+    zl_lock_pick pk;
     const char *list = "{\"data\":[{\"id\":\"1\",\"Lock_Source__s\":\"Automatic\",\"Locked_Reason__s\":null},"
                        "{\"id\":\"2\",\"Lock_Source__s\":\"Manual\",\"Locked_Reason__s\":\"other\"},"
                        "{\"id\":\"3\",\"Lock_Source__s\":\"Manual\",\"Locked_Reason__s\":\"mine\"}]}";
-    OK(zl_response_find_manual_lock(list, strlen(list), "mine", id) && STREQ(id, "3"),
+    OK(zl_response_pick(list, strlen(list), "mine", &pk) && STREQ(pk.mine, "3"),
        "reconciliation finds the manual lock with our reason");
-    OK(!zl_response_find_manual_lock(list, strlen(list), "nope", id), "and not one with another reason");
-    OK(!zl_response_find_manual_lock("", 0, "mine", id), "empty list: not found");
+    OK(STREQ(pk.held, "2"), "the lock an unlock without a lock id removes: the first Manual one, not the automatic");
+    OK(zl_response_pick(list, strlen(list), "nope", &pk) && pk.mine[0] == '\0', "and not one with another reason");
+    OK(zl_response_pick(list, strlen(list), NULL, &pk) && pk.mine[0] == '\0', "no reason: never ours");
+    const char *autos = "{\"data\":[{\"id\":\"8\",\"Lock_Source__s\":\"Automatic\"},{\"id\":\"9\",\"Lock_Source__s\":\"Automatic\"}]}";
+    OK(zl_response_pick(autos, strlen(autos), "x", &pk) && STREQ(pk.held, "8"), "automatic locks only: the first");
+    OK(!zl_response_pick("", 0, "mine", &pk) && pk.held[0] == '\0', "empty reply: no lock");
+    OK(!zl_response_pick("{\"data\":[]}", 11, "mine", &pk), "empty list: no lock");
+    OK(!zl_response_pick("{\"data\":[{\"id\":\"x1\"}]}", 20, "mine", &pk), "a lock without a valid id is no lock");
 
     zl_token_reply tr;
     zl_error e = {0};

@@ -30,7 +30,8 @@ double zlb_opt_num(lua_State *L, int t, const char *k, double def);
  * the table. Raises on anything else. Returns the count. */
 size_t zlb_read_params(lua_State *L, int idx, zl_param *ps);
 /* kind ("get_one" | "list" | "lock" | "update" | "unlock"), module, record_id, lock_id, reason,
- * params at idx..idx+5 into *op (ps: ZLB_MAX_PARAMS). Raises on bad arguments. */
+ * params, rerun (zl_op.rerun: truthy or not) at idx..idx+6 into *op (ps: ZLB_MAX_PARAMS).
+ * Raises on bad arguments. */
 void zlb_read_op(lua_State *L, int idx, zl_op *op, zl_param *ps);
 
 int  zlb_client_new(lua_State *L);

@@ -8,7 +8,10 @@
  *                                  credits: the reply's X-API-CREDITS-REMAINING (nil: none)
  *   :feed_token(token, expires_at) satisfy a token_request step from outside
  *   :run() -> nil when done | the wait step (libcurl, blocking; never from nginx handlers)
- *   :cancel(code, message)   :result() -> {status, body, lock_id, reconciled, attempts} | nil, err
+ *   :cancel(code, message)
+ *   :result() -> {outcome, status, body, lock_id, reconciled, ambiguous, attempts, error} | nil, err
+ *        outcome: zl_outcome_name() ("locked", "already_locked", ...); error: the `why` of an
+ *        already_locked / already_unlocked outcome (nil otherwise)
  *   :close() (idempotent; __gc; __close)
  * run() performs libcurl with no Lua callback inside, so no Lua error can longjmp through it. */
 #include <limits.h>
@@ -154,7 +157,15 @@ int zlb_push_result(lua_State *L, const zl_call *call) {
     zl_result r;
     const zl_error *e = NULL;
     if (zl_call_result(call, &r, &e)) {
-        lua_createtable(L, 0, 5);
+        lua_createtable(L, 0, 8);
+        lua_pushstring(L, zl_outcome_name(r.outcome));
+        lua_setfield(L, -2, "outcome");
+        if (r.why) {
+            zlb_push_error(L, r.why);
+            lua_setfield(L, -2, "error");
+        }
+        lua_pushboolean(L, r.ambiguous);
+        lua_setfield(L, -2, "ambiguous");
         lua_pushinteger(L, r.http_status);
         lua_setfield(L, -2, "status");
         lua_pushlstring(L, r.body, r.body_len);

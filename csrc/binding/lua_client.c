@@ -1,7 +1,8 @@
 /* lua_client.c - the client userdata: core.client(cfg) and its methods
- *   :call(kind, module, record_id, lock_id, reason, params) -> call | nil, err
- *        kind: "get_one" | "list" | "lock" | "update" | "unlock"; params: {key = "value"}
- *   :run(kind, module, record_id, lock_id, reason, params) -> result | nil, err
+ *   :call(kind, module, record_id, lock_id, reason, params, rerun) -> call | nil, err
+ *        kind: "get_one" | "list" | "lock" | "update" | "unlock"; params: {key = "value"};
+ *        rerun: zl_op.rerun (a bulk lock an earlier run may have applied)
+ *   :run(kind, module, record_id, lock_id, reason, params, rerun) -> result | nil, err
  *        | false, call, wait_step   (the fast path: create + drive with libcurl in one
  *        crossing; returns early only for a backoff, so on_retry runs in plain Lua)
  *   :request(method, path, params, body, idempotent(-1|0|1)) -> call | nil, err

@@ -2,12 +2,16 @@
  *   core.client(cfg) -> client | nil, err        (lua_client.c: :call :run :request :set_token
  *                                                 :token :info :close; calls: lua_call.c)
  *   core.check_module/check_id/check_reason(s) -> nil | why
+ *   core.halts(err) -> boolean        (zl_error_halts on an error table's code and retryable)
+ *   core.pick_lock(list_body) -> lock id | nil   (the record's Manual lock, else its first)
  *   core.decode(json_text) -> value | nil, why    (lua_json.c; null = cjson.null)
  *   core.sleep(ms)   core.version   core.curl_version()   core.engine (the bulk engine)
  *   core.defaults() -> {name = default}   core.limits() -> {name = {min, max}}
  *        (the C settings, named like their zl_config / zl_batch_opts fields)
  * No libcurl work happens at require time: libcurl is dlopen'ed at the first transfer. */
+#include <stdio.h>
 #include "lua_binding.h"
+#include "internal.h"
 #include "transport_curl.h"
 #include "zlock_batch.h"
 
@@ -45,6 +49,31 @@ static int check_with(lua_State *L, const char *(*fn)(const char *, size_t)) {
 static int l_check_module(lua_State *L) { return check_with(L, zl_check_module); }
 static int l_check_id(lua_State *L) { return check_with(L, zl_check_id); }
 static int l_check_reason(lua_State *L) { return check_with(L, zl_check_reason); }
+
+/* core.halts(err): the halt rule on a Lua error table ({code=, retryable=}); false for a non-table */
+static int l_halts(lua_State *L) {
+    zl_error e = {0};
+    if (lua_type(L, 1) == LUA_TTABLE) {
+        lua_getfield(L, 1, "code");
+        const char *code = lua_tostring(L, -1);
+        if (code) snprintf(e.code, sizeof e.code, "%s", code);
+        lua_getfield(L, 1, "retryable");
+        e.retryable = lua_toboolean(L, -1);
+        lua_pop(L, 2);
+    }
+    lua_pushboolean(L, zl_error_halts(&e));
+    return 1;
+}
+
+/* core.pick_lock(body): the lock id of the record's lock that zlock removes or reports first */
+static int l_pick_lock(lua_State *L) {
+    size_t n;
+    const char *body = luaL_checklstring(L, 1, &n);
+    zl_lock_pick p;
+    if (zl_response_pick(body, n, NULL, &p)) lua_pushstring(L, p.held);
+    else lua_pushnil(L);
+    return 1;
+}
 
 static int l_sleep(lua_State *L);
 static int l_sleep(lua_State *L) {
@@ -120,6 +149,8 @@ static const luaL_Reg funcs[] = {
     { "check_module", l_check_module },
     { "check_id", l_check_id },
     { "check_reason", l_check_reason },
+    { "halts", l_halts },
+    { "pick_lock", l_pick_lock },
     { "sleep", l_sleep },
     { NULL, NULL }
 };

@@ -2,11 +2,12 @@
  *   core.engine(client, opts) -> engine | nil, err
  *       opts: concurrency (max in flight, default 10), initial, decrease, probe, capacity,
  *             throttle_budget (seconds), throttle_pause (seconds), threads (I/O threads, 0 = auto),
- *             lean (true: a lock/update/unlock result is {id=, reconciled=true}: no body)
- *   :submit(tag, kind, module, record_id, lock_id, reason [, params]) -> true, due | false (full)
+ *             lean (true: a lock/update/unlock result is {outcome=, id=, reconciled=true}: no body)
+ *   :submit(tag, kind, module, record_id, lock_id, reason [, params [, rerun]]) -> true, due | false (full)
  *        (due: false when a poll(0) now would find nothing, see zl_batch_due)
  *       kind: "get_one" | "list" | "lock" | "update" | "unlock"; tag: any Lua value (not nil)
- *   :poll(timeout_ms) -> array of {tag=, result={status, body, lock_id, reconciled, attempts}}
+ *   :poll(timeout_ms) -> array of {tag=, result={outcome, status, body, lock_id, reconciled,
+ *                        ambiguous, attempts, error}} (error: an already_ outcome's why)
  *                        or {tag=, err={code, message, http_status, retryable, details}}
  *   :inflight() -> n     :stats() -> table     :close() (idempotent; __gc; __close)
  * The tags of items in flight live in a table referenced from the registry (per Lua state). */
@@ -98,11 +99,22 @@ static void set_int(lua_State *L, const char *k, lua_Integer v) {
     lua_setfield(L, -2, k);
 }
 
+/* A new result table with the core's outcome and, for the already_ outcomes, their why. */
+static void push_outcome(lua_State *L, const zl_batch_result *r, bool lean) {
+    lua_createtable(L, 0, lean ? 3 : 8);
+    lua_pushstring(L, zl_outcome_name(r->outcome));
+    lua_setfield(L, -2, "outcome");
+    if (r->err.code[0]) {
+        zlb_push_error(L, &r->err);
+        lua_setfield(L, -2, "error");
+    }
+}
+
 /* A result as the core gives it ({status, body, lock_id, reconciled, attempts}), or in lean
- * mode, for a lock / update / unlock, already the table the caller gets: {id=, reconciled=true} */
+ * mode, for a lock / update / unlock, already the table the caller gets: {outcome=, id=, reconciled=true} */
 static void push_result(lua_State *L, const zl_batch_result *r, bool lean) {
+    push_outcome(L, r, lean && (r->kind == ZL_OP_LOCK || r->kind == ZL_OP_UPDATE || r->kind == ZL_OP_UNLOCK));
     if (lean && (r->kind == ZL_OP_LOCK || r->kind == ZL_OP_UPDATE || r->kind == ZL_OP_UNLOCK)) {
-        lua_createtable(L, 0, 2);
         if (r->lock_id[0]) {
             lua_pushstring(L, r->lock_id);
             lua_setfield(L, -2, "id");
@@ -113,7 +125,6 @@ static void push_result(lua_State *L, const zl_batch_result *r, bool lean) {
         }
         return;
     }
-    lua_createtable(L, 0, 5);
     set_int(L, "status", r->http_status);
     lua_pushlstring(L, r->body ? r->body : "", r->body_len);
     lua_setfield(L, -2, "body");
@@ -123,6 +134,8 @@ static void push_result(lua_State *L, const zl_batch_result *r, bool lean) {
     }
     lua_pushboolean(L, r->reconciled);
     lua_setfield(L, -2, "reconciled");
+    lua_pushboolean(L, r->ambiguous);
+    lua_setfield(L, -2, "ambiguous");
     set_int(L, "attempts", r->attempts);
 }
 

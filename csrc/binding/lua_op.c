@@ -37,4 +37,5 @@ void zlb_read_op(lua_State *L, int idx, zl_op *op, zl_param *ps) {
     op->reason = luaL_optstring(L, idx + 4, NULL);
     op->nparams = zlb_read_params(L, idx + 5, ps);
     op->params = ps;
+    op->rerun = lua_toboolean(L, idx + 6);
 }

@@ -21,9 +21,11 @@
 -- with the same journal tries it again), and `summary.halted` holds the error.
 --
 -- ## Outcomes
--- `locked`, `already_locked` (the record holds another lock: automatic, or manual with another
--- reason: nothing to do), `updated`, `unlocked`, `already_unlocked` (the lock is gone), `got`,
--- `skipped` (done in an earlier run, per the journal), `planned` (dry run), `failed`.
+-- The core decides them (`zl_outcome` in zlock.h), the same on every engine: `locked`,
+-- `already_locked` (the record holds another lock: automatic, or manual with another reason:
+-- nothing to do), `updated`, `unlocked`, `already_unlocked` (the lock is gone, or an unlock
+-- without a lock id found no lock), `got`, `failed`. The runner adds its own: `skipped` (done
+-- in an earlier run, per the journal) and `planned` (dry run).
 --
 -- ## Journal, resume and `kill -9`
 -- With `journal = FILE`, every finished item is appended to FILE and flushed (see
@@ -32,11 +34,12 @@
 -- in the journal, so the rerun sends them again, and each op is safe to send twice:
 --
 -- * lock: if the first POST landed, the second answers 403 "record is already locked"; the
---   runner then GETs the record's locks, and a **Manual lock with the same reason** counts as
---   this item's lock (outcome `locked`, `result.reconciled = true`): no lock missing, none
---   duplicated (Zoho holds at most one lock per record). Any other lock means `already_locked`.
---   (The core applies the same rule to its own retries after a lost reply.) A reason template
---   must therefore be deterministic for a record (no "locked at <now>").
+--   core then GETs the record's locks (the runner sends every lock with `rerun = true`), and a
+--   **Manual lock with the same reason** counts as this item's lock (outcome `locked`,
+--   `result.reconciled = true`): no lock missing, none duplicated (Zoho holds at most one lock
+--   per record). Any other lock means `already_locked`. (The core applies the same rule to its
+--   own retries after a lost reply.) A reason template must therefore be deterministic for a
+--   record (no "locked at <now>").
 -- * update: a PUT of the same reason is idempotent.
 -- * unlock: if the first DELETE landed, the second answers "relation not found" (or, without a
 --   lock id, finds no manual lock): outcome `already_unlocked`.
@@ -54,20 +57,26 @@
 --                             -- poll(0) now would return nothing (it then skips it)
 --     engine:poll(timeout_s)  -- drives I/O for up to timeout_s seconds (returns early when
 --                             -- something finished); returns an array (possibly empty) of
---                             -- {item=<the submitted table, same identity>, result=, err=}
+--                             -- {item=<the submitted table, same identity>, outcome=,
+--                             --  result=, err=}
 --     engine:inflight()       -- number of items submitted and not yet returned by poll
 --     engine:stats()          -- {concurrency=<current limit>, max=<configured max>,
 --                             --  retries=<count>, throttled=<429s seen>}
 --     engine:close()          -- idempotent; items still in flight are abandoned
 --
--- * `result`/`err` are exactly what the client's blocking call returns for the same op:
---   lock -> the lock table (`result.id` is the lock id); update/unlock -> Zoho's success item
---   (`details.id`); get -> the lock list (array, `{}` when 204) or one lock; `err` is the zlock
---   error table (`code`, `message`, `http_status`, `details`, `retryable`).
---   `item.lock_id` may be nil for unlock (remove the record's manual lock: list + delete) and
---   for get (list the record's locks).
--- * The runner validates items before `submit` (module name, 1-19 digit ids, reason up to
---   3000 characters), so an engine may assume well-formed items; every submitted item must come
+-- * `outcome` is the core's (see Outcomes; `failed` when there is no result). `result`/`err`
+--   are what the client's blocking call returns for the same op: lock -> the lock table
+--   (`result.id` is the lock id); update/unlock -> Zoho's success item (`details.id`); get ->
+--   the lock list (array, `{}` when 204) or one lock; `err` is the zlock error table (`code`,
+--   `message`, `http_status`, `details`, `retryable`): the failure, or for `already_locked` /
+--   `already_unlocked` the answer that said so (then `result` is the lock that holds the
+--   record, when the core listed it). The engines get all of it from the client's `_perform` /
+--   `_settle` (zlock.client), which read the core's result.
+--   `item.lock_id` may be nil for unlock (the core lists the record's locks and removes its
+--   manual lock) and for get (list the record's locks). `item.rerun` (set by the runner on
+--   locks) goes to the core as `zl_op.rerun`.
+-- * The runner validates items before `submit` with the core's checks (`core.check_*`), so an
+--   engine may assume well-formed items; every submitted item must come
 --   back from `poll` exactly once, with a result or an error, never dropped.
 -- * Retries (429, 5xx, transport), the single-flight token refresh and the lock reconciliation
 --   of the core apply to every item, as in the blocking calls.
@@ -75,6 +84,7 @@
 --   `client:bulk_engine{concurrency = N}` and uses the engine it returns (nil, err: falls back to
 --   the sequential engine, `zlock.engine_seq`). `opts.engine` overrides both (an engine object).
 -- @module zlock.bulk
+local core = require "zlock.core"
 local journal_mod = require "zlock.journal"
 local progress_mod = require "zlock.progress"
 local engine_seq = require "zlock.engine_seq"
@@ -84,7 +94,6 @@ local zerror = require "zlock.error"
 local M = {}
 
 M.DEFAULT_CONCURRENCY = options.default("bulk", "concurrency")
-M.REASON_MAX = 3000
 
 --- Outcomes that count as failures.
 M.FAILED = { failed = true }
@@ -102,62 +111,31 @@ function M.key(item)
   return k
 end
 
-local function utf8_len(s)
-  if utf8 and utf8.len then return utf8.len(s) end
-  local _, n = s:gsub("[^\128-\191]", "")
-  return n
-end
-
 -- Module names already found valid (a run names few modules; bounded all the same).
 local good_modules, n_good_modules = {}, 0
 
--- Checks a module name not in good_modules yet (check looks there first) and remembers it.
-local function module_ok(m)
-  if not m:match("^[A-Za-z][A-Za-z0-9_]*$") or #m > 100 then return false end
-  if n_good_modules < 256 then
-    good_modules[m], n_good_modules = true, n_good_modules + 1
-  end
-  return true
-end
-
--- Returns nil when the item is well-formed, else an INVALID_ARGUMENT error table.
--- `last` remembers the last reason found valid (items of a run mostly share one).
+-- Returns nil when the item is well-formed, else an INVALID_ARGUMENT error table. The checks
+-- are the core's (`core.check_*`, as in every request); `last` remembers the last reason found
+-- valid (items of a run mostly share one) and good_modules the module names.
 local function check(item, last)
-  if not good_modules[item.module] and not module_ok(item.module) then
-    return mkerr("INVALID_ARGUMENT", "invalid module name: " .. item.module)
+  local m = item.module
+  if not good_modules[m] then
+    local why = core.check_module(m)
+    if why then return mkerr("INVALID_ARGUMENT", "invalid module name: " .. m .. " (" .. why .. ")") end
+    if n_good_modules < 256 then good_modules[m], n_good_modules = true, n_good_modules + 1 end
   end
-  if #item.record_id > 19 or not item.record_id:find("^%d+$") then
-    return mkerr("INVALID_ARGUMENT", "invalid record id: " .. item.record_id)
-  end
-  if item.lock_id and (not item.lock_id:match("^%d+$") or #item.lock_id > 19) then
-    return mkerr("INVALID_ARGUMENT", "invalid lock id: " .. item.lock_id)
+  local why = core.check_id(item.record_id)
+  if why then return mkerr("INVALID_ARGUMENT", "invalid record id: " .. item.record_id .. " (" .. why .. ")") end
+  if item.lock_id then
+    why = core.check_id(item.lock_id)
+    if why then return mkerr("INVALID_ARGUMENT", "invalid lock id: " .. item.lock_id .. " (" .. why .. ")") end
   end
   if (item.op == "lock" or item.op == "update") and item.reason ~= last.reason then
-    local n = utf8_len(item.reason)
-    if not n then return mkerr("INVALID_ARGUMENT", "reason is not valid UTF-8") end
-    if n == 0 then return mkerr("INVALID_ARGUMENT", "reason is empty") end
-    if n > M.REASON_MAX then
-      return mkerr("INVALID_ARGUMENT", "reason longer than " .. M.REASON_MAX .. " characters")
-    end
+    why = core.check_reason(item.reason)
+    if why then return mkerr("INVALID_ARGUMENT", "reason " .. why) end
     last.reason = item.reason
   end
   return nil
-end
-
-local function is_already_locked(err)
-  return type(err) == "table" and err.code == "NOT_ALLOWED"
-    and tostring(err.message or ""):lower():find("already locked") ~= nil
-end
-
-local function is_gone(err)
-  if type(err) ~= "table" then return false end
-  local msg = tostring(err.message or ""):lower()
-  if err.code == "INVALID_DATA" and (msg:find("relation not found", 1, true) or
-     (type(err.details) == "table" and tonumber(err.details.resource_path_index) == 3)) then
-    return true
-  end
-  -- unlock without a lock id on a record that holds no manual lock
-  return err.code == "NOT_LOCKED" or err.code == "NO_LOCK" or msg:find("not locked", 1, true) ~= nil
 end
 
 local Run = {}
@@ -285,43 +263,26 @@ function Run:_record(item, outcome, result, err)
   if self.bar or self.progress_fn then self:_progress() end
 end
 
-local DONE_OUTCOME = { lock = "locked", update = "updated", unlock = "unlocked", get = "got" }
+local NO_OUTCOME = "engine returned no outcome"
 
--- Maps an engine answer without a result to an outcome (a result is DONE_OUTCOME[op], see
--- _drain), reconciling "already locked" with a GET. Returns outcome, result, err.
-function Run:_classify_failure(item, err)
-  local op = item.op
-  if err == nil then err = mkerr("BAD_RESPONSE", "engine returned neither a result nor an error") end
-  if op == "lock" and is_already_locked(err) then
-    local locks, gerr = self.client:get(item.module, item.record_id)
-    if not locks then return "failed", nil, gerr end
-    if locks.id then locks = { locks } end
-    for _, l in ipairs(locks) do
-      if l.Lock_Source__s == "Manual" and l.Locked_Reason__s == item.reason then
-        l.reconciled = true
-        return "locked", l, nil
-      end
+-- Records an engine's answer under the core's outcome; a failure that halts (see Halting)
+-- stops the sending.
+function Run:_finished(r)
+  local outcome = r.outcome
+  if outcome == nil or M.FAILED[outcome] then
+    local err = r.err or mkerr("BAD_RESPONSE", NO_OUTCOME)
+    if not self.halted and core.halts(err) then
+      self.halted = err   -- every later item would meet it too: send nothing more
     end
-    return "already_locked", locks[1], nil
+    return self:_record(r.item, "failed", nil, err)
   end
-  if op == "unlock" and is_gone(err) then return "already_unlocked", nil, nil end
-  if not self.halted and (err.code == "CREDITS_EXHAUSTED" or (err.code == "TOKEN" and not err.retryable)) then
-    self.halted = err   -- every later item would meet it too: send nothing more
-  end
-  return "failed", nil, err
+  return self:_record(r.item, outcome, r.result, nil)
 end
 
 function Run:_drain(timeout)
   local finished = self.engine:poll(timeout)
   self.returned = self.returned + #finished
-  for _, r in ipairs(finished) do
-    local item, result = r.item, r.result
-    if result ~= nil then
-      self:_record(item, DONE_OUTCOME[item.op] or "done", result, nil)
-    else
-      self:_record(item, self:_classify_failure(item, r.err))
-    end
-  end
+  for _, r in ipairs(finished) do self:_finished(r) end
   return #finished
 end
 
@@ -376,8 +337,10 @@ function Run:lock(module, record_id, reason, extra)
     argcheck("lock", 2, record_id, "record id string")
     argcheck("lock", 3, reason, "reason string")
   end
+  -- rerun: an earlier run may have applied it (the core then takes our own lock as this one);
   -- `outcome = nil` adds no field: it sizes the table for the fields the run adds later
-  local item = { op = "lock", module = module, record_id = record_id, reason = reason, outcome = nil }
+  local item = { op = "lock", module = module, record_id = record_id, reason = reason, rerun = true,
+                 outcome = nil }
   return self:_add(item, extra)
 end
 
@@ -399,7 +362,8 @@ function Run:update(module, record_id, lock_id, reason, extra)
   return self:_add(item, extra)
 end
 
---- Queues an unlock: of lock `lock_id`, or (nil) of the record's manual lock (two calls).
+--- Queues an unlock: of lock `lock_id`, or (nil) of the record's manual lock (one core call
+-- that lists the record's locks first: two requests).
 -- @tparam string module
 -- @tparam string record_id
 -- @tparam[opt] string lock_id

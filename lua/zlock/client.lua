@@ -95,7 +95,7 @@ local function drive_transport(self, call, info)
 end
 
 -- Runs one core call to its end with the client's transport; returns the core result
--- table ({status, body, lock_id, reconciled, attempts}) or nil, err.
+-- table ({outcome, status, body, lock_id, reconciled, ambiguous, attempts, error}) or nil, err.
 local function drive(self, call, info, w)
   if self._transport then drive_transport(self, call, info) else drive_curl(self, call, info, w) end
   local res, err = call:result()
@@ -104,15 +104,15 @@ local function drive(self, call, info, w)
   return res
 end
 
-local function run(self, fname, kind, module, record_id, lock_id, reason, params)
+local function run(self, fname, kind, module, record_id, lock_id, reason, params, rerun)
   if not self._transport then
     -- fast path: one C crossing unless a backoff interrupts it
-    local res, call, w = self._core:run(kind, module, record_id, lock_id, reason, params)
+    local res, call, w = self._core:run(kind, module, record_id, lock_id, reason, params, rerun)
     if res then return res end
     if res == nil then return nil, errors.new(call) end
     return drive(self, call, { operation = fname, module = module, record_id = record_id }, w)
   end
-  local call, err = self._core:call(kind, module, record_id, lock_id, reason, params)
+  local call, err = self._core:call(kind, module, record_id, lock_id, reason, params, rerun)
   if not call then return nil, errors.new(err) end
   return drive(self, call, { operation = fname, module = module, record_id = record_id })
 end
@@ -171,13 +171,15 @@ local function list_result(res)
   return doc.data, doc.info or { count = #doc.data, more_records = false }
 end
 
---- Turns a core result table (`{status, body, lock_id, reconciled, attempts}`, as
+--- Turns a core result table (`{outcome, status, body, lock_id, reconciled, ...}`, as
 -- `call:result()` gives) into what the public method returns, so every driver (blocking,
--- bulk engine, nginx) gives the same tables.
+-- bulk engine, nginx) gives the same tables. The outcomes that mean "nothing to do"
+-- (`already_locked`, `already_unlocked`) are `nil, err` here: the core's `error` (their why).
 -- @tparam string kind `"get_one"`, `"list"`, `"lock"`, `"update"` or `"unlock"`
 -- @tparam table res the core result
 -- @return the method's results, or `nil, err`
 function Client._convert(kind, res)
+  if res.error then return nil, errors.new(res.error) end
   if kind == "get_one" then
     local item = first_item(res)
     if not item then return bad_response("reply has no lock record", res.status) end
@@ -216,6 +218,59 @@ local function ids_param(fname, ids, n)
     if type(id) ~= "string" or core.check_id(id) then argerr(n, fname, "ids: each id must be 1 to 19 digits", 6) end
   end
   return table.concat(ids, ",")
+end
+
+-- The lock `res.lock_id` of a lock-list reply (an `already_locked` outcome found by a GET).
+local function listed_lock(res)
+  if not res.lock_id then return nil end
+  local doc = decode(res.body)
+  for _, l in ipairs(type(doc) == "table" and type(doc.data) == "table" and doc.data or {}) do
+    if l.id == res.lock_id then return l end
+  end
+  return nil
+end
+
+--- A core result as a bulk runner sees it: the core's outcome, the value (what the public
+-- method returns; for `already_locked` the lock that holds the record, when the core listed
+-- it) and an error (the failure, or the why of an `already_` outcome).
+-- @tparam string kind as for `_convert`
+-- @tparam table res the core result
+-- @treturn string outcome (`"failed"` when the reply could not be converted)
+-- @return value or nil
+-- @return err or nil
+function Client._settle(kind, res)
+  local outcome = res.outcome
+  if res.error then
+    return outcome, outcome == "already_locked" and listed_lock(res) or nil, errors.new(res.error)
+  end
+  local value, err = Client._convert(kind, res)   -- a list gives (locks, info): info is no error
+  if value == nil then return "failed", nil, err end
+  return outcome, value, nil
+end
+
+--- The core call kind of a bulk item (`{op=, lock_id=}`), or nil for an unknown op.
+-- @tparam table item
+-- @treturn string `"lock"`, `"update"`, `"unlock"`, `"get_one"` or `"list"`
+function Client._kind(item)
+  local op = item.op
+  if op == "get" then return item.lock_id and "get_one" or "list" end
+  if op == "lock" or op == "update" or op == "unlock" then return op end
+  return nil
+end
+
+--- Runs one bulk item (`{op=, module=, record_id=, lock_id=, reason=, rerun=}`) with the
+-- client's transport, for the engines written in Lua (sequential, nginx light threads).
+-- @tparam table item
+-- @return outcome, value, err as `_settle`
+function Client:_perform(item)
+  local kind = Client._kind(item)
+  if not kind then
+    return "failed", nil, errors.new{ code = "INVALID_ARGUMENT", message = "unknown op " .. tostring(item.op) }
+  end
+  local res, err = run(self, item.op, kind, item.module, item.record_id, item.lock_id, item.reason, nil,
+                       item.rerun)
+  if not res then return "failed", nil, err end
+  return Client._settle(kind, res)
 end
 
 local function parse_opts(fname, opts, n)
@@ -318,7 +373,7 @@ function Client:lock(module, record_id, reason)
   ARGS.lock(module, record_id, reason)
   local res, err = run(self, "lock", "lock", module, record_id, nil, reason)
   if not res then return nil, err end
-  return action_result(res)
+  return Client._convert("lock", res)
 end
 
 --- Changes the reason of a lock (PUT).
@@ -331,52 +386,44 @@ function Client:update(module, record_id, lock_id, reason)
   ARGS.update(module, record_id, lock_id, reason)
   local res, err = run(self, "update", "update", module, record_id, lock_id, reason)
   if not res then return nil, err end
-  return action_result(res)
+  return Client._convert("update", res)
 end
 
 --- Removes a lock (DELETE).
--- Without `lock_id` zlock finds the record's manual lock first: **two calls** (a GET list,
--- then the DELETE); `nil, err` with code `NOT_LOCKED` when the record has no lock.
--- An unlock retried after a lost reply that answers "relation not found" counts as done
--- (`reconciled = true`).
+-- Without `lock_id` the core finds the record's manual lock (else its first lock) first:
+-- **two calls** (a GET list, then the DELETE); `nil, err` with code `NOT_LOCKED` when the
+-- record has no lock. An unlock retried after a lost reply that answers "relation not found"
+-- counts as done (`reconciled = true`); "relation not found" on the first try is `nil, err`
+-- (`INVALID_DATA`: the lock is gone already).
 -- @tparam string module module API name
 -- @tparam string record_id the record id
 -- @tparam[opt] string lock_id the lock id
 -- @treturn table `{id=, details=, code=, message=, status=}`; or `nil, err`
 function Client:unlock(module, record_id, lock_id)
   ARGS.unlock(module, record_id, lock_id)
-  if lock_id == nil then
-    local locks, err = self:get(module, record_id)
-    if not locks then return nil, err end
-    local pick
-    for _, l in ipairs(locks) do
-      if l.Lock_Source__s == "Manual" then pick = l; break end
-    end
-    pick = pick or locks[1]   -- an automatic lock: Zoho answers why it cannot go
-    if not pick then
-      return nil, errors.new{ code = "NOT_LOCKED", message = "record " .. record_id .. " has no lock" }
-    end
-    lock_id = pick.id
-  end
   local res, err = run(self, "unlock", "unlock", module, record_id, lock_id)
   if not res then return nil, err end
-  return action_result(res)
+  return Client._convert("unlock", res)
 end
 
 --- Whether a record is locked.
 -- @tparam string module module API name
 -- @tparam string record_id the record id
 -- @treturn boolean locked
--- @treturn table the first lock (a manual one when there is one), when locked; or `nil, err`
+-- @treturn table the lock an unlock without a lock id would remove (the manual one, else the
+--   first), when locked; or `nil, err`
 function Client:locked(module, record_id)
   ARGS.locked(module, record_id)
-  local locks, err = self:get(module, record_id)
+  local res, err = run(self, "locked", "list", module, record_id)
+  if not res then return nil, err end
+  local locks
+  locks, err = list_result(res)
   if not locks then return nil, err end
-  if #locks == 0 then return false end
+  local id = #locks > 0 and core.pick_lock(res.body)
   for _, l in ipairs(locks) do
-    if l.Lock_Source__s == "Manual" then return true, l end
+    if l.id == id then return true, l end
   end
-  return true, locks[1]
+  return #locks > 0, locks[1]
 end
 
 --- Any Zoho CRM API call with the same token, retry and transport machinery.

@@ -16,8 +16,9 @@
 -- met a 429 and runs out of attempts (whatever its last retryable error: a lost reply after five
 -- 429s) is started again while the item is younger than `throttle_budget` seconds (default
 -- 300): throttling slows a run down instead of failing it.
--- Results and errors are exactly those of `c:lock`, `c:update`, `c:unlock`, `c:get`. The
--- client's `on_retry` hook is not called (no Lua runs inside the engine's I/O).
+-- Outcomes are the core's; results and errors are exactly those of `c:lock`, `c:update`,
+-- `c:unlock`, `c:get` (an unlock without a lock id is one core call, which lists the record's
+-- locks itself). The client's `on_retry` hook is not called (no Lua runs inside the engine's I/O).
 -- @module zlock.engine_multi
 local core = require "zlock.core"
 local errors = require "zlock.error"
@@ -26,29 +27,6 @@ local M = {}
 
 local Engine = {}
 Engine.__index = Engine
-
--- The lock an unlock without lock id removes: the record's manual lock, else the first one
--- (an automatic lock: Zoho then answers why it cannot go). Same rule as `c:unlock`.
-local function pick_lock(locks)
-  for _, l in ipairs(locks) do
-    if l.Lock_Source__s == "Manual" then return l end
-  end
-  return locks[1]
-end
-
-local KIND = { lock = "lock", update = "update" }
-
--- The core call an item asks for, or nil (unknown op).
-local function kind_of(item)
-  local op = item.op
-  if op == "unlock" then return item.lock_id and "unlock" or "list" end
-  if op == "get" then return item.lock_id and "get_one" or "list" end
-  return KIND[op]
-end
-
--- The tag of an unlock's second step (the DELETE of the lock its list found); an item is its own
--- tag otherwise (one table less per item). A private key: no item field can look like it.
-local SECOND = {}
 
 --- Creates an engine on a client.
 -- @param client a zlock client using the libcurl transport
@@ -63,7 +41,7 @@ local SECOND = {}
 function M.new(client, opts)
   opts = opts or {}
   if type(core.engine) ~= "function" then return nil, "this zlock.core has no bulk engine" end
-  if type(client) ~= "table" or not client._core or type(client._convert) ~= "function" then
+  if type(client) ~= "table" or not client._core or type(client._settle) ~= "function" then
     return nil, "a zlock client is required"
   end
   local copts = {}
@@ -73,8 +51,8 @@ function M.new(client, opts)
   end
   local ce, err = core.engine(client._core, copts)
   if not ce then return nil, errors.new(err) end
-  return setmetatable({ c = ce, convert = client._convert, ready = {},
-                        again = {}, closed = false }, Engine)
+  return setmetatable({ c = ce, settle = client._settle, kind_of = client._kind, ready = {},
+                        closed = false }, Engine)
 end
 
 --- Accepts an item (see `zlock.bulk`: `{op=, module=, record_id=, lock_id=, reason=}`).
@@ -83,81 +61,50 @@ end
 -- @treturn[opt] boolean after true: false when a `poll(0)` now would return nothing
 function Engine:submit(item)
   if self.closed then error("engine is closed", 2) end
-  local kind = kind_of(item)
+  local kind = self.kind_of(item)
   if not kind then
-    self.ready[#self.ready + 1] = { item = item, err = errors.new{ code = "INVALID_ARGUMENT",
+    self.ready[#self.ready + 1] = { item = item, outcome = "failed", err = errors.new{ code = "INVALID_ARGUMENT",
       message = "unknown op " .. tostring(item.op) } }
     return true
   end
-  return self.c:submit(item, kind, item.module, item.record_id, item.lock_id, item.reason)
+  return self.c:submit(item, kind, item.module, item.record_id, item.lock_id, item.reason, nil, item.rerun)
 end
 
--- Turns one finished C entry `{tag=, result=|err=}` into `{item=, result=|err=}` (in place), or
--- starts the second call of an unlock without lock id (returns nil then).
+-- Turns one finished C entry `{tag=, result=|err=}` into `{item=, outcome=, result=, err=}`
+-- (in place): the outcome is the core's, err the failure or the why of an `already_` outcome.
 function Engine:_finish(r)
-  local tag = r.tag
-  local item, kind
-  if tag[SECOND] then item, kind = tag.item, "unlock" else item = tag end
+  local item, res = r.tag, r.result
   r.tag, r.item = nil, item
-  if r.err then
-    r.err = errors.new(r.err)
-    return r
-  end
-  if r.result.body == nil then
-    -- a lean engine's lock / update / unlock result: the binding made it {id=, reconciled=}
-    -- (the core has classified the reply already: a success carries its lock id); every
-    -- other result carries the reply body to decode
-    return r
-  end
-  kind = kind or kind_of(item)
-  local res, err = self.convert(kind, r.result)   -- a list gives (locks, info): info is no error
-  r.result = res
   if res == nil then
-    r.err = err
+    r.outcome, r.err = "failed", errors.new(r.err)
     return r
   end
-  if item.op == "unlock" and kind == "list" then
-    local pick = pick_lock(res)
-    if not pick then
-      r.result, r.err = nil, errors.new{ code = "NOT_LOCKED", message = "record " .. item.record_id .. " has no lock" }
-      return r
+  if res.body == nil then
+    -- a lean engine's lock / update / unlock result: the binding made it {outcome=, id=,
+    -- reconciled=, error=} (the core has classified the reply already: a success carries its
+    -- lock id); every other result carries the reply body to decode
+    local why = res.error
+    r.outcome, res.outcome, res.error = res.outcome, nil, nil
+    if why then
+      r.err = errors.new(why)
+      if not res.id then r.result = nil end
     end
-    local second = { [SECOND] = true, item = item, lock_id = pick.id }
-    if not self.c:submit(second, "unlock", item.module, item.record_id, pick.id) then
-      self.again[#self.again + 1] = second   -- the window shrank meanwhile: next poll
-    end
-    return nil
+    return r
   end
+  r.outcome, r.result, r.err = self.settle(self.kind_of(item), res)
   return r
 end
 
 --- Drives I/O for up to `timeout_s` seconds, returning early when something finished.
 -- @tparam[opt] number timeout_s default 0 (one non-blocking pass)
--- @treturn table array of `{item=, result=, err=}`
+-- @treturn table array of `{item=, outcome=, result=, err=}`
 function Engine:poll(timeout_s)
   if self.closed then error("engine is closed", 2) end
-  if #self.again > 0 then
-    local again = self.again
-    self.again = {}
-    for _, second in ipairs(again) do
-      local item = second.item
-      if not self.c:submit(second, "unlock", item.module, item.record_id, second.lock_id) then
-        self.again[#self.again + 1] = second
-      end
-    end
-  end
   local ready = self.ready
   local ms = (#ready == 0 and timeout_s and timeout_s > 0) and timeout_s * 1000 or 0
-  local out = self.c:poll(ms)          -- a fresh array: converted in place, compacted
-  local n, j = #out, 0
-  for i = 1, n do
-    local done = self:_finish(out[i])
-    if done then
-      j = j + 1
-      out[j] = done
-    end
-  end
-  for i = n, j + 1, -1 do out[i] = nil end
+  local out = self.c:poll(ms)          -- a fresh array: converted in place
+  local j = #out
+  for i = 1, j do self:_finish(out[i]) end
   if #ready > 0 then
     for _, d in ipairs(ready) do
       j = j + 1
@@ -172,7 +119,7 @@ end
 -- @treturn integer
 function Engine:inflight()
   if self.closed then return 0 end
-  return self.c:inflight() + #self.ready + #self.again
+  return self.c:inflight() + #self.ready
 end
 
 --- Counters: `concurrency` (current window), `max` (configured), `retries`, `throttled` (429s),
@@ -193,7 +140,7 @@ function Engine:close()
   self:stats()
   self.closed = true
   self.c:close()
-  self.ready, self.again = {}, {}
+  self.ready = {}
 end
 
 Engine.__close = Engine.close

@@ -2,8 +2,8 @@
 --
 -- Correct everywhere (every Lua, every client, no libcurl multi needed): the fallback the bulk
 -- runner uses when the C core offers no concurrent engine. It implements the engine interface
--- documented in `zlock.bulk` exactly; the retry, token refresh and lock reconciliation rules
--- are those of the client's own `get`/`lock`/`update`/`unlock`.
+-- documented in `zlock.bulk` exactly; the retry, token refresh, lock reconciliation rules and
+-- the outcomes are the core's, as for the client's own `get`/`lock`/`update`/`unlock`.
 -- @module zlock.engine_seq
 local zerror = require "zlock.error"
 
@@ -13,7 +13,7 @@ local Engine = {}
 Engine.__index = Engine
 
 --- Creates a sequential engine on a client.
--- @param client a zlock client (anything with `get`, `lock`, `update`, `unlock` methods)
+-- @param client a zlock client (anything with the client's `_perform`)
 -- @return engine
 function M.new(client)
   return setmetatable({ client = client, queue = nil, n = 0, closed = false }, Engine)
@@ -29,52 +29,35 @@ function Engine:submit(item)
   return true
 end
 
-local function call(client, item)
-  local op = item.op
-  if op == "lock" then
-    return client:lock(item.module, item.record_id, item.reason)
-  elseif op == "update" then
-    return client:update(item.module, item.record_id, item.lock_id, item.reason)
-  elseif op == "unlock" then
-    if item.lock_id then return client:unlock(item.module, item.record_id, item.lock_id) end
-    return client:unlock(item.module, item.record_id)
-  elseif op == "get" then
-    if item.lock_id then return client:get(item.module, item.record_id, item.lock_id) end
-    return client:get(item.module, item.record_id)
-  end
-  return nil, zerror.new{ code = "INVALID_ARGUMENT", message = "unknown op " .. tostring(op) }
-end
-
 --- Runs one engine item with the client's own (blocking-looking) call, as every Lua-side
 -- engine does (this one, and nginx's light-thread engine).
 -- A bad argument the client raises (`bad argument #n to ...`) becomes the item's
 -- INVALID_ARGUMENT error, so one bad item never stops a run; any other raised error is a bug
 -- and propagates.
 -- @param client a zlock client
--- @tparam table item `{op=, module=, record_id=, lock_id=, reason=}`
--- @return result, or nil and an error table
+-- @tparam table item `{op=, module=, record_id=, lock_id=, reason=, rerun=}`
+-- @return outcome (the core's), result (or nil), err (or nil)
 function M.perform(client, item)
-  local ok, res, err = pcall(call, client, item)
+  local ok, outcome, res, err = pcall(client._perform, client, item)
   if not ok then
-    if type(res) == "string" and res:find("bad argument #%d+ to '") then
-      return nil, zerror.new{ code = "INVALID_ARGUMENT", message = res }
+    if type(outcome) == "string" and outcome:find("bad argument #%d+ to '") then
+      return "failed", nil, zerror.new{ code = "INVALID_ARGUMENT", message = outcome }
     end
-    error(res, 0)
+    error(outcome, 0)
   end
-  if res ~= nil then return res end   -- c:get's list form returns (locks, info): info is no error
-  return nil, err
+  return outcome, res, err
 end
 
 --- Runs the pending item (blocking) and returns it as finished.
 -- @tparam[opt] number timeout_s ignored (a blocking call runs to its end)
--- @treturn table array of `{item=, result=, err=}` (empty when nothing was pending)
+-- @treturn table array of `{item=, outcome=, result=, err=}` (empty when nothing was pending)
 function Engine:poll(timeout_s) -- luacheck: no unused args
   local item = self.queue
   if not item then return {} end
   self.queue = nil
-  local res, err = M.perform(self.client, item)
+  local outcome, res, err = M.perform(self.client, item)
   self.n = self.n + 1
-  return { { item = item, result = res, err = err } }
+  return { { item = item, outcome = outcome, result = res, err = err } }
 end
 
 --- Items in flight (0 or 1).

@@ -34,7 +34,8 @@ describe("zlock.error", function()
     local s = run:finish()
     assert.equals(2, #s.failures)
     for _, f in ipairs(s.failures) do assert.is_true(zerror.is(f.err)) end
-    assert.equals("INVALID_ARGUMENT: invalid record id: not-a-number", tostring(s.failures[1].err))
+    assert.equals("INVALID_ARGUMENT: invalid record id: not-a-number (must be 1 to 19 digits)",
+                  tostring(s.failures[1].err))
     assert.equals("POLICY: where() raised", tostring(s.failures[2].err))
   end)
 
@@ -93,10 +94,16 @@ describe("the sequential engine's errors", function()
   after_each(function() c:close() end)
 
   it("turns a bad argument into the item's INVALID_ARGUMENT error", function()
-    local res, err = engine_seq.perform(c, { op = "lock", module = "Deals", record_id = "12x", reason = "r" })
-    assert.is_nil(res)
+    -- the core refuses a malformed op before any request
+    local outcome, res, err = engine_seq.perform(c, { op = "lock", module = "Deals", record_id = "12x", reason = "r" })
+    assert.same({ "failed", nil }, { outcome, res })
     assert.equals("INVALID_ARGUMENT", err.code)
-    assert.matches("bad argument #2 to 'lock'", err.message, 1, true)
+    assert.matches("record id must be 1 to 19 digits", err.message, 1, true)
+    -- a value the binding cannot take raises a bad argument: the item's error too, not the run's
+    outcome, res, err = engine_seq.perform(c, { op = "lock", module = {}, record_id = "1", reason = "r" })
+    assert.same({ "failed", nil }, { outcome, res })
+    assert.equals("INVALID_ARGUMENT", err.code)
+    assert.matches("bad argument #", err.message, 1, true)
   end)
 
   it("lets any other raised error (a bug) propagate", function()

@@ -9,8 +9,9 @@
 --       local summary = run:finish()
 --     end)
 --
--- works in a timer (or a content handler) without blocking the worker. Results, errors,
--- retries, the token refresh and lock reconciliation are those of the client's own calls.
+-- works in a timer (or a content handler) without blocking the worker. Outcomes, results,
+-- errors, retries, the token refresh and lock reconciliation are the core's, as for the
+-- client's own calls.
 -- The threads belong to the coroutine that submits and polls (the runner's): call `finish()`
 -- from that same timer or request.
 -- @module zlock.ngx.engine
@@ -41,11 +42,11 @@ function M.new(client, opts)
 end
 
 local function worker(self, item)
-  local res, err = perform(self.client, item)
+  local outcome, res, err = perform(self.client, item)
   self.running = self.running - 1
   self.threads[item] = false
   if self.closed then return end
-  self.done[#self.done + 1] = { item = item, result = res, err = err }
+  self.done[#self.done + 1] = { item = item, outcome = outcome, result = res, err = err }
   if self.sema then self.sema:post(1) end
 end
 
@@ -69,7 +70,7 @@ end
 
 --- Waits up to `timeout_s` for finished items (yields; never blocks the worker).
 -- @tparam[opt] number timeout_s seconds (default 0: just collect)
--- @treturn table array of `{item=, result=, err=}`
+-- @treturn table array of `{item=, outcome=, result=, err=}`
 function Engine:poll(timeout_s)
   if #self.done == 0 and self.running > 0 and (timeout_s or 0) > 0 then
     if self.sema then
