@@ -52,6 +52,30 @@ describe("bulk locks in an nginx timer", function()
     assert.equal(12, count)
   end)
 
+  it("gets the core's outcomes on the light-thread engine: our lock reconciled, another's left as is", function()
+    local org = require "helpers.emu_org"
+    local ids = ngxs.unlocked_deals(e, 3)
+    local _, ours = org.lock(e, "Deals", ids[1], "ngx outcomes")
+    local _, other = org.lock(e, "Deals", ids[2], "somebody else")
+    assert.is_string(ours); assert.is_string(other)
+    local r = assert(n:req("POST", "/bulk/lock", { json = { ids = ids, reason = "ngx outcomes", concurrency = 2 } }))
+    assert.equal(202, r.status, r.body)
+    local t0 = socket.gettime()
+    local status
+    repeat
+      socket.sleep(0.05)
+      status = assert(n:req("GET", "/bulk/" .. r.json.job))
+    until status.json.state == "done" or socket.gettime() - t0 > 30
+    assert.equal("done", status.json.state, status.body)
+    assert.equal(2, status.json.counts.locked, status.body)
+    assert.equal(1, status.json.counts.already_locked, status.body)
+    assert.equal(0, status.json.failed, status.body)
+    assert.equal("ngx", status.json.engine.engine)
+    assert.equal(ours, ngxs.emu_lock(e, ids[1]).lock_id)            -- not locked twice
+    assert.equal("somebody else", ngxs.emu_lock(e, ids[2]).reason)
+    assert.equal("ngx outcomes", ngxs.emu_lock(e, ids[3]).reason)
+  end)
+
   it("refuses malformed jobs with 400", function()
     assert.equal(400, n:req("POST", "/bulk/lock", { json = { ids = { 123 }, reason = "x" } }).status)
     assert.equal(400, n:req("POST", "/bulk/lock", { json = { ids = { "1" } } }).status)
