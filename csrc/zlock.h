@@ -21,7 +21,7 @@
  *         zl_call_feed(call, http_status, body, body_len, ZL_TERR_NONE or the transport error);
  *     }
  *     zl_result r; const zl_error *e;
- *     if (zl_call_result(call, &r, &e)) ... r.body, r.lock_id ... else ... e->code ...
+ *     if (zl_call_result(call, &r, &e)) ... r.outcome, r.body, r.lock_id ... else ... e->code ...
  *     zl_call_free(call);
  *
  * Drivers: zl_call_run() (below; libcurl easy, blocking), the bulk engine on libcurl
