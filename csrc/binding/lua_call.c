@@ -153,6 +153,11 @@ static int l_cancel(lua_State *L) {
     return 0;
 }
 
+static void set_bool(lua_State *L, const char *k, bool v) {
+    lua_pushboolean(L, v);
+    lua_setfield(L, -2, k);
+}
+
 int zlb_push_result(lua_State *L, const zl_call *call) {
     zl_result r;
     const zl_error *e = NULL;
@@ -164,8 +169,7 @@ int zlb_push_result(lua_State *L, const zl_call *call) {
             zlb_push_error(L, r.why);
             lua_setfield(L, -2, "error");
         }
-        lua_pushboolean(L, r.ambiguous);
-        lua_setfield(L, -2, "ambiguous");
+        set_bool(L, "ambiguous", r.ambiguous);
         lua_pushinteger(L, r.http_status);
         lua_setfield(L, -2, "status");
         lua_pushlstring(L, r.body, r.body_len);
@@ -174,8 +178,7 @@ int zlb_push_result(lua_State *L, const zl_call *call) {
             lua_pushstring(L, r.lock_id);
             lua_setfield(L, -2, "lock_id");
         }
-        lua_pushboolean(L, r.reconciled);
-        lua_setfield(L, -2, "reconciled");
+        set_bool(L, "reconciled", r.reconciled);
         lua_pushinteger(L, r.attempts);
         lua_setfield(L, -2, "attempts");
         return 1;
