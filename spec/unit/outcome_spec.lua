@@ -174,7 +174,7 @@ describe("the bulk runner over an engine's outcomes", function()
 
   it("refuses malformed items with the core's checks, invalid UTF-8 included", function()
     local run = bulk.new(c, { engine = engine{} })
-    run:lock("Deals", "1", "caf\xC3")                 -- truncated UTF-8
+    run:lock("Deals", "1", "caf\195")                 -- truncated UTF-8
     run:lock("1Deals", "1", "r")
     run:lock("Deals", "12345678901234567890", "r")
     run:lock("Deals", "1", ("é"):rep(3001))
