@@ -107,7 +107,8 @@ void zl_call_after_ambiguous(zl_call *call) {
 
 void zl_call_transport_resends(zl_call *call) {
     if (!call || call->state != S_START || call->attempts || call->token_attempts) return;
-    call->ambiguous_seen = true;   /* the reconciling answers apply; no GET before the first POST */
+    call->resends = true;                              /* any reply may answer a second copy */
+    if (call->kind == ZL_OP_LOCK) call->rerun = true;  /* 'already locked': look for our lock */
 }
 
 bool zl_call_ambiguous(const zl_call *call) { return call && call->ambiguous_seen; }
@@ -310,7 +311,8 @@ void zl_call_feed(zl_call *call, int status, const char *body, size_t len, zl_tr
         break;
     case ZL_OUT_NOT_FOUND:
         if (call->kind != ZL_OP_UNLOCK) zl_call_finish_error(call, &r.err);
-        else if (call->ambiguous_seen) zl_call_finish_ok(call, ZL_OUTCOME_UNLOCKED, 200, "", 0, call->given_lock_id, true, NULL);
+        else if (call->ambiguous_seen || call->resends)
+            zl_call_finish_ok(call, ZL_OUTCOME_UNLOCKED, 200, "", 0, call->given_lock_id, true, NULL);
         else zl_call_finish_ok(call, ZL_OUTCOME_ALREADY_UNLOCKED, status, body, len, call->given_lock_id, false, &r.err);
         break;
     case ZL_OUT_AMBIGUOUS:

@@ -19,6 +19,7 @@ struct zl_call {
     char *given_lock_id;     /* GET_ONE/UPDATE/UNLOCK: the lock id asked for (or FIND found) */
     char *record_id;         /* UNLOCK without a lock id: for the NOT_LOCKED message */
     bool rerun;              /* LOCK: zl_op.rerun */
+    bool resends;            /* the transport may re-send on its own (zl_call_transport_resends) */
     call_state state;
     call_phase phase;
     int attempts;            /* HTTP requests (not token refreshes): zl_result.attempts */

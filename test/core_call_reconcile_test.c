@@ -325,8 +325,8 @@ static void test_transport_resends(void) {
     answer(call, 403, ALREADY, &s);
     OK(s.kind == ZL_STEP_SEND && STREQ(s.method, "GET"), "'already locked' first: look for our lock");
     answer(call, 200, "{\"data\":[{\"id\":\"555\",\"Lock_Source__s\":\"Manual\",\"Locked_Reason__s\":\"q5\"}]}", &s);
-    OK(zl_call_result(call, &r, &e) && r.outcome == ZL_OUTCOME_LOCKED && r.reconciled && STREQ(r.lock_id, "555"),
-       "our lock: the first copy landed");
+    OK(zl_call_result(call, &r, &e) && r.outcome == ZL_OUTCOME_LOCKED && r.reconciled && STREQ(r.lock_id, "555")
+       && !r.ambiguous, "our lock: the first copy landed (the call itself saw no ambiguity)");
     zl_call_free(call);
 
     call = mkcall(c, ZL_OP_UNLOCK, "111", NULL);
