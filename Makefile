@@ -12,7 +12,8 @@ LUAS    := lua5.4 lua5.3 lua5.1 luajit
 
 all: emu core
 
-# One fragment per component, owned by that component.
+# One fragment per component, owned by that component (rock.mk first: it names LuaRocks' build dir).
+include rock.mk
 include emu/emu.mk
 include csrc/core.mk
 

@@ -40,5 +40,8 @@ void zlb_client_register(lua_State *L);
 void zlb_call_register(lua_State *L);
 /* lua_engine.c (the bulk engine): sets `engine` in the module table on top of the stack. */
 void zlb_engine_register(lua_State *L);
+/* lua_signal.c: core.trap_sigint(err[, safe[, notice]]), core.sigint_count() */
+int  zlb_trap_sigint(lua_State *L);
+int  zlb_sigint_count(lua_State *L);
 
 #endif

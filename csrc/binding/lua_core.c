@@ -6,6 +6,7 @@
  *   core.sleep(ms)   core.version   core.curl_version()   core.engine (the bulk engine)
  *   core.defaults() -> {name = default}   core.limits() -> {name = {min, max}}
  *        (the C settings, named like their zl_config / zl_batch_opts fields)
+ *   core.trap_sigint(err[, safe[, notice]])  core.sigint_count()   (lua_signal.c: Ctrl-C)
  * No libcurl work happens at require time: libcurl is dlopen'ed at the first transfer. */
 #include "lua_binding.h"
 #include "transport_curl.h"
@@ -121,6 +122,8 @@ static const luaL_Reg funcs[] = {
     { "check_id", l_check_id },
     { "check_reason", l_check_reason },
     { "sleep", l_sleep },
+    { "trap_sigint", zlb_trap_sigint },
+    { "sigint_count", zlb_sigint_count },
     { NULL, NULL }
 };
 
