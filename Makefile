@@ -8,7 +8,7 @@ BUILD   := build
 LUA     ?= lua5.4
 LUAS    := lua5.4 lua5.3 lua5.1 luajit
 
-.PHONY: all deps test demo clean lint all-luas
+.PHONY: all deps test demo clean lint all-luas cli-docs man
 
 all: emu core
 
@@ -28,6 +28,15 @@ test:
 
 demo:
 	@scripts/demo.sh
+
+# The zlock command's man page and shell completions, made from its table of commands.
+cli-docs:
+	@mkdir -p man completions
+	lua5.4 scripts/cli-docs.lua man > man/zlock.1
+	lua5.4 scripts/cli-docs.lua bash > completions/zlock.bash
+	lua5.4 scripts/cli-docs.lua zsh > completions/_zlock
+
+man: cli-docs
 
 lint:
 	luacheck lua spec bin examples bench

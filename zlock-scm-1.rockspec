@@ -95,5 +95,11 @@ build = {
     bin = {
       ["zlock"] = "bin/zlock",
     },
+    -- the command's shell completions and man page (README: "Shell completions and man page")
+    conf = {
+      ["completions/zlock.bash"] = "completions/zlock.bash",
+      ["completions/_zlock"] = "completions/_zlock",
+      ["man/zlock.1"] = "man/zlock.1",
+    },
   },
 }

@@ -125,6 +125,15 @@ install_and_check() {
   else
     show_log; nok "$name: bare $interp loads zlock from the tree and calls zlock-emu"
   fi
+  # the command's completions and man page come with the rock
+  local rockdir
+  rockdir=$(luarocks "$@" --tree="$tree" show --rock-dir zlock 2>/dev/null)
+  if [ -n "$rockdir" ] && [ -s "$rockdir/conf/man/zlock.1" ] && [ -s "$rockdir/conf/completions/zlock.bash" ] \
+     && [ -s "$rockdir/conf/completions/_zlock" ]; then
+    ok "$name: man page and shell completions installed under $(basename "$rockdir")/conf"
+  else
+    nok "$name: man page and shell completions installed (rock dir: ${rockdir:-?})"
+  fi
   # the installed command runs (the wrapper LuaRocks wrote picks the right interpreter)
   if (cd "$elsewhere" && eval "$paths" && "$tree/bin/zlock" --version) >"$LOG" 2>&1 \
      && grep -q "^zlock " "$LOG" && grep -qi "$(basename "$interp" | sed 's/^lua5/Lua 5/;s/^luajit/LuaJIT/')" "$LOG"; then

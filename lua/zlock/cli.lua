@@ -15,13 +15,16 @@ local M = {}
 --- Modules that register commands (each returns a list of command tables), in help order.
 M.MODULES = { "zlock.cli_ops", "zlock.cli_run" }
 
---- Options every command takes: `{flag, VALUE or nil, help, key=}`.
+--- Options every command takes: `{flag, VALUE or nil, help, key=, short=, choices=, file=}`
+-- (`choices` and `file` guide the shell completions).
 M.GLOBAL = {
   { "--json", nil, "machine-readable JSON on stdout (the schemas: docs/json.md)", key = "json" },
   { "--api-domain", "URL", "API domain: https://www.zohoapis.eu...; http only to loopback (zlock-emu)",
     key = "api_domain" },
-  { "--dc", "DC", "data centre: us eu in au jp cn ca sa (default us)", key = "dc" },
-  { "--env", "ENV", "Zoho environment: production (default), sandbox or developer", key = "env" },
+  { "--dc", "DC", "data centre: us eu in au jp cn ca sa (default us)", key = "dc",
+    choices = { "us", "eu", "in", "au", "jp", "cn", "ca", "sa" } },
+  { "--env", "ENV", "Zoho environment: production (default), sandbox or developer", key = "env",
+    choices = { "production", "sandbox", "developer" } },
   { "--help", nil, "help (of a command: zlock CMD --help)", key = "help", short = "-h" },
   { "--version", nil, "zlock's version, the Lua and the libcurl it runs on", key = "version" },
 }

@@ -184,6 +184,7 @@ end
 
 M.commands = {
   { name = "run", args = "POLICY.lua", min = 1, max = 1, run = run, prepare = prepare, check = check,
+    operand_files = "*.lua",
     -- Ctrl-C stops feeding the run between two items, never inside one (nothing is lost)
     safe_points = function()
       local Run = require("zlock.bulk").Run
@@ -193,7 +194,8 @@ M.commands = {
     options = {
       { "--dry-run", nil, "print the plan (record, action, why); change nothing", key = "dry_run" },
       { "--concurrency", "N", "calls in flight at most (default 10, or the policy's)", key = "concurrency" },
-      { "--journal", "FILE", "record finished items; a rerun with the same FILE resumes", key = "journal" },
+      { "--journal", "FILE", "record finished items; a rerun with the same FILE resumes", key = "journal",
+        file = true },
       { "--param", "NAME=VALUE", "set a policy parameter (also: environment ZLOCK_<NAME>)", key = "param",
         multi = true },
       { "--no-progress", nil, "no progress bar (it is only drawn on a terminal anyway)", key = "no_progress" },
