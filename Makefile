@@ -8,7 +8,7 @@ BUILD   := build
 LUA     ?= lua5.4
 LUAS    := lua5.4 lua5.3 lua5.1 luajit
 
-.PHONY: all deps test demo clean lint all-luas cli-docs man
+.PHONY: all deps test demo clean lint all-luas cli-docs man doc
 
 all: emu core
 
@@ -37,6 +37,10 @@ cli-docs:
 	lua5.4 scripts/cli-docs.lua zsh > completions/_zlock
 
 man: cli-docs
+
+# The API reference (LDoc, config.ld): build/doc/index.html. scripts/check-doc.sh also checks it.
+doc:
+	@scripts/check-doc.sh
 
 lint:
 	luacheck lua spec bin examples bench

@@ -107,8 +107,8 @@ local function set_option(e, v, opts)
   end
 end
 
---- Parses arguments into `{command=, args={...}, opts={...}}` (options anywhere, `--opt=value`,
--- `--` ends options), or nil and a usage message.
+--- Parses arguments into `{command=, args={...}, opts={...}}`, or nil and a usage message.
+-- Options may come anywhere, with their value inline (`--opt=value`); a lone `--` ends them.
 -- @tparam table argv
 -- @treturn table|nil
 -- @treturn string|nil
@@ -176,7 +176,7 @@ function M.command_help(name)
   return cmd and help.command(M, cmd)
 end
 
---- `zlock --version`: `zlock 0.1.0 (Lua 5.4, libcurl 7.88.1)`.
+--- The version line, e.g. `zlock 0.1.0 (Lua 5.4, libcurl 7.88.1)`.
 -- @treturn string
 function M.version()
   local core = require "zlock.core"
@@ -196,7 +196,7 @@ function M.usage_error(msg, cmd)
   return 2
 end
 
---- Reports a failed call (stderr, and the error object on stdout with `--json`); returns 1.
+--- Reports a failed call: on stderr, and as the error object on stdout in JSON mode; returns 1.
 -- @tparam table opts
 -- @tparam string what e.g. `"lock Deals/123"`
 -- @param err the error

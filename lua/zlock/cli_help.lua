@@ -53,7 +53,7 @@ local function trailer(cli)
   return "\nEnvironment:\n" .. rows(env, "  ") .. "\nExit status:\n" .. rows(exit, "  ")
 end
 
---- The global help (`zlock --help`, `zlock help`).
+--- The global help (also `zlock help`).
 -- @tparam table cli the `zlock.cli` module
 -- @treturn string
 function M.usage(cli)
@@ -70,7 +70,7 @@ function M.usage(cli)
     .. trailer(cli)
 end
 
---- One command's help (`zlock help CMD`, `zlock CMD --help`).
+--- One command's help (`zlock help CMD`).
 -- @tparam table cli the `zlock.cli` module
 -- @tparam table cmd the command
 -- @treturn string

@@ -1,4 +1,4 @@
---- JSON for the `zlock` command's `--json` output (docs/json.md is the contract).
+--- JSON for the machine output of the `zlock` command (docs/json.md is the contract).
 -- Lists are always JSON arrays, `[]` when empty: a table is encoded as an array when it was
 -- marked with `array` or when it is a non-empty sequence; every other table is an object (keys
 -- sorted, so the output is stable). Functions and userdata other than `null` are left out.

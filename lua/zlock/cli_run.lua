@@ -1,4 +1,4 @@
---- `zlock run POLICY.lua`: a bulk lock policy from the command line: its plan (`--dry-run`), its
+--- The `zlock run POLICY.lua` command: a bulk lock policy from the command line, its plan (dry run), its
 -- run with progress, and its summary as text or JSON (docs/json.md).
 -- @module zlock.cli_run
 local cjson = require "cjson.safe"
