@@ -77,6 +77,7 @@ build = {
       ["zlock.error"] = "lua/zlock/error.lua",
       ["zlock"] = "lua/zlock/init.lua",
       ["zlock.journal"] = "lua/zlock/journal.lua",
+      ["zlock.log"] = "lua/zlock/log.lua",
       ["zlock.ngx.engine"] = "lua/zlock/ngx/engine.lua",
       ["zlock.ngx.http"] = "lua/zlock/ngx/http.lua",
       ["zlock.ngx"] = "lua/zlock/ngx/init.lua",
@@ -84,6 +85,7 @@ build = {
       ["zlock.ngx.transport"] = "lua/zlock/ngx/transport.lua",
       ["zlock.policy"] = "lua/zlock/policy.lua",
       ["zlock.progress"] = "lua/zlock/progress.lua",
+      ["zlock.proxy"] = "lua/zlock/proxy.lua",
       ["zlock.select"] = "lua/zlock/select.lua",
     },
     bin = {

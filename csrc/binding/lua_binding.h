@@ -9,7 +9,7 @@
 #define ZLB_CALL   "zlock.core.call"
 
 typedef struct { zl_client *c; } zlb_client;
-typedef struct { zl_call *call; } zlb_call;
+typedef struct { zl_call *call; zl_exchange ex; } zlb_call;   /* ex: call:run(true) */
 
 /* Pushes {code, message, http_status, retryable, details(JSON text)}. */
 void zlb_push_error(lua_State *L, const zl_error *e);

@@ -25,6 +25,10 @@ M.GLOBAL = {
     choices = { "us", "eu", "in", "au", "jp", "cn", "ca", "sa" } },
   { "--env", "ENV", "Zoho environment: production (default), sandbox or developer", key = "env",
     choices = { "production", "sandbox", "developer" } },
+  { "--verbose", nil, "one line per request and reply on stderr (as ZLOCK_LOG=debug); never a token",
+    key = "verbose", short = "-v" },
+  { "--proxy", "URL", "proxy for every request (as ZLOCK_PROXY; else https_proxy, all_proxy; no_proxy applies)",
+    key = "proxy" },
   { "--help", nil, "help (of a command: zlock CMD --help)", key = "help", short = "-h" },
   { "--version", nil, "zlock's version, the Lua and the libcurl it runs on", key = "version" },
 }
@@ -39,6 +43,10 @@ M.ENVIRONMENT = {
   { "ZOHO_ACCOUNTS_DOMAIN", "accounts domain for the token refresh (default: the data centre's)" },
   { "ZOHO_API_VERSION", "Zoho CRM API version, v2 to v8 (default v8)" },
   { "ZLOCK_<NAME>", "run: a policy parameter (as --param NAME=VALUE)" },
+  { "ZLOCK_LOG", "debug: one line per request and reply on stderr (as --verbose)" },
+  { "ZLOCK_PROXY", "proxy URL (as --proxy)" },
+  { "https_proxy, HTTPS_PROXY, http_proxy, all_proxy, ALL_PROXY", "libcurl's proxy, without ZLOCK_PROXY" },
+  { "no_proxy, NO_PROXY", "hosts reached without the proxy (libcurl's rule)" },
   { "COLUMNS", "width tables are cut to (default: the terminal's)" },
   { "LC_ALL, LC_CTYPE, LANG", "a UTF-8 locale draws the progress bar with block characters" },
 }
@@ -229,7 +237,8 @@ end
 
 local function client(opts)
   local zlock = require "zlock"
-  local o = zlock.env_options{ api_domain = opts.api_domain, dc = opts.dc, env = opts.env }
+  local o = zlock.env_options{ api_domain = opts.api_domain, dc = opts.dc, env = opts.env,
+                              log = opts.verbose and "debug" or nil, proxy = opts.proxy }
   return zlock.new(o)
 end
 

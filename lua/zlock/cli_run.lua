@@ -119,6 +119,18 @@ local function plan_collector(plan)
   end
 end
 
+-- --verbose in a run: the bulk engine (libcurl multi, in C) calls no per-request hook, so one
+-- line per finished item: operation, record, outcome, lock id, error.
+local function item_logger(next_fn)
+  return function(item, result, err)
+    local lock_id = type(result) == "table" and result.id or item.lock_id
+    io.stderr:write(("zlock: %s %s/%s -> %s%s%s\n"):format(item.op, item.module, tostring(item.record_id),
+      tostring(item.outcome), lock_id and (" lock " .. tostring(lock_id)) or "",
+      err and (" " .. tostring(type(err) == "table" and err.code or err)) or ""))
+    if next_fn then next_fn(item, result, err) end
+  end
+end
+
 local function exit_status(s, opts)
   if s.interrupted then
     io.stderr:write("zlock: interrupted after ", tostring(s.done), " items",
@@ -137,7 +149,7 @@ local function run(ctx)
   local s, rerr = policy.run(ctx.client, p, {
     params = params, dry_run = dry, concurrency = opts.concurrency, journal = opts.journal,
     progress = not opts.no_progress and not show_plan and not opts.json and p.action ~= "report",
-    on_result = plan and plan_collector(plan) or nil,
+    on_result = opts.verbose and item_logger(plan and plan_collector(plan)) or (plan and plan_collector(plan)) or nil,
   })
   if not s then io.stderr:write("zlock: ", tostring(rerr), "\n"); return 2 end
   if opts.json then
