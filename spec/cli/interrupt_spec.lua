@@ -5,11 +5,7 @@ local S = require "bulk.support"
 
 local POLICY = "spec/bulk/fixtures/lock_qualification.lua"
 
-local function lines(path)
-  local n = 0
-  for _ in S.slurp(path):gmatch("\n") do n = n + 1 end
-  return n
-end
+local lines = S.lines
 
 -- Starts `zlock ARGS` in the background; returns its pid and the file its exit status lands in.
 local function spawn(e, args)
