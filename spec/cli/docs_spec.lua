@@ -54,6 +54,19 @@ describe("zlock man page and completions", function()
     return got
   end
 
+  it("the zsh completion is valid zsh and offers every command and option", function()
+    local out, code = run("zsh -n completions/_zlock")
+    assert.equals(0, code, out)
+    local text = slurp("completions/_zlock")
+    local cli = require "zlock.cli"
+    cli.load()
+    for _, name in ipairs(cli.ORDER) do
+      assert.matches("\n    '" .. name .. ":", text, 1, true)
+      for _, o in ipairs(cli.COMMANDS[name].options) do assert.matches(o[1] .. "[", text, 1, true) end
+    end
+    for _, o in ipairs(cli.GLOBAL) do assert.matches(o[1], text, 1, true) end
+  end)
+
   it("bash completes commands, options per command, option values and policy files", function()
     assert.same({ "lock", "locks" }, complete("zlock lo"))
     assert.same({ "--reason" }, complete("zlock lock Deals 1 --re"))
