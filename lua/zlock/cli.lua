@@ -65,8 +65,9 @@ M.COMMANDS, M.ORDER = {}, {}
 -- @tparam table cmd `name`, `args` (usage of the operands, e.g. `"MODULE RECORD_ID"`), `min`, `max`
 --  (operand counts), `summary` (one line), `help` (paragraphs), `options` (list of `{flag, VALUE
 --  or nil, help, key=, multi=}`), `argnames` (what the Lua call's arguments are called on the
---  command line, for its argument errors), `check(args, opts)` (-> nil or a usage message, before
---  any request), `client` (false: needs no Zoho client), `prepare(ctx)` (-> nil, or an exit status:
+--  command line, for its argument errors), `check_options(opts)` (-> nil or a usage message:
+--  option values, when parsing; may convert them), `check(args, opts)` (-> nil or a usage
+--  message, before any request), `client` (false: needs no Zoho client), `prepare(ctx)` (-> nil, or an exit status:
 --  before the client exists), `run(ctx)` (-> exit status; `ctx.args`, `ctx.opts`, `ctx.client`),
 --  `safe_points()` (-> a set of functions: the first Ctrl-C stops the command only when one of
 --  them is next called; without it, Ctrl-C stops it at once)
@@ -115,6 +116,14 @@ local function set_option(e, v, opts)
   end
 end
 
+-- The options given to a known command: each must be its own or global, with a valid value.
+local function check_given(cmd, given, opts)
+  for _, e in ipairs(given) do
+    if not e.global and not e.by[cmd.name] then return cmd.name .. " does not take " .. e.opt[1] end
+  end
+  return cmd.check_options and cmd.check_options(opts)
+end
+
 --- Parses arguments into `{command=, args={...}, opts={...}}`, or nil and a usage message.
 -- Options may come anywhere, with their value inline (`--opt=value`); a lone `--` ends them.
 -- @tparam table argv
@@ -156,11 +165,8 @@ function M.parse(argv)
     i = i + 1
   end
   local cmd = table.remove(pos, 1)
-  for _, e in ipairs(given) do
-    if not e.global and cmd and M.COMMANDS[cmd] and not e.by[cmd] then
-      return nil, cmd .. " does not take " .. e.opt[1], cmd
-    end
-  end
+  local bad = M.COMMANDS[cmd or ""] and check_given(M.COMMANDS[cmd], given, opts)
+  if bad then return nil, bad, cmd end
   return { command = cmd, args = pos, opts = opts }
 end
 

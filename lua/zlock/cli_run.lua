@@ -181,7 +181,7 @@ local function prepare(ctx)
   return nil
 end
 
-local function check(_, opts)
+local function check_options(opts)
   if opts.concurrency then
     local n = tonumber(opts.concurrency)
     local why = require("zlock.options").why("bulk", "concurrency", n or opts.concurrency)
@@ -195,7 +195,7 @@ local function check(_, opts)
 end
 
 M.commands = {
-  { name = "run", args = "POLICY.lua", min = 1, max = 1, run = run, prepare = prepare, check = check,
+  { name = "run", args = "POLICY.lua", min = 1, max = 1, run = run, prepare = prepare, check_options = check_options,
     operand_files = "*.lua",
     -- Ctrl-C stops feeding the run between two items, never inside one (nothing is lost)
     safe_points = function()
