@@ -8,11 +8,12 @@ BUILD   := build
 LUA     ?= lua5.4
 LUAS    := lua5.4 lua5.3 lua5.1 luajit
 
-.PHONY: all deps test demo clean lint all-luas
+.PHONY: all deps test demo clean lint all-luas cli-docs man doc
 
 all: emu core
 
-# One fragment per component, owned by that component.
+# One fragment per component, owned by that component (rock.mk first: it names LuaRocks' build dir).
+include rock.mk
 include emu/emu.mk
 include csrc/core.mk
 
@@ -27,6 +28,19 @@ test:
 
 demo:
 	@scripts/demo.sh
+
+# The zlock command's man page and shell completions, made from its table of commands.
+cli-docs:
+	@mkdir -p man completions
+	lua5.4 scripts/cli-docs.lua man > man/zlock.1
+	lua5.4 scripts/cli-docs.lua bash > completions/zlock.bash
+	lua5.4 scripts/cli-docs.lua zsh > completions/_zlock
+
+man: cli-docs
+
+# The API reference (LDoc, config.ld): build/doc/index.html. scripts/check-doc.sh also checks it.
+doc:
+	@scripts/check-doc.sh
 
 lint:
 	luacheck lua spec bin examples bench

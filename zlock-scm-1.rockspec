@@ -1,13 +1,17 @@
--- zlock: Zoho CRM record locks from Lua, over a C core (libcurl).
--- Offline install on Debian (lua-cjson and libcurl from apt):
+-- zlock: Zoho CRM record locks from Lua, over a C core (libcurl, jansson).
+-- Offline install on Debian (lua-cjson, libcurl and jansson from apt), from the repository's top:
 --   luarocks --lua-version=5.4 make --deps-mode=none
+-- LuaJIT (Debian luajit2): luarocks --lua-version=5.1 make --deps-mode=none \
+--   LUA_INCDIR=/usr/include/luajit-2.1 LUA=/usr/bin/luajit
 -- Online: luarocks make (fetches lua-cjson from luarocks.org).
+-- zlock-0.1.0-1.rockspec is the same build for the tagged release.
 rockspec_format = "3.0"
 package = "zlock"
 version = "scm-1"
 
 source = {
-  url = "git+file:///work/main",
+  url = "git+https://github.com/zlock-lua/zlock.git",
+  branch = "main",
 }
 
 description = {
@@ -16,42 +20,57 @@ description = {
 zlock locks, reads, updates and unlocks Zoho CRM records through the Locking_Information__s
 API. One reused connection per client, retries with backoff, OAuth refresh with one refresh in
 flight, every Zoho data centre. Results are Lua tables with Zoho's field names; ids stay strings.
+Bulk lock policies run by the `zlock` command; an nginx/OpenResty transport.
 ]],
-  homepage = "https://example.invalid/zlock",
+  homepage = "https://github.com/zlock-lua/zlock",
+  issues_url = "https://github.com/zlock-lua/zlock/issues",
   license = "MIT",
+  labels = { "zoho", "crm", "http", "libcurl" },
 }
+
+-- libcurl is loaded with dlopen("libcurl.so.4") at the first transfer: an ELF soname.
+supported_platforms = { "linux" }
 
 dependencies = {
   "lua >= 5.1",
   "lua-cjson",
 }
 
--- Only the library: curl.h lives in /usr/include/<triplet>/curl on Debian, which a header
--- check would miss unless CURL_INCDIR were passed. The Makefile asks pkg-config for flags.
+-- jansson is linked; libcurl is dlopen'ed (its headers are needed to build, its library to run).
+-- Only the libraries are checked: curl.h lives in /usr/include/<triplet>/curl on Debian, which
+-- a header check would miss; the Makefile asks pkg-config for the compiler flags.
 external_dependencies = {
   CURL = { library = "curl" },
+  JANSSON = { library = "jansson" },
 }
 
 build = {
   type = "make",
-  -- the module only (the `core` target also builds the C unit tests)
-  build_target = "build/rock/zlock/core.so",
-  -- The Makefile builds build/$(LUA)/zlock/core.so; LUA=rock keeps the rock's build apart
-  -- from the per-ABI development builds, LUA_INCDIR picks the headers of the Lua being installed for.
+  -- rock.mk: objects and module under build/rock/<LUA_INCDIR>/, one directory per Lua ABI
+  build_target = "rock",
   build_variables = {
     LUA = "rock",
     LUA_INCDIR = "$(LUA_INCDIR)",
     LIBFLAG = "$(LIBFLAG)",
     CFLAGS = "$(CFLAGS) -I$(LUA_INCDIR)",
     CC = "$(CC)",
-    CURL_LIBDIR = "$(CURL_LIBDIR)",
   },
-  install_pass = false,
+  install_target = "rock-install",
+  install_variables = {
+    LUA = "rock",
+    LUA_INCDIR = "$(LUA_INCDIR)",
+    LIBDIR = "$(LIBDIR)",
+  },
   install = {
     lua = {
       ["zlock.audit"] = "lua/zlock/audit.lua",
       ["zlock.bulk"] = "lua/zlock/bulk.lua",
       ["zlock.cli"] = "lua/zlock/cli.lua",
+      ["zlock.cli_help"] = "lua/zlock/cli_help.lua",
+      ["zlock.cli_json"] = "lua/zlock/cli_json.lua",
+      ["zlock.cli_ops"] = "lua/zlock/cli_ops.lua",
+      ["zlock.cli_out"] = "lua/zlock/cli_out.lua",
+      ["zlock.cli_run"] = "lua/zlock/cli_run.lua",
       ["zlock.client"] = "lua/zlock/client.lua",
       ["zlock.cqueues"] = "lua/zlock/cqueues.lua",
       ["zlock.engine_multi"] = "lua/zlock/engine_multi.lua",
@@ -60,6 +79,7 @@ build = {
       ["zlock.haproxy"] = "lua/zlock/haproxy.lua",
       ["zlock"] = "lua/zlock/init.lua",
       ["zlock.journal"] = "lua/zlock/journal.lua",
+      ["zlock.log"] = "lua/zlock/log.lua",
       ["zlock.ngx.engine"] = "lua/zlock/ngx/engine.lua",
       ["zlock.ngx.http"] = "lua/zlock/ngx/http.lua",
       ["zlock.ngx"] = "lua/zlock/ngx/init.lua",
@@ -69,15 +89,19 @@ build = {
       ["zlock.policy"] = "lua/zlock/policy.lua",
       ["zlock.policy_run"] = "lua/zlock/policy_run.lua",
       ["zlock.progress"] = "lua/zlock/progress.lua",
+      ["zlock.proxy"] = "lua/zlock/proxy.lua",
       ["zlock.select"] = "lua/zlock/select.lua",
       ["zlock.transport"] = "lua/zlock/transport.lua",
       ["zlock.webhook"] = "lua/zlock/webhook.lua",
     },
-    lib = {
-      ["zlock.core"] = "build/rock/zlock/core.so",
-    },
     bin = {
       ["zlock"] = "bin/zlock",
+    },
+    -- the command's shell completions and man page (README: "Shell completions and man page")
+    conf = {
+      ["completions/zlock.bash"] = "completions/zlock.bash",
+      ["completions/_zlock"] = "completions/_zlock",
+      ["man/zlock.1"] = "man/zlock.1",
     },
   },
 }

@@ -84,7 +84,7 @@ static void destroy(zl_client *c) {
     if (c->transport_destroy) c->transport_destroy(c->transport);
     free(c->api_domain); free(c->accounts_domain); free(c->api_version);
     free(c->client_id); free(c->client_secret); free(c->refresh_token);
-    free((char *)c->net.ca_file); free((char *)c->net.user_agent);
+    free((char *)c->net.ca_file); free((char *)c->net.user_agent); free((char *)c->net.proxy);
     free(c->token);
     zl_error_clear(&c->refresh_err);
     pthread_cond_destroy(&c->cv);
@@ -190,6 +190,7 @@ zl_client *zl_client_new(const zl_config *cfg, zl_error *err) {
     c->net.timeout_ms = cfg->timeout_ms;
     c->net.max_response_bytes = cfg->max_response_bytes;
     c->net.ca_file = zl_strdup0(cfg->ca_file);
+    c->net.proxy = zl_strdup0(cfg->proxy);
     c->net.user_agent = zl_strdup0(nonempty(cfg->user_agent) ? cfg->user_agent : ZL_USER_AGENT);
     c->retry.max_attempts = cfg->max_attempts;
     c->retry.max_time_ms = cfg->max_time_ms;
@@ -200,7 +201,7 @@ zl_client *zl_client_new(const zl_config *cfg, zl_error *err) {
     if (nonempty(cfg->access_token) &&
         zl_client_install_token_locked(c, cfg->access_token, cfg->token_expires_at, 0))
         return fail(c, err, "access_token", "could not be stored (out of memory)");
-    if (!c->api_version || !c->net.user_agent || (c->can_refresh && (!c->client_id || !c->client_secret || !c->refresh_token)))
+    if (!c->api_version || !c->net.user_agent || (cfg->proxy && !c->net.proxy) || (c->can_refresh && (!c->client_id || !c->client_secret || !c->refresh_token)))
         return fail(c, err, "client", "could not be allocated (out of memory)");
     return c;
 }

@@ -2,13 +2,13 @@
 #   make core LUA=lua5.4|lua5.3|lua5.1|luajit  ->  build/<lua>/zlock/core.so
 #   (objects under build/obj/core/<lua>/; the pure-core C tests under build/tests/)
 # The module links libcurl and jansson, never liblua (the interpreter provides it).
-# LuaRocks: `make build/rock/zlock/core.so LUA=rock LUA_INCDIR=... LIBFLAG=-shared CFLAGS=...`
+# LuaRocks: `make rock LUA=rock LUA_INCDIR=...` (rock.mk: one build/rock/<incdir>/ per Lua ABI)
 # (LUA_INCDIR wins over pkg-config; -fPIC etc. live in CORE_MUST, not in CFLAGS).
 .PHONY: core ctest-core
 
 CORE_PURE   := buf error request response retry dc auth client call call_phase outcome token $(if $(wildcard csrc/window.c),window) $(if $(wildcard csrc/op_copy.c),op_copy)
 CORE_IO     := curl_lazy transport_curl $(if $(wildcard csrc/batch.c),batch batch_shard batch_end batch_io batch_done)
-CORE_BIND   := binding/lua_core binding/lua_client binding/lua_call binding/lua_json binding/lua_op \
+CORE_BIND   := binding/lua_core binding/lua_client binding/lua_call binding/lua_json binding/lua_op binding/lua_signal \
                $(if $(wildcard csrc/binding/lua_engine.c),binding/lua_engine)
 CORE_TESTS  := $(patsubst test/%.c,%,$(wildcard test/core_*_test.c))
 

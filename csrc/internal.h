@@ -113,6 +113,7 @@ typedef struct zl_client_net {
     size_t max_response_bytes;
     const char *ca_file;        /* NULL: the system store */
     const char *user_agent;
+    const char *proxy;          /* NULL: libcurl's environment */
 } zl_client_net;
 const zl_client_net *zl_client_net_settings(const zl_client *c);
 bool    zl_client_can_refresh(const zl_client *c);

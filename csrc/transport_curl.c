@@ -66,6 +66,7 @@ zl_xfer *zl_xfer_new(zl_client *c) {
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
     if (net->ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, net->ca_file);
+    if (net->proxy) curl_easy_setopt(h, CURLOPT_PROXY, net->proxy);
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, net->connect_timeout_ms);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, net->timeout_ms);
@@ -336,7 +337,29 @@ void zl_sleep_ms(long ms) {
     while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {}
 }
 
+static long mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void observe_reply(zl_xfer *x, zl_exchange *ex, int status, zl_transport_error te, long ms) {
+    struct curl_header *hh = NULL;
+    ex->phase = 2;
+    ex->status = status;
+    ex->terr = te;
+    ex->ms = ms;
+    ex->request_id[0] = '\0';
+    if (status && zl_curl_fns.easy_header &&
+        zl_curl_fns.easy_header(x->h, "X-Request-Id", 0, CURLH_HEADER, -1, &hh) == CURLHE_OK && hh && hh->value)
+        snprintf(ex->request_id, sizeof ex->request_id, "%s", hh->value);
+}
+
 zl_step_kind zl_call_run(zl_call *call, zl_step *wait) {
+    return zl_call_run_observed(call, wait, NULL);
+}
+
+zl_step_kind zl_call_run_observed(zl_call *call, zl_step *wait, zl_exchange *ex) {
     zl_step s;
     zl_xfer *x = NULL;
     zl_client *c = NULL;
@@ -360,6 +383,13 @@ zl_step_kind zl_call_run(zl_call *call, zl_step *wait) {
             }
             continue;
         }
+        if (ex && ex->phase != 1) {   /* announce it; the next run sends it (next() repeats it) */
+            ex->phase = 1;
+            ex->method = s.method;
+            ex->url = s.url;
+            ex->is_token_request = s.is_token_request;
+            break;
+        }
         if (!x) {
             c = zl_call_client(call);
             if (!(x = pool_take(c))) { zl_call_cancel(call, "INTERNAL", "could not create a libcurl handle"); continue; }
@@ -369,14 +399,17 @@ zl_step_kind zl_call_run(zl_call *call, zl_step *wait) {
             zl_call_feed(call, 0, NULL, 0, ZL_TERR_OTHER);
             continue;
         }
+        long t0 = ex ? mono_ms() : 0;
         CURLcode rc = curl_easy_perform(x->h);
         int status;
         const char *body;
         size_t len;
         zl_transport_error te;
         zl_xfer_finish(x, rc, &status, &body, &len, &te);
+        if (ex) observe_reply(x, ex, status, te, mono_ms() - t0);
         zl_call_feed_credits(call, zl_xfer_credits(x, status));
         zl_call_feed(call, status, body, len, te);
+        if (ex) { s.kind = ZL_STEP_SEND; break; }
     }
     if (x) {
         /* the pool holds transfers without a client reference (no cycle) */

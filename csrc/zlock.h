@@ -180,6 +180,8 @@ typedef struct zl_config {
     size_t max_response_bytes;
     const char *ca_file;          /* optional CA bundle; verification always on */
     const char *user_agent;       /* default ZL_USER_AGENT */
+    const char *proxy;            /* optional proxy URL (libcurl's CURLOPT_PROXY); else libcurl's
+                                     https_proxy / all_proxy environment; no_proxy applies */
     /* Retries. */
     int  max_attempts;            /* requests per call incl. the first (1 = no retry) */
     long max_time_ms;             /* no new attempt after this long (0 = no limit) */
@@ -361,6 +363,23 @@ void zl_call_free(zl_call *call);
  * on_retry hook, sleep wait->wait_ms, and call run() again). Returns ZL_STEP_DONE when
  * finished. Safe to call from several threads on different calls of one client. */
 zl_step_kind zl_call_run(zl_call *call, zl_step *wait);
+
+/* One HTTP exchange as zl_call_run_observed() reports it (for logging; never headers or body). */
+typedef struct zl_exchange {
+    int phase;                    /* 1: about to send (method, url); 2: answered (the rest) */
+    const char *method;           /* phase 1; valid until the next run of the call */
+    const char *url;              /* phase 1; same */
+    bool is_token_request;        /* the OAuth refresh (its body holds secrets) */
+    int status;                   /* phase 2: HTTP status, 0 when no reply */
+    zl_transport_error terr;      /* phase 2 */
+    long ms;                      /* phase 2: time from send to reply */
+    char request_id[64];          /* phase 2: the reply's X-Request-Id, "" when none */
+} zl_exchange;
+
+/* zl_call_run() that also returns ZL_STEP_SEND before each request (ex->phase 1) and after its
+ * reply was fed to the call (ex->phase 2), so the caller can log every exchange. Call it again
+ * with the same ex (zeroed before the first run) to go on. */
+zl_step_kind zl_call_run_observed(zl_call *call, zl_step *wait, zl_exchange *ex);
 
 /* Convenience: one operation, blocking. On success returns a malloc'd copy of the body
  * (*len set) and, when lock_id_out is non-NULL, copies the lock id (>= 20 bytes).

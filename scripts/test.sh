@@ -78,8 +78,11 @@ if [ -d spec/unit ]; then
   done
 fi
 
-# LuaRocks: the rockspec installs offline into a temporary tree; a bare lua5.4 loads it.
+# LuaRocks: the rockspecs install offline for every Lua ABI, each into its own tree.
 run_step luarocks scripts/check-rock.sh
+
+# The API reference builds (LDoc) and documents every public function.
+run_step doc scripts/check-doc.sh
 
 # OpenResty: a real nginx in front of the emulator.
 [ -d spec/openresty ] && run_step busted-openresty \

@@ -9,7 +9,7 @@
 #define ZLB_CALL   "zlock.core.call"
 
 typedef struct { zl_client *c; } zlb_client;
-typedef struct { zl_call *call; } zlb_call;
+typedef struct { zl_call *call; zl_exchange ex; } zlb_call;   /* ex: call:run(true) */
 
 /* Pushes {code, message, http_status, retryable, details(JSON text)}. */
 void zlb_push_error(lua_State *L, const zl_error *e);
@@ -41,5 +41,8 @@ void zlb_client_register(lua_State *L);
 void zlb_call_register(lua_State *L);
 /* lua_engine.c (the bulk engine): sets `engine` in the module table on top of the stack. */
 void zlb_engine_register(lua_State *L);
+/* lua_signal.c: core.trap_sigint(err[, safe[, notice]]), core.sigint_count() */
+int  zlb_trap_sigint(lua_State *L);
+int  zlb_sigint_count(lua_State *L);
 
 #endif

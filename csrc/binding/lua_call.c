@@ -7,7 +7,10 @@
  *                                  | "tls" | "too_large" | anything else (= transport failure);
  *                                  credits: the reply's X-API-CREDITS-REMAINING (nil: none)
  *   :feed_token(token, expires_at) satisfy a token_request step from outside
- *   :run() -> nil when done | the wait step (libcurl, blocking; never from nginx handlers)
+ *   :run([observe]) -> nil when done | the wait step (libcurl, blocking; never from nginx
+ *                       handlers) | with observe, also {kind="request", method, url, token_request}
+ *                       before each request and {kind="response", status, ms, error, request_id}
+ *                       after it (zl_call_run_observed)
  *   :cancel(code, message)
  *   :result() -> {outcome, status, body, lock_id, reconciled, ambiguous, attempts, error} | nil, err
  *        outcome: zl_outcome_name() ("locked", "already_locked", ...); error: the `why` of an
@@ -26,6 +29,7 @@ static zlb_call *check_call(lua_State *L) {
 
 int zlb_push_call(lua_State *L, zl_call *call) {
     zlb_call *u = lua_newuserdata(L, sizeof *u);
+    memset(u, 0, sizeof *u);
     u->call = call;
     luaL_getmetatable(L, ZLB_CALL);
     lua_setmetatable(L, -2);
@@ -131,13 +135,49 @@ static int l_feed_token(lua_State *L) {
     return 0;
 }
 
+static const char *const TERR_NAMES[] = { NULL, "connect", "timeout", "closed", "tls", "too_large", "other" };
+
+/* call:run(true): the exchange just announced or answered, as a table (see the header). */
+static int push_exchange(lua_State *L, const zl_exchange *ex) {
+    lua_createtable(L, 0, 6);
+    if (ex->phase == 1) {
+        lua_pushliteral(L, "request");
+        lua_setfield(L, -2, "kind");
+        lua_pushstring(L, ex->method);
+        lua_setfield(L, -2, "method");
+        lua_pushstring(L, ex->url);
+        lua_setfield(L, -2, "url");
+        lua_pushboolean(L, ex->is_token_request);
+        lua_setfield(L, -2, "token_request");
+        return 1;
+    }
+    lua_pushliteral(L, "response");
+    lua_setfield(L, -2, "kind");
+    lua_pushinteger(L, ex->status);
+    lua_setfield(L, -2, "status");
+    lua_pushinteger(L, ex->ms);
+    lua_setfield(L, -2, "ms");
+    if (ex->terr > ZL_TERR_NONE && ex->terr <= ZL_TERR_OTHER) {
+        lua_pushstring(L, TERR_NAMES[ex->terr]);
+        lua_setfield(L, -2, "error");
+    }
+    if (ex->request_id[0]) {
+        lua_pushstring(L, ex->request_id);
+        lua_setfield(L, -2, "request_id");
+    }
+    return 1;
+}
+
 static int l_run(lua_State *L) {
     zlb_call *u = check_call(L);
     zl_step w;
-    if (zl_call_run(u->call, &w) == ZL_STEP_WAIT) {
+    int observe = lua_toboolean(L, 2);
+    zl_step_kind k = observe ? zl_call_run_observed(u->call, &w, &u->ex) : zl_call_run(u->call, &w);
+    if (k == ZL_STEP_WAIT) {
         zlb_push_step(L, &w);
         return 1;
     }
+    if (k == ZL_STEP_SEND && observe) return push_exchange(L, &u->ex);
     lua_pushnil(L);
     return 1;
 }

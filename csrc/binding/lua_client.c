@@ -57,6 +57,7 @@ int zlb_client_new(lua_State *L) {
     cfg.refresh_ahead_s = setting(L, "refresh_ahead_s", cfg.refresh_ahead_s);
     cfg.ca_file = opt_str(L, 1, "ca_file");
     cfg.user_agent = opt_str(L, 1, "user_agent");
+    cfg.proxy = opt_str(L, 1, "proxy");
     cfg.connect_timeout_ms = (long)setting(L, "connect_timeout_ms", (double)cfg.connect_timeout_ms);
     cfg.timeout_ms = (long)setting(L, "timeout_ms", (double)cfg.timeout_ms);
     cfg.max_response_bytes = (size_t)setting(L, "max_response_bytes", (double)cfg.max_response_bytes);

@@ -8,6 +8,7 @@
  *   core.sleep(ms)   core.version   core.curl_version()   core.engine (the bulk engine)
  *   core.defaults() -> {name = default}   core.limits() -> {name = {min, max}}
  *        (the C settings, named like their zl_config / zl_batch_opts fields)
+ *   core.trap_sigint(err[, safe[, notice]])  core.sigint_count()   (lua_signal.c: Ctrl-C)
  * No libcurl work happens at require time: libcurl is dlopen'ed at the first transfer. */
 #include <stdio.h>
 #include "lua_binding.h"
@@ -152,6 +153,8 @@ static const luaL_Reg funcs[] = {
     { "halts", l_halts },
     { "pick_lock", l_pick_lock },
     { "sleep", l_sleep },
+    { "trap_sigint", zlb_trap_sigint },
+    { "sigint_count", zlb_sigint_count },
     { NULL, NULL }
 };
 

@@ -1,5 +1,6 @@
 --- The lock audit: locks as display rows, grouped by module, source and age (`zlock locks`).
 -- @module zlock.audit
+-- @tfield table BUCKETS age buckets of the audit table, `{label, from, to}` in days
 local policy = require "zlock.policy"
 
 local M = {}
@@ -28,7 +29,8 @@ function M.row(l, now)
            age = age and (age .. "d") or "?", module = l.module, record_id = l.record_id, name = for_ }
 end
 
---- Age buckets of the audit table: label, from, to (days).
+-- Age buckets of the audit table: label, from, to (days). (Documented as a field above: LDoc
+-- takes a documented table's array entries for errors.)
 M.BUCKETS = { { "<1d", 0, 0 }, { "1-7d", 1, 7 }, { "8-30d", 8, 30 }, { ">30d", 31, math.huge } }
 
 --- Groups lock rows by module and source with age buckets (the audit table's rows).

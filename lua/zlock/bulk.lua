@@ -442,4 +442,5 @@ function Run:finish()
   return self.summary
 end
 
+M.Run = Run   -- the run's methods (the CLI stops a Ctrl-C'ed run at their entry)
 return M

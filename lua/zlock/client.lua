@@ -7,6 +7,8 @@
 local core = require "zlock.core"
 local json = require("cjson.safe").new()   -- encodes request bodies
 local errors = require "zlock.error"
+local logmod = require "zlock.log"
+local proxymod = require "zlock.proxy"
 -- Reply bodies are decoded by the core's own decoder: the same values as lua-cjson
 -- (null is cjson.null), with fewer instructions (about 18k vs 30k for a lock reply, callgrind).
 local decode = core.decode
@@ -48,43 +50,85 @@ local function tostr_param(v)
   return tostring(v)
 end
 
+-- Reports one observed exchange to the client's logger (zlock.log): `x` is the request or
+-- response table of call:run(true) or of a Lua transport; `seen` counts the call's attempts.
+local function observe(log, info, x, seen)
+  local e = {}
+  for k, v in pairs(info) do e[k] = v end
+  if x.kind == "request" then
+    seen.path = logmod.path(x.url, x.token_request)
+    seen.method, seen.token = x.method, x.token_request
+    if not x.token_request then seen.attempt = seen.attempt + 1 end
+  end
+  e.method, e.path = seen.method, seen.path
+  e.attempt = seen.token and "token" or seen.attempt
+  if x.kind == "request" then return log.request(e) end
+  e.status, e.ms, e.error, e.request_id = x.status or 0, x.ms, x.error, x.request_id
+  log.response(e)
+end
+
 -- Runs the on_retry hook (if any) before a backoff; false when it stopped the retries.
 local function retry_hook(self, call, info, attempt, ms, err)
   local hook = self._on_retry
-  if not hook then return true end
-  info.attempt, info.delay, info.error = attempt, ms / 1000, errors.new(err)
-  if hook(info) == false then
-    call:cancel("CANCELLED", "on_retry hook stopped the retries")
-    return false
+  if hook then
+    info.attempt, info.delay, info.error = attempt, ms / 1000, errors.new(err)
+    if hook(info) == false then
+      call:cancel("CANCELLED", "on_retry hook stopped the retries")
+      return false
+    end
   end
   return true
 end
 
--- libcurl in C: call:run() returns here only between attempts (so the hook runs in plain Lua).
+-- libcurl in C; returns here only between attempts (so the hook runs in plain Lua), and, when
+-- the client logs, around each request.
 local function drive_curl(self, call, info, w)
+  local log = self._log
+  local seen = { attempt = 0 }
   while true do
-    if not w then w = call:run() end
-    if not w then return end
-    if retry_hook(self, call, info, w.attempt, w.ms, w.error) then core.sleep(w.ms) end
+    if not w then w = call:run(log ~= nil) end
+    if not w then break end
+    if w.kind == "wait" then
+      if retry_hook(self, call, info, w.attempt, w.ms, w.error) then core.sleep(w.ms) end
+    else
+      observe(log, info, w, seen)
+    end
     w = nil
   end
 end
 
--- A Lua transport performs each step the core asks for.
+local function send(self, call, s, info, seen)
+  local transport, log = self._transport, self._log
+  local t0
+  if log then
+    observe(log, info, { kind = "request", method = s.method, url = s.url, token_request = s.token_request }, seen)
+    t0 = logmod.now()
+  end
+  if s.token_request and transport.send_token then
+    transport:send_token(call, s, self._core)   -- feeds the call itself (feed or feed_token)
+    if log then observe(log, info, { kind = "response", ms = math.floor((logmod.now() - t0) * 1000) }, seen) end
+    return
+  end
+  local status, body, errcode, credits = transport:send(s)
+  if log then
+    observe(log, info, { kind = "response", status = status, error = errcode,
+                         ms = math.floor((logmod.now() - t0) * 1000 + 0.5) }, seen)
+  end
+  call:feed(status, body, errcode, credits)
+end
+
+-- A transport driven from Lua (nginx, or the caller's own).
 local function drive_transport(self, call, info)
   local transport = self._transport
+  local seen = { attempt = 0 }
   if transport.prepare then transport:prepare(self._core) end
   if transport.resends then call:transport_resends() end   -- its HTTP client may re-send on its own
   while true do
     local s = call:next()
     local kind = s.kind
-    if kind == "done" then return
+    if kind == "done" then break
     elseif kind == "send" then
-      if s.token_request and transport.send_token then
-        transport:send_token(call, s, self._core)   -- feeds the call itself (feed or feed_token)
-      else
-        call:feed(transport:send(s))
-      end
+      send(self, call, s, info, seen)
     elseif kind == "wait" then
       retry_hook(self, call, info, s.attempt, s.ms, s.error)
       if transport.sleep then transport:sleep(s.ms) else core.sleep(s.ms) end
@@ -94,22 +138,29 @@ local function drive_transport(self, call, info)
   end
 end
 
+-- A call's error as a zlock error; a connection failure through a proxy names the proxy.
+local function failure(self, e)
+  local err = errors.new(e)
+  if err.code == "CONNECT" then proxymod.name_in(err, self._proxy, self._core:info().api_domain) end
+  return err
+end
+
 -- Runs one core call to its end with the client's transport; returns the core result
 -- table ({outcome, status, body, lock_id, reconciled, ambiguous, attempts, error}) or nil, err.
 local function drive(self, call, info, w)
   if self._transport then drive_transport(self, call, info) else drive_curl(self, call, info, w) end
   local res, err = call:result()
   call:close()
-  if not res then return nil, errors.new(err) end
+  if not res then return nil, failure(self, err) end
   return res
 end
 
 local function run(self, fname, kind, module, record_id, lock_id, reason, params, rerun)
-  if not self._transport then
+  if not self._transport and not self._log then
     -- fast path: one C crossing unless a backoff interrupts it
     local res, call, w = self._core:run(kind, module, record_id, lock_id, reason, params, rerun)
     if res then return res end
-    if res == nil then return nil, errors.new(call) end
+    if res == nil then return nil, failure(self, call) end
     return drive(self, call, { operation = fname, module = module, record_id = record_id }, w)
   end
   local call, err = self._core:call(kind, module, record_id, lock_id, reason, params, rerun)

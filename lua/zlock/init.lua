@@ -31,12 +31,12 @@ local ENV = {
   access_token = "ZOHO_ACCESS_TOKEN", refresh_token = "ZOHO_REFRESH_TOKEN",
   client_id = "ZOHO_CLIENT_ID", client_secret = "ZOHO_CLIENT_SECRET", dc = "ZOHO_DC",
   api_domain = "ZOHO_API_DOMAIN", accounts_domain = "ZOHO_ACCOUNTS_DOMAIN",
-  api_version = "ZOHO_API_VERSION", env = "ZOHO_ENV",
+  api_version = "ZOHO_API_VERSION", env = "ZOHO_ENV", log = "ZLOCK_LOG", proxy = "ZLOCK_PROXY",
 }
 
 --- Options from the environment (`ZOHO_ACCESS_TOKEN`, `ZOHO_REFRESH_TOKEN`, `ZOHO_CLIENT_ID`,
 -- `ZOHO_CLIENT_SECRET`, `ZOHO_DC`, `ZOHO_ENV`, `ZOHO_API_DOMAIN`, `ZOHO_ACCOUNTS_DOMAIN`,
--- `ZOHO_API_VERSION`), overlaid with `opts`.
+-- `ZOHO_API_VERSION`, `ZLOCK_LOG`, `ZLOCK_PROXY`), overlaid with `opts`.
 -- @tparam[opt] table opts options that win over the environment
 -- @treturn table options for `zlock.new`
 function zlock.env_options(opts)
@@ -57,7 +57,10 @@ end
 --  nginx: `shared_dict`, `keepalive`, `pool_size`, `http`, `refresh_lock_ttl`),
 --  `retries = { max_attempts, max_time, base_delay, max_delay }`, `on_retry = function(info)`
 --  (called before each backoff with `info.attempt`, `info.delay` (s), `info.error`,
---  `info.operation`, `info.module`, `info.record_id`; return `false` to stop retrying), `seed`.
+--  `info.operation`, `info.module`, `info.record_id`; return `false` to stop retrying), `seed`;
+--  `proxy` (a proxy URL for every request; libcurl transport only), `on_request` /
+--  `on_response` (`function(info)` around each HTTP request) and `log` (`"debug"` or a
+--  `function(line)`): see `zlock.log`.
 --  `transport`: `"auto"` (default: the host's own I/O inside nginx, HAProxy or a cqueues
 --  controller, else libcurl), `"curl"`, `"ngx"`, `"haproxy"`, `"cqueues"`, or a table
 --  implementing the contract in `zlock.transport`.
@@ -73,9 +76,14 @@ function zlock.new(opts)
   local cfg, why = options.client_config(opts, 2)
   if not cfg then return nil, errors.new{ code = "INVALID_ARGUMENT", message = why } end
   local transport = require("zlock.transport").pick(opts.transport, opts)
+  if transport and opts.proxy then
+    error("bad argument #1 to 'new' (proxy works with the libcurl transport only)", 2)
+  end
+  local log = require("zlock.log").new(opts)
   local cc, err = core.client(cfg)
   if not cc then return nil, errors.new(err) end
-  return setmetatable({ _core = cc, _on_retry = opts.on_retry, _transport = transport }, Client)
+  return setmetatable({ _core = cc, _on_retry = opts.on_retry, _transport = transport,
+                        _log = log, _proxy = opts.proxy }, Client)
 end
 
 local default_opts, default_client

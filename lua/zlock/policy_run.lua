@@ -203,7 +203,7 @@ end
 local function feed_all(c, p, feeder, prefetch)
   local ok, serr = pcall(function() feeder:feed(selection(c, p, feeder.sel), prefetch) end)
   if ok then return false, nil end
-  if type(serr) ~= "table" and tostring(serr):find("interrupted!", 1, true) then return true, nil end
+  if type(serr) == "table" and serr.code == "INTERRUPTED" then return true, nil end
   feeder.run:fail("select", p.module or "*", "-", type(serr) == "table" and serr or policy_error(tostring(serr)))
   return false, serr
 end

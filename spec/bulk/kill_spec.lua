@@ -5,11 +5,7 @@ local S = require "bulk.support"
 
 local POLICY = "spec/bulk/fixtures/lock_qualification.lua"
 
-local function lines(path)
-  local n = 0
-  for _ in S.slurp(path):gmatch("\n") do n = n + 1 end
-  return n
-end
+local lines = S.lines
 
 describe("kill -9 and resume", function()
   local e

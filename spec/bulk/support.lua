@@ -42,6 +42,13 @@ local function slurp(path)
 end
 S.slurp = slurp
 
+--- The number of lines of file `path` (0 when it does not exist), e.g. a journal's items.
+function S.lines(path)
+  local n = 0
+  for _ in slurp(path):gmatch("\n") do n = n + 1 end
+  return n
+end
+
 --- The environment prefix that points the `zlock` command at emulator `e`.
 function S.env(e, extra)
   local parts = { "env -u ZOHO_REFRESH_TOKEN -u ZOHO_CLIENT_ID -u ZOHO_CLIENT_SECRET -u ZOHO_DC",

@@ -1,0 +1,35 @@
+# bash completion for zlock. Made by scripts/cli-docs.lua from the zlock command's table of
+# commands: do not edit. Install: copy to /usr/share/bash-completion/completions/zlock, or
+# source it from ~/.bashrc.
+_zlock() {
+  local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} cmd= i
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    case ${COMP_WORDS[i]} in
+      --api-domain|--dc|--env|--proxy|--reason|--concurrency|--journal|--param) ((i++)) ;;
+      -*) ;;
+      *) [ -z "$cmd" ] && cmd=${COMP_WORDS[i]} ;;
+    esac
+  done
+  case $prev in
+    --api-domain) COMPREPLY=(); return ;;
+    --dc) COMPREPLY=($(compgen -W "us eu in au jp cn ca sa" -- "$cur")); return ;;
+    --env) COMPREPLY=($(compgen -W "production sandbox developer" -- "$cur")); return ;;
+    --proxy) COMPREPLY=(); return ;;
+    --reason) COMPREPLY=(); return ;;
+    --concurrency) COMPREPLY=(); return ;;
+    --journal) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --param) COMPREPLY=(); return ;;
+  esac
+  case $cmd in
+    '') COMPREPLY=($(compgen -W "get lock update unlock locks run help --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur")) ;;
+    help) COMPREPLY=($(compgen -W "get lock update unlock locks run" -- "$cur")) ;;
+    get) COMPREPLY=($(compgen -W " --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur")) ;;
+    lock) COMPREPLY=($(compgen -W "--reason --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur")) ;;
+    update) COMPREPLY=($(compgen -W "--reason --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur")) ;;
+    unlock) COMPREPLY=($(compgen -W " --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur")) ;;
+    locks) COMPREPLY=($(compgen -W "--long --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur")) ;;
+    run) if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--dry-run --concurrency --journal --param --no-progress --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur"));
+        else COMPREPLY=($(compgen -f -X "!*.lua" -- "$cur") $(compgen -d -- "$cur")); fi ;;
+  esac
+}
+complete -F _zlock zlock
