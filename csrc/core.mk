@@ -9,6 +9,7 @@
 CORE_PURE   := buf error request response retry dc auth client call call_phase outcome token $(if $(wildcard csrc/window.c),window) $(if $(wildcard csrc/op_copy.c),op_copy)
 CORE_IO     := curl_lazy transport_curl $(if $(wildcard csrc/batch.c),batch batch_shard batch_end batch_io batch_done)
 CORE_BIND   := binding/lua_core binding/lua_client binding/lua_call binding/lua_json binding/lua_op binding/lua_signal \
+               binding/lua_file binding/lua_env \
                $(if $(wildcard csrc/binding/lua_engine.c),binding/lua_engine)
 CORE_TESTS  := $(patsubst test/%.c,%,$(wildcard test/core_*_test.c))
 

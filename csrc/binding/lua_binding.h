@@ -44,5 +44,9 @@ void zlb_engine_register(lua_State *L);
 /* lua_signal.c: core.trap_sigint(err[, safe[, notice]]), core.sigint_count() */
 int  zlb_trap_sigint(lua_State *L);
 int  zlb_sigint_count(lua_State *L);
+/* lua_file.c: sets `lock_file` (an flock'ed file) in the module table on top of the stack. */
+void zlb_file_register(lua_State *L);
+/* lua_env.c: sets `environ_names` (the environment's variable names) in the module table. */
+void zlb_env_register(lua_State *L);
 
 #endif

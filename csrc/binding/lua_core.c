@@ -165,6 +165,8 @@ __attribute__((visibility("default"))) int luaopen_zlock_core(lua_State *L) {
     lua_newtable(L);
     zlc_setfuncs(L, funcs);
     zlb_engine_register(L);
+    zlb_file_register(L);
+    zlb_env_register(L);
     lua_pushliteral(L, ZL_VERSION);
     lua_setfield(L, -2, "version");
     return 1;
