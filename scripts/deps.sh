@@ -12,7 +12,7 @@ PKGS=(
   luajit2 libluajit2-5.1-dev
   lua-cjson lua-socket lua-busted lua-check luarocks
   nginx-light libnginx-mod-http-lua
-  valgrind wrk
+  valgrind wrk strace
   redis-server libhiredis-dev libssl-dev
   haproxy apache2 lua-cqueues lua-http lua-copas lua-luv lua-posix
   lua-ldoc lua-markdown clang libclang-rt-14-dev tinyproxy zsh

@@ -18,7 +18,9 @@
 -- the org has no API credits left; they come back over Zoho's rolling 24 h window) and a final
 -- `TOKEN` error (the token endpoint refused the refresh). After one, the runner sends nothing
 -- more: each later item fails at once with that same error (journaled as `failed`, so a rerun
--- with the same journal tries it again), and `summary.halted` holds the error.
+-- with the same journal tries it again), and `summary.halted` holds the error. A journal line
+-- that cannot be written (a full disk...) halts the run the same way (`JOURNAL`, also in
+-- `summary.journal_error`): what is not journaled cannot be resumed exactly.
 --
 -- ## Outcomes
 -- The core decides them (`zl_outcome` in zlock.h), the same on every engine: `locked`,
@@ -156,7 +158,8 @@ end
 -- @tparam[opt] table opts (types, defaults and ranges: `zlock.options`, section `bulk`; an
 --  unknown option raises)
 --  `concurrency` (calls in flight at most; the C engine adapts below it on 429),
---  `journal` (file name: resume support), `dry_run` (no call is made; items end as `planned`),
+--  `journal` (file name: resume support), `journal_identity` (see `zlock.journal.identity`: a
+--  journal written for another identity is refused), `dry_run` (no call is made; items end as `planned`),
 --  `on_result` (function(item, result, err), item.outcome set; errors it raises are reported
 --  on stderr and do not stop the run), `progress` (true: bar on stderr when it is a terminal;
 --  a function(state) receives `{done, total, failed, skipped}`), `total` (expected item count, for
@@ -175,15 +178,9 @@ function M.new(client, opts)
     reconciled = 0, checked = {},
     total = opts.total, started = progress_mod.clock(),
   }, Run)
-  if opts.journal and self.dry_run then
+  if opts.journal then
     -- a dry run shows what a rerun would skip, and writes nothing (not even an empty file)
-    local entries = journal_mod.read(opts.journal)
-    self.journal = { done = function(_, key)
-      local o = entries[key]
-      return o ~= nil and not journal_mod.NOT_DONE[o], o
-    end, append = function() end, close = function() end }
-  elseif opts.journal then
-    local j, err = journal_mod.open(opts.journal)
+    local j, err = journal_mod.open(opts.journal, { identity = opts.journal_identity, read_only = self.dry_run })
     if not j then return nil, err end
     self.journal = j
   end
@@ -253,14 +250,22 @@ function Run:_record(item, outcome, result, err)
   elseif outcome == "skipped" then
     self.skipped = self.skipped + 1
   end
-  if self.journal and outcome ~= "skipped" and outcome ~= "planned" then
-    self.journal:append(item.jkey, outcome, journal_fields(item, result, err))
-  end
+  if self.journal and outcome ~= "skipped" and outcome ~= "planned" then self:_journal(item, outcome, result, err) end
   if self.opts.on_result then
     local ok, msg = pcall(self.opts.on_result, item, result, err)
     if not ok then io.stderr:write("zlock: on_result raised: ", tostring(msg), "\n") end
   end
   if self.bar or self.progress_fn then self:_progress() end
+end
+
+-- Journals a finished item; a line that cannot be written halts the run (an unjournaled run
+-- cannot be resumed exactly: send nothing more, fail the run).
+function Run:_journal(item, outcome, result, err)
+  local ok, jerr = self.journal:append(item.jkey, outcome, journal_fields(item, result, err))
+  if not ok and not self.journal_error then
+    self.journal_error = jerr
+    self.halted = self.halted or jerr
+  end
 end
 
 local NO_OUTCOME = "engine returned no outcome"
@@ -418,7 +423,8 @@ end
 -- lock_id, code, message, err}`), `done`, `failed`, `skipped`, `reconciled` (items whose
 -- earlier, interrupted or unanswered call had landed), `elapsed` (s), `rate` (items/s),
 -- `engine` (engine stats), `dry_run`, `journal` (file name), `ok` (no failure), `halted` (the
--- error that stopped sending, see Halting; nil when none)
+-- error that stopped sending, see Halting; nil when none), `journal_error` (a journal write,
+-- flush or fsync failed: the run stopped sending at once and is not `ok`)
 function Run:finish()
   if self.summary then return self.summary end
   if self.engine then
@@ -427,7 +433,10 @@ function Run:finish()
   self.finished = true
   local estats = self.engine and self.engine:stats() or { concurrency = 0, max = 0, retries = 0, throttled = 0 }
   if self.engine then self.engine:close() end
-  if self.journal then self.journal:close() end
+  if self.journal then
+    local _, jerr = self.journal:close()
+    self.journal_error = self.journal_error or jerr
+  end
   if self.total == nil then self.total = self.done end
   self:_progress(true)
   if self.bar then self.bar:finish() end
@@ -437,8 +446,9 @@ function Run:finish()
     counts = self.counts, failures = self.failures, done = self.done, failed = self.failed,
     skipped = self.skipped, elapsed = elapsed, rate = elapsed > 0 and worked / elapsed or 0,
     engine = estats, dry_run = self.dry_run, journal = self.opts.journal, ok = self.failed == 0,
-    reconciled = self.reconciled, halted = self.halted,
+    reconciled = self.reconciled, halted = self.halted, journal_error = self.journal_error,
   }
+  if self.journal_error then self.summary.ok = false end
   return self.summary
 end
 

@@ -132,12 +132,15 @@ local function item_logger(next_fn)
 end
 
 local function exit_status(s, opts)
+  -- failures no item carries: the journal or the report could not be written
+  if s.journal_error then io.stderr:write("zlock: ", tostring(s.journal_error), "\n") end
+  if s.write_error then io.stderr:write("zlock: ", s.write_error, "\n") end
   if s.interrupted then
     io.stderr:write("zlock: interrupted after ", tostring(s.done), " items",
       opts.journal and ("; they are in " .. opts.journal .. ": run the same command again to resume") or "", "\n")
     return 130
   end
-  return s.failed == 0 and 0 or 1
+  return (s.failed == 0 and not s.journal_error and not s.write_error) and 0 or 1
 end
 
 local function run(ctx)
@@ -172,8 +175,9 @@ local function prepare(ctx)
     local k, v = kv:match("^([%w_]+)=(.*)$")
     given[k] = v
   end
-  local params, e = policy.params(p, given)
+  local params, e, warnings = policy.params(p, given)
   if not params then io.stderr:write("zlock: ", e, "\n"); return 2 end
+  for _, w in ipairs(warnings or {}) do io.stderr:write("zlock: warning: ", w, "\n") end
   ctx.policy, ctx.params = p, params
   if opts.journal then
     ctx.interrupt_hint = "; finished items are in " .. opts.journal .. ": run the same command again to resume"

@@ -89,6 +89,8 @@ local SECTIONS = {
     { name = "threads", type = "integer", c = "threads", scale = 1, layer = "engine",
       doc = "the C engine's I/O threads (0: automatic)" },
     { name = "journal", type = "string", layer = "runner", doc = "journal file: resume support" },
+    { name = "journal_identity", type = "table", layer = "runner",
+      doc = "the policy the journal belongs to (`zlock.journal.identity`): another is refused" },
     { name = "dry_run", type = "boolean", layer = "runner", doc = "no call is made; items end as `planned`" },
     { name = "on_result", type = "function", layer = "runner", doc = "`function(item, result, err)`" },
     { name = "progress", type = "boolean|function", layer = "runner",

@@ -145,7 +145,7 @@ function Feeder:prepare(rec)
   if matched then self.matched = self.matched + 1 end
   if what == "skip" then return nil end
   if what == "row" then
-    if v then self.out:write(v, "\n") end
+    if v then self.emit(v) end
     return nil
   end
   self.count = self.count + 1
@@ -189,9 +189,25 @@ end
 
 -- ------------------------------------------------------------------ the run
 
+-- A writer of report lines to `out` (closed at the end when it is `file`, else flushed):
+-- returns `emit(line)` and `finish()`, which returns the first failed write's message or nil.
+local function report_writer(out, file)
+  local failed
+  local function check(ok, msg)
+    if not ok and not failed then failed = "cannot write the report: " .. tostring(msg) end
+  end
+  local function emit(line) check(out:write(line, "\n")) end
+  local function finish()
+    if file then check(file:close()) else check(out:flush()) end
+    return failed
+  end
+  return emit, finish
+end
+
 local function start_run(c, p, opts, report)
   return bulk.new(c, {
     concurrency = opts.concurrency or p.concurrency, journal = (not report) and opts.journal or nil,
+    journal_identity = require("zlock.journal").identity(p),
     dry_run = opts.dry_run or report, progress = opts.progress, label = LABELS[p.action],
     on_result = opts.on_result, engine = opts.engine, sequential = opts.sequential,
   })
@@ -226,12 +242,13 @@ function M.run(c, p, opts)
   end
   local run, rerr = start_run(c, p, opts, report)
   if not run then return nil, rerr end
-  if report and p.header then out:write(p.header, "\n") end
-  local feeder = setmetatable({ run = run, p = p, sel = sel, ctx = ctx, out = out, report = report,
+  local emit, emitted = report_writer(out, out_file)
+  if report and p.header then emit(p.header) end
+  local feeder = setmetatable({ run = run, p = p, sel = sel, ctx = ctx, emit = emit, report = report,
                                 selected = 0, matched = 0, count = 0 }, Feeder)
   local interrupted, selection_error = feed_all(c, p, feeder, opts.prefetch or 2000)
   local summary = run:finish()
-  if out_file then out_file:close() end
+  if report then summary.write_error = emitted() end
   summary.interrupted = interrupted
   summary.selected, summary.matched, summary.selection_error = feeder.selected, feeder.matched, selection_error
   summary.reported = report and feeder.matched or nil

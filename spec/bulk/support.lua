@@ -42,10 +42,12 @@ local function slurp(path)
 end
 S.slurp = slurp
 
---- The number of lines of file `path` (0 when it does not exist), e.g. a journal's items.
+--- The number of item lines (entries) of journal `path` (0 when it does not exist).
 function S.lines(path)
   local n = 0
-  for _ in slurp(path):gmatch("\n") do n = n + 1 end
+  for line in slurp(path):gmatch("([^\n]*)\n") do
+    if line:find('"key":', 1, true) then n = n + 1 end   -- not the line naming the policy
+  end
   return n
 end
 
