@@ -86,6 +86,7 @@ build = {
       ["zlock.ngx.token"] = "lua/zlock/ngx/token.lua",
       ["zlock.ngx.transport"] = "lua/zlock/ngx/transport.lua",
       ["zlock.options"] = "lua/zlock/options.lua",
+      ["zlock.params"] = "lua/zlock/params.lua",
       ["zlock.policy"] = "lua/zlock/policy.lua",
       ["zlock.policy_run"] = "lua/zlock/policy_run.lua",
       ["zlock.progress"] = "lua/zlock/progress.lua",

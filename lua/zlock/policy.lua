@@ -281,44 +281,11 @@ function M.load(path)
   return M.validate(p, path)
 end
 
---- Policy parameters: `policy.params` defaults, overridden by the environment (`ZLOCK_<NAME>`,
--- upper case) and then by `overrides` (e.g. from `--param name=value`). Values are converted to
--- the type of the default (number, boolean).
--- @tparam table p policy
--- @tparam[opt] table overrides name -> string
--- @tparam[opt] function getenv (default os.getenv)
--- @treturn table|nil params
--- @treturn string|nil error
-function M.params(p, overrides, getenv)
-  getenv = getenv or os.getenv
-  local out = {}
-  for k, v in pairs(p.params or {}) do out[k] = v end
-  local function set(k, s, from)
-    local def = (p.params or {})[k]
-    if type(def) == "number" then
-      local n = tonumber(s)
-      if not n then return ("%s: %s must be a number, got %q"):format(from, k, s) end
-      out[k] = n
-    elseif type(def) == "boolean" then
-      if s ~= "true" and s ~= "false" then return ("%s: %s must be true or false"):format(from, k) end
-      out[k] = (s == "true")
-    else
-      out[k] = s
-    end
-  end
-  for k in pairs(p.params or {}) do
-    local s = getenv("ZLOCK_" .. tostring(k):upper())
-    if s and s ~= "" then
-      local e = set(k, s, "ZLOCK_" .. tostring(k):upper())
-      if e then return nil, e end
-    end
-  end
-  for k, s in pairs(overrides or {}) do
-    local e = set(k, s, "--param")
-    if e then return nil, e end
-  end
-  return out
-end
+--- Policy parameters: `policy.params` defaults, overridden by the environment (`ZLOCK_<NAME>`)
+-- and then by `overrides` (`--param name=value`); a misspelt name is refused. See
+-- `zlock.params.resolve` (this is it).
+-- @function params
+M.params = require("zlock.params").resolve
 
 -- ---------------------------------------------------------------- running
 
@@ -345,7 +312,8 @@ end
 --  for report rows, default io.stdout), `now`, `engine`, `sequential`, `prefetch` (records
 --  read ahead before submitting, default 2000)
 -- @treturn table the bulk summary (plus `selected`, `matched`, `selection_error`, `interrupted`:
---  SIGINT stopped the feeding, the items in flight were finished), or nil, err
+--  SIGINT stopped the feeding, the items in flight were finished; `write_error`: a report row
+--  could not be written), or nil, err
 function M.run(c, p, opts)
   return require("zlock.policy_run").run(c, p, opts)
 end
