@@ -129,6 +129,11 @@ local function locks(ctx)
   end)
   if not ok then
     if type(err) == "table" and err.code == "INTERRUPTED" then error(err, 0) end
+    if not opts.json and #rows > 0 then
+      -- a partial audit is shown, marked as such, and the command still fails
+      out.out("INCOMPLETE: only the locks read before the failure below\n")
+      if opts.long then locks_long(rows) else locks_grouped(rows) end
+    end
     return cli().fail(opts, "locks", require("zlock.error").from(err))
   end
   if opts.json then locks_json(all, rows); return 0 end

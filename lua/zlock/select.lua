@@ -225,13 +225,45 @@ function M.coql(c, query, opts)
   return flatten(M.coql_pages(c, query, opts))
 end
 
+-- Errors that are not about one module (the token, the network, the org's limits or
+-- edition): the audit stops at the first one instead of meeting it in every module.
+local GLOBAL = { TOKEN = true, INVALID_TOKEN = true, OAUTH_SCOPE_MISMATCH = true, CONNECT = true,
+                 TIMEOUT = true, TRANSPORT = true, CLOSED = true, CREDITS_EXHAUSTED = true,
+                 TOO_MANY_REQUESTS = true, FEATURE_NOT_SUPPORTED = true, INVALID_ARGUMENT = true,
+                 CANCELLED = true }
+
+-- The audit's failures so far as one error: code INCOMPLETE, `failures` = list of
+-- `{what =, err =}`.
+local function incomplete(failures)
+  local parts = {}
+  for i, f in ipairs(failures) do parts[i] = f.what .. ": " .. tostring(f.err) end
+  local e = mkerr("INCOMPLETE", ("the lock audit is incomplete (%d failed call%s): %s"):format(#failures,
+    #failures == 1 and "" or "s", table.concat(parts, "; ")))
+  e.failures = failures
+  return e
+end
+
+-- Records a failure; raises the audit's error at once when it is not about one module.
+local function record(failures, what, err)
+  if type(err) ~= "table" then
+    if tostring(err):find("interrupted!", 1, true) then error(err, 0) end   -- SIGINT: not a failure
+    err = mkerr("ERROR", tostring(err))
+  end
+  failures[#failures + 1] = { what = what, err = err }
+  if GLOBAL[err.code] then error(incomplete(failures), 0) end
+end
+
 -- Modules to audit: the given one, or every lockable module that has a locking configuration.
-local function audit_modules(c, module)
+-- A standard module the org does not have (INVALID_MODULE) is not audited; any other failure
+-- is recorded in `failures` (see `record`).
+local function audit_modules(c, module, failures)
   if module then return { module } end
   local names, seen = {}, {}
   for _, m in ipairs(M.LOCK_MODULES) do names[#names + 1] = m; seen[m] = true end
   local ok, data = pcall(request, c, "GET", "settings/modules")
-  if ok and data and type(data.modules) == "table" then
+  if not ok then
+    record(failures, "settings/modules (custom modules)", data)
+  elseif data and type(data.modules) == "table" then
     for _, m in ipairs(data.modules) do
       local name = m.api_name
       if type(name) == "string" and not seen[name] and (m.generated_type == "custom" or name:match("__c$")) then
@@ -242,7 +274,13 @@ local function audit_modules(c, module)
   local out = {}
   for _, m in ipairs(names) do
     local okc, cfg, status = pcall(request, c, "GET", "settings/record_locking_configurations", { module = m })
-    if okc and status ~= 204 and cfg then out[#out + 1] = m end
+    if not okc then
+      if not (type(cfg) == "table" and cfg.code == "INVALID_MODULE") then
+        record(failures, m .. " (locking configuration)", cfg)
+      end
+    elseif status ~= 204 and cfg then
+      out[#out + 1] = m
+    end
   end
   return out
 end
@@ -284,6 +322,12 @@ end
 -- 10,000 locks costs ~10,000 calls (credits!): audit one module at a time when you can.
 -- The per-record calls run concurrently through the bulk runner (`opts.concurrency`, default
 -- 10), one COQL page (up to 2,000 records) at a time.
+--
+-- Nothing fails silently: a module whose calls fail is recorded and the audit goes on with the
+-- other modules (an error about the token, the network or the org's limits stops it at once);
+-- after the last lock the iterator raises an `INCOMPLETE` error (`err.failures`: list of
+-- `{what, err}`), so what was yielded before it is a partial result. Standard modules the org
+-- does not have (`INVALID_MODULE`) are skipped.
 -- @param c client
 -- @tparam[opt] string module
 -- @tparam[opt] table opts `concurrency`
@@ -294,22 +338,38 @@ function M.locks(c, module, opts)
   local modules, mi = nil, 0
   local pages, buf, bi = nil, {}, 0
   local current
+  local failures = {}
+  -- the next page of locks of the current module (nil: none left), or false when the
+  -- module failed (recorded: the audit goes on with the next module)
+  local function next_locks()
+    local ok, res = pcall(function()
+      local rows = pages()
+      if not rows then return nil end
+      local ids = {}
+      for i, r in ipairs(rows) do ids[i] = tostring(r.id) end
+      return fetch_locks(c, current, ids, opts.concurrency)
+    end)
+    if ok then return res end
+    record(failures, current .. " (locked records)", res)
+    return false
+  end
   return function()
-    modules = modules or audit_modules(c, module)
+    modules = modules or audit_modules(c, module, failures)
     while true do
       if bi < #buf then
         bi = bi + 1
         return buf[bi]
       end
-      local rows = pages and pages()
-      if rows then
-        local ids = {}
-        for i, r in ipairs(rows) do ids[i] = tostring(r.id) end
-        buf, bi = fetch_locks(c, current, ids, opts.concurrency), 0
+      local got = pages and next_locks()
+      if got then
+        buf, bi = got, 0
       else
         mi = mi + 1
         current = modules[mi]
-        if not current then return nil end
+        if not current then
+          if #failures > 0 then error(incomplete(failures), 0) end
+          return nil
+        end
         pages = M.coql_pages(c, ("select id from %s where Locked__s = true"):format(current))
       end
     end
