@@ -296,6 +296,15 @@ local function meta(p)
   return nil
 end
 
+-- The exit status once stdout is flushed: output that could not be written (a full disk, a
+-- closed pipe) fails the command too.
+local function output_status(status)
+  local flushed, ferr = io.stdout:flush()
+  if flushed then return status end
+  out.err("zlock: cannot write the output: ", tostring(ferr), "\n")
+  return status ~= 0 and status or 1
+end
+
 --- Runs the command line; returns the exit status (0 all done, 1 failures, 2 usage,
 -- 130 interrupted).
 -- @tparam table argv arguments (without the program name)
@@ -331,7 +340,7 @@ function M.main(argv)
   end
   status = dispatch(cmd, ctx)
   core.trap_sigint(nil)
-  return status
+  return output_status(status)
 end
 
 --- The text table formatter (`zlock.cli_out.table`).
