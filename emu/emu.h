@@ -230,7 +230,20 @@ typedef struct emu_server {
     emu_stats stats;
     void *daemon;                 /* struct MHD_Daemon */
     int port;
+
+    /* requests that sleep in --latency, run by worker threads (server.c); wmu guards these */
+    pthread_mutex_t wmu;
+    pthread_cond_t sleep_cv;      /* broadcast when stopping: sleeps end early */
+    pthread_cond_t job_cv;        /* a job was queued (or stopping) */
+    pthread_cond_t done_cv;       /* a job or a worker thread ended */
+    void *jobs, *jobs_tail;       /* queued requests (server.c's emu_req), FIFO */
+    int queued, pending;          /* queued; queued or running */
+    int threads, idle;            /* worker threads; those waiting for a job */
+    bool stopping;
 } emu_server;
+
+/* Sleeps `ms` milliseconds, or less when the server stops (server.c). */
+void emu_sleep(emu_server *s, double ms);
 
 /* ---- a request being answered ---- */
 typedef struct emu_ctx {
@@ -299,6 +312,8 @@ double emu_rand_unit(emu_server *s);
 
 /* router.c */
 void emu_dispatch(emu_ctx *c);
+/* 404 INVALID_URL_PATTERN: the answer to a URL no route takes (router.c). */
+void emu_reply_invalid_url(emu_ctx *c);
 
 /* server.c */
 int emu_server_start(emu_server *s, char *err, size_t errlen);

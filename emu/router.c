@@ -14,18 +14,11 @@ const char *const emu_route_names[EMU_R_COUNT] = {
     "settings.fields", "users", "oauth.token", "admin", "other",
 };
 
-static void not_found(emu_ctx *c)
+void emu_reply_invalid_url(emu_ctx *c)
 {
     c->route = EMU_R_OTHER;
     emu_reply_error(c, 404, "INVALID_URL_PATTERN",
                     "Please check if the URL trying to access is a correct one", NULL);
-}
-
-static void sleep_ms(double ms)
-{
-    if (ms <= 0) return;
-    struct timespec ts = { (time_t)(ms / 1000), (long)((ms - (double)(long)(ms / 1000) * 1000) * 1e6) };
-    while (nanosleep(&ts, &ts) != 0) {}
 }
 
 /* Splits the path after /crm/{v}/ into c->seg; false when the URL is not a CRM API path. */
@@ -57,7 +50,7 @@ static void crm_route(emu_ctx *c)
         if (n >= 2 && n <= 3 && strcmp(c->seg[1], "record_locking_configurations") == 0) emu_config_route(c);
         else if (n == 2 && (strcmp(c->seg[1], "modules") == 0 || strcmp(c->seg[1], "fields") == 0)) emu_meta_route(c);
         else if (n == 3 && (strcmp(c->seg[1], "modules") == 0 || strcmp(c->seg[1], "fields") == 0)) emu_meta_route(c);
-        else not_found(c);
+        else emu_reply_invalid_url(c);
     } else if (strcmp(a, "users") == 0 && n <= 2) {
         emu_meta_route(c);
     } else if (strcmp(a, "coql") == 0 && n == 1) {
@@ -69,7 +62,7 @@ static void crm_route(emu_ctx *c)
     } else if ((n == 3 || n == 4) && strcmp(c->seg[2], "Locking_Information__s") == 0) {
         emu_locks_route(c);
     } else {
-        not_found(c);
+        emu_reply_invalid_url(c);
     }
 }
 
@@ -148,9 +141,9 @@ static void crm_call(emu_ctx *c)
     }
     for (long m = atomic_load(&st->max_in_flight); inflight > m
          && !atomic_compare_exchange_weak(&st->max_in_flight, &m, inflight);) {}
-    sleep_ms((double)f.latency_ms + jitter);
+    emu_sleep(s, (double)f.latency_ms + jitter);
 
-    if (!path_ok) { not_found(c); goto done; }
+    if (!path_ok) { emu_reply_invalid_url(c); goto done; }
     if (!check_token(c)) goto done;
     long remaining = -1;
     if (!emu_credit_take(s, &remaining)) {
@@ -191,12 +184,12 @@ void emu_dispatch(emu_ctx *c)
         pthread_mutex_lock(&c->s->mu);
         double ms = (double)c->s->faults.latency_ms;
         pthread_mutex_unlock(&c->s->mu);
-        sleep_ms(ms);
+        emu_sleep(c->s, ms);
         emu_oauth_route(c);
     } else if (strncmp(c->url, "/crm/", 5) == 0) {
         c->route = EMU_R_OTHER;
         crm_call(c);
     } else {
-        not_found(c);
+        emu_reply_invalid_url(c);
     }
 }
