@@ -16,6 +16,7 @@ all: emu core
 include rock.mk
 include emu/emu.mk
 include csrc/core.mk
+include fuzz/fuzz.mk
 
 all-luas:
 	@for l in $(LUAS); do $(MAKE) --no-print-directory core LUA=$$l || exit 1; done

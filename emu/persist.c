@@ -137,6 +137,11 @@ static bool load_module(emu_org *o, json_t *mj, char *err, size_t errlen)
         m->name_field = nf ? emu_module_field(m, nf) : 0;
         const char *nf2 = json_string_value(json_object_get(mj, "name_field2"));
         m->name_field2 = nf2 ? emu_module_field(m, nf2) : -1;
+        if ((nf && m->name_field < 0) || (nf2 && m->name_field2 < 0)) {   /* a save would not keep it */
+            snprintf(err, errlen, "module %s: name_field %s is not one of its fields", name,
+                     nf && m->name_field < 0 ? nf : nf2);
+            return false;
+        }
     }
     json_t *cfg = json_object_get(mj, "config");
     if (json_is_object(cfg)) {
