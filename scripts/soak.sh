@@ -8,16 +8,16 @@
 # Sizes and rates (environment): SOAK_DEALS (30000 deals, ~1/6 targets), SOAK_KILLS (8),
 # SOAK_KILL_MIN/MAX (seconds into a run before the kill: 6/16), SOAK_CONCURRENCY (12),
 # SOAK_FAIL_RATE (0.1), SOAK_DROP_RATE (0.05), SOAK_LATENCY (30:60 ms), SOAK_LIMIT (8 in flight),
-# SOAK_TOKEN_TTL (90 s: the emulator, like Zoho, mints at most 10 tokens per 10 minutes),
+# SOAK_TOKEN_TTL (60 s: the emulator, like Zoho, mints at most 10 tokens per 10 minutes),
 # SOAK_CREDITS (DEALS / 2: about twice what the soak spends, so X-API-CREDITS-REMAINING shows).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 DEALS=${SOAK_DEALS:-30000}; KILLS=${SOAK_KILLS:-8}
 KMIN=${SOAK_KILL_MIN:-6}; KMAX=${SOAK_KILL_MAX:-16}
 CONC=${SOAK_CONCURRENCY:-12}; FAIL=${SOAK_FAIL_RATE:-0.1}; DROP=${SOAK_DROP_RATE:-0.05}
-LAT=${SOAK_LATENCY:-30:60}; LIMIT=${SOAK_LIMIT:-8}; TTL=${SOAK_TOKEN_TTL:-90}
+LAT=${SOAK_LATENCY:-30:60}; LIMIT=${SOAK_LIMIT:-8}; TTL=${SOAK_TOKEN_TTL:-60}
 CREDITS=${SOAK_CREDITS:-$(( DEALS / 2 ))}
-POLICY=scripts/soak_policy.lua
+POLICY=spec/bulk/fixtures/lock_qualification.lua   # reason "spec kill <id>"
 die() { echo "soak: $*" >&2; exit 1; }
 
 make --no-print-directory emu core LUA=lua5.4 >build/soak-build.log 2>&1 || { tail -n 20 build/soak-build.log; die "build failed"; }
@@ -31,35 +31,28 @@ cleanup() {
 }
 trap cleanup EXIT
 
-build/zlock-emu --listen 127.0.0.1:0 --seed demo --records "Deals=$DEALS" --latency "$LAT" \
-  --concurrency-limit "$LIMIT" --fail-rate "$FAIL" --drop-rate "$DROP" --drop-mode headers \
-  --token-ttl "$TTL" --credits "$CREDITS" --state "$WORK/state.json" >"$WORK/emu.out" 2>"$WORK/emu.err" &
-EMU_PID=$!
-URL=""
-for _ in $(seq 50); do
-  URL=$(sed -n '1s/^zlock-emu listening on //p' "$WORK/emu.out")
-  [ -n "$URL" ] && break
-  kill -0 "$EMU_PID" 2>/dev/null || break
-  sleep 0.1
-done
+. scripts/emu_start.sh
+emu_start "$WORK" --seed demo --records "Deals=$DEALS" --latency "$LAT" --concurrency-limit "$LIMIT" \
+  --fail-rate "$FAIL" --drop-rate "$DROP" --drop-mode headers --token-ttl "$TTL" --credits "$CREDITS" \
+  --state "$WORK/state.json"
 [ -n "$URL" ] || { cat "$WORK/emu.err" >&2; die "zlock-emu did not start"; }
 
-# Minted tokens only, never the static one: each run starts with a token minted here (reused
-# while it has 30 s of life left: the emulator, like Zoho, mints 10 per 10 minutes per refresh
-# token) and refreshes it itself when it expires under it.
+# Minted tokens only, never the static one: each run starts with the token minted here (a new
+# one once it has expired: the emulator, like Zoho, mints 10 per 10 minutes per refresh token),
+# so a run often starts with a token about to expire and must refresh it itself.
 export ZOHO_API_DOMAIN="$URL" ZOHO_ACCOUNTS_DOMAIN="$URL" ZOHO_CLIENT_ID=1000.ZLOCKEMUDEMOCLIENT \
   ZOHO_CLIENT_SECRET=zlock-emu-demo-client-secret ZOHO_REFRESH_TOKEN=1000.zlockemu.demo-refresh-token
 unset ZOHO_DC
-MINTED_AT=0
+MINTED_AT=0; MINTS=0
 fresh_token() {
-  [ $(( $(date +%s) - MINTED_AT )) -lt $(( TTL - 30 )) ] && return 0
+  [ $(( $(date +%s) - MINTED_AT )) -lt "$TTL" ] && return 0
   local reply
   reply=$(curl -sf -X POST "$URL/oauth/v2/token" -d grant_type=refresh_token -d "client_id=$ZOHO_CLIENT_ID" \
           -d "client_secret=$ZOHO_CLIENT_SECRET" -d "refresh_token=$ZOHO_REFRESH_TOKEN") || die "token endpoint failed"
   ZOHO_ACCESS_TOKEN=$(printf '%s' "$reply" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
   [ -n "$ZOHO_ACCESS_TOKEN" ] || die "no token minted: $reply"
   export ZOHO_ACCESS_TOKEN
-  MINTED_AT=$(date +%s)
+  MINTED_AT=$(date +%s); MINTS=$((MINTS + 1))
 }
 
 curl -sf "$URL/__emu/state?module=Deals&records=0" >"$WORK/before.json" || die "cannot read /__emu/state"
@@ -87,7 +80,7 @@ for r in 1 2 3 4 5; do
   if bin/zlock --json run "$POLICY" --journal "$JOURNAL" --concurrency "$CONC" --no-progress \
        >"$WORK/final-$r.json" 2>"$WORK/final-$r.err"; then clean=1; break; fi
   failed_runs=$((failed_runs + 1))
-  echo "soak: resume $r did not end clean: $(head -c 300 "$WORK/final-$r.err")"
+  echo "soak: resume $r did not end clean: $(lua5.4 scripts/soak_check.lua --run "$WORK/final-$r.json") $(head -c 300 "$WORK/final-$r.err")"
 done
 DURATION=$(( $(date +%s) - START ))
 [ "$clean" -eq 1 ] || die "no run ended clean after $KILLS kills and 5 resumes (logs: $WORK)"
@@ -97,5 +90,5 @@ curl -sf "$URL/__emu/stats" >"$WORK/stats.json" || die "cannot read /__emu/stats
 # Which deals are targets (their Stage): from the state file the emulator saves on SIGTERM.
 kill "$EMU_PID"; wait "$EMU_PID" 2>/dev/null; EMU_PID=""
 [ -s "$WORK/state.json" ] || die "zlock-emu saved no state file"
-lua5.4 scripts/soak_check.lua "$WORK" "$KILLS" "$kills" "$runs" "$failed_runs" "$DURATION" && PASSED=1
+lua5.4 scripts/soak_check.lua "$WORK" "$KILLS" "$kills" "$runs" "$failed_runs" "$DURATION" "$MINTS" && PASSED=1
 [ "$PASSED" = 1 ]
