@@ -37,7 +37,7 @@ for src in fuzz/*_fuzz.c; do
   secs=$(echo "$done_line" | sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p')
   cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -n 1)
   if [ "$rc" -eq 0 ] && [ -n "$done_line" ]; then
-    echo "ok $n - fuzz $name: ${runs:-?} runs in ${secs:-?} s, ${cov:-cov: ?}, corpus $(ls "$work" | wc -l) new"
+    echo "ok $n - fuzz $name: ${runs:-?} runs in ${secs:-?} s, ${cov:-cov: ?}, $(ls "$work" | wc -l) inputs in $work"
   else
     failed=$((failed + 1))
     grep -E 'ERROR|invariant broken|SUMMARY|Test unit written' "$log" | head -n 8 | sed 's/^/# /'
