@@ -56,4 +56,4 @@ lint:
 	luacheck lua spec bin examples bench
 
 clean:
-	rm -rf build build-san
+	rm -rf $(BUILD) build-san
