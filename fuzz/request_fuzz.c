@@ -33,7 +33,8 @@ static void check_build(const fuzz_input *in, zl_op_kind kind, const char *ver, 
     zl_request r;
     zl_error err = {0};
     int rc = zl_request_build(&op, ver, &r, &err);
-    bool need_lock = kind == ZL_OP_GET_ONE || kind == ZL_OP_UPDATE || kind == ZL_OP_UNLOCK;
+    /* an UNLOCK without a lock id is valid: the call finds the lock first */
+    bool need_lock = kind == ZL_OP_GET_ONE || kind == ZL_OP_UPDATE || (kind == ZL_OP_UNLOCK && op.lock_id);
     bool need_reason = kind == ZL_OP_LOCK || kind == ZL_OP_UPDATE;
     if (kind != ZL_OP_REQUEST) {
         bool checks = ok_check(zl_check_module, op.module) && ok_check(zl_check_id, op.record_id) &&

@@ -1,9 +1,9 @@
-/* Fuzzes the reply classifier (zl_response_classify) and the lock-list search
- * (zl_response_find_manual_lock) on any body, status and transport failure.
+/* Fuzzes the reply classifier (zl_response_classify) and the lock-list reading
+ * (zl_response_pick) on any body, status and transport failure.
  * Input: kind, status (2 bytes), transport error, then the body (the rest, NULs included).
  * Invariants: every reply yields an outcome of the enum and, unless OK, an error code;
  * retryable outcomes say so; an OK lock/update/unlock carries a valid lock id unless empty;
- * details are JSON; an id found in a list is a valid id; nothing leaks. */
+ * details are JSON; ids picked from a list are valid, and ours only with a reason; no leaks. */
 #include <jansson.h>
 #include "internal.h"
 #include "fuzz_input.h"
@@ -40,12 +40,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     zl_error_clear(&c.err);
 
-    char id[ZL_ID_MAX + 1];
     const char *reasons[] = { "zlock: test", "", NULL };
     for (size_t i = 0; i < 3; i++) {
-        memset(id, 'x', sizeof id);
-        if (zl_response_find_manual_lock(len ? body : NULL, len, reasons[i], id))
-            FUZZ_ASSERT(fuzz_terminated(id, sizeof id) && zl_check_id(id, strlen(id)) == NULL, "found an invalid id");
+        zl_lock_pick pick;
+        memset(&pick, 'x', sizeof pick);
+        bool any = zl_response_pick(len ? body : NULL, len, reasons[i], &pick);
+        FUZZ_ASSERT(fuzz_terminated(pick.mine, sizeof pick.mine) && fuzz_terminated(pick.held, sizeof pick.held),
+                    "pick not terminated");
+        FUZZ_ASSERT(any == (pick.held[0] != '\0'), "returned %d with held '%s'", any, pick.held);
+        FUZZ_ASSERT(!pick.held[0] || zl_check_id(pick.held, strlen(pick.held)) == NULL, "held id '%s'", pick.held);
+        FUZZ_ASSERT(!pick.mine[0] || zl_check_id(pick.mine, strlen(pick.mine)) == NULL, "mine id '%s'", pick.mine);
+        FUZZ_ASSERT(!pick.mine[0] || pick.held[0], "our lock %s found but none held", pick.mine);
+        FUZZ_ASSERT(reasons[i] || !pick.mine[0], "our lock found without a reason");
     }
     free(body);
     return 0;
