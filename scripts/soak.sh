@@ -66,9 +66,11 @@ for k in $(seq "$KILLS"); do
   RUN_PID=$!
   runs=$((runs + 1))
   sleep "$(( KMIN + RANDOM % (KMAX - KMIN + 1) ))"
-  how="ended by itself"
+  how=""
   if kill -9 "$RUN_PID" 2>/dev/null; then kills=$((kills + 1)); how="killed"; fi
   wait "$RUN_PID" 2>/dev/null
+  rc=$?
+  [ -n "$how" ] || how="ended by itself (exit $rc: $(tail -q -n 2 "$WORK/run-$k.err" "$WORK/run-$k.out" | tr '\n' ' ' | head -c 400))"
   RUN_PID=""
   echo "soak: run $k $how; the journal holds $(wc -l <"$JOURNAL" 2>/dev/null || echo 0) lines"
 done
