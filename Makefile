@@ -5,10 +5,16 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 BUILD   := build
+# SANITIZE=1: everything built with ASan + UBSan into build-san/ (build/ is left alone);
+# `make test SANITIZE=1` runs the C tests and the core and bulk specs on that build.
+ifeq ($(SANITIZE),1)
+BUILD   := build-san
+override CFLAGS += -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+endif
 LUA     ?= lua5.4
 LUAS    := lua5.4 lua5.3 lua5.1 luajit
 
-.PHONY: all deps test demo clean lint all-luas cli-docs man doc
+.PHONY: all deps test demo clean lint all-luas cli-docs man doc soak
 
 all: emu core
 
@@ -16,6 +22,7 @@ all: emu core
 include rock.mk
 include emu/emu.mk
 include csrc/core.mk
+include fuzz/fuzz.mk
 
 all-luas:
 	@for l in $(LUAS); do $(MAKE) --no-print-directory core LUA=$$l || exit 1; done
@@ -24,7 +31,7 @@ deps:
 	@scripts/deps.sh
 
 test:
-	@scripts/test.sh
+	@SANITIZE=$(SANITIZE) scripts/test.sh
 
 demo:
 	@scripts/demo.sh
@@ -42,8 +49,11 @@ man: cli-docs
 doc:
 	@scripts/check-doc.sh
 
+soak:
+	@scripts/soak.sh
+
 lint:
 	luacheck lua spec bin examples bench
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-san

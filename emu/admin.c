@@ -113,7 +113,7 @@ static void stats(emu_ctx *c)
             long n = atomic_load(&st->by_route[r][k]);
             if (!n) continue;
             if (!by) by = json_object();
-            char code[8];
+            char code[sizeof "-2147483648"];   /* any int, so no truncation whatever k is */
             snprintf(code, sizeof code, "%d", k);
             json_object_set_new(by, code, json_integer(n));
         }

@@ -263,6 +263,9 @@ typedef struct emu_ctx {
     bool drop_partial;            /* ... after sending the status line and headers */
     bool loopback;                /* the client is on 127.0.0.0/8 or ::1 */
     int user;                     /* current user index */
+    /* Set by a caller without a connection (the dispatch fuzzer): answers emu_query
+       (header false) and emu_header (header true) instead of libmicrohttpd. */
+    const char *(*lookup)(const struct emu_ctx *c, bool header, const char *name);
 } emu_ctx;
 
 const char *emu_query(emu_ctx *c, const char *name);   /* query (or form) parameter */

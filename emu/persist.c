@@ -137,6 +137,11 @@ static bool load_module(emu_org *o, json_t *mj, char *err, size_t errlen)
         m->name_field = nf ? emu_module_field(m, nf) : 0;
         const char *nf2 = json_string_value(json_object_get(mj, "name_field2"));
         m->name_field2 = nf2 ? emu_module_field(m, nf2) : -1;
+        if ((nf && m->name_field < 0) || (nf2 && m->name_field2 < 0)) {   /* a save would not keep it */
+            snprintf(err, errlen, "module %s: name_field %s is not one of its fields", name,
+                     nf && m->name_field < 0 ? nf : nf2);
+            return false;
+        }
     }
     json_t *cfg = json_object_get(mj, "config");
     if (json_is_object(cfg)) {
@@ -144,6 +149,7 @@ static bool load_module(emu_org *o, json_t *mj, char *err, size_t errlen)
         size_t i;
         json_t *r;
         json_array_foreach(rules, i, r) json_object_del(r, "id");
+        uint64_t next_id = o->next_id;
         emu_config *c = emu_config_from_json(o, m, copy, NULL, &e);
         json_decref(copy);
         if (!c) {
@@ -156,8 +162,17 @@ static bool load_module(emu_org *o, json_t *mj, char *err, size_t errlen)
         if (jid(json_object_get(cfg, "id"), &id) && id) c->id = id;
         c->created = iso_time(json_string_value(json_object_get(cfg, "created_time")));
         c->modified = iso_time(json_string_value(json_object_get(cfg, "modified_time")));
-        json_array_foreach(json_object_get(cfg, "locking_rules"), i, r)
-            if (i < c->nrules && jid(json_object_get(r, "id"), &id) && id) c->rules[i].id = id;
+        bool all_saved = jid(json_object_get(cfg, "id"), &id) && id;
+        json_array_foreach(json_object_get(cfg, "locking_rules"), i, r) {
+            bool saved = i < c->nrules && jid(json_object_get(r, "id"), &id) && id;
+            if (saved) c->rules[i].id = id;
+            all_saved = all_saved && saved;
+        }
+        /* the ids drawn for it were all replaced by saved ones: a reload does not move next_id */
+        if (all_saved) o->next_id = next_id;
+        if (c->id > o->next_id) o->next_id = c->id;
+        for (size_t n = 0; n < c->nrules; n++)
+            if (c->rules[n].id > o->next_id) o->next_id = c->rules[n].id;
         emu_config_free(m->config);
         m->config = c;
     }

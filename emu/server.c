@@ -73,6 +73,7 @@ static ssize_t cut_body(void *cls, uint64_t pos, char *buf, size_t max)
 
 const char *emu_query(emu_ctx *c, const char *name)
 {
+    if (c->lookup) return c->lookup(c, false, name);
     const char *v = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, name);
     if (v) return v;
     emu_req *rq = req_of(c);
@@ -83,6 +84,7 @@ const char *emu_query(emu_ctx *c, const char *name)
 
 const char *emu_header(emu_ctx *c, const char *name)
 {
+    if (c->lookup) return c->lookup(c, true, name);
     return MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, name);
 }
 

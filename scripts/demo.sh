@@ -38,15 +38,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 step "Starting zlock-emu with the demo org (2,000 deals; ~100 ms per call, like Zoho)"
-build/zlock-emu --listen 127.0.0.1:0 --seed demo --records Deals=2000 --latency 100:40 >"$WORK/emu.out" 2>"$WORK/emu.err" &
-EMU_PID=$!
-URL=
-for _ in $(seq 100); do
-  URL=$(sed -n '1s/^zlock-emu listening on //p' "$WORK/emu.out")
-  [ -n "$URL" ] && break
-  kill -0 "$EMU_PID" 2>/dev/null || break
-  sleep 0.05
-done
+. scripts/emu_start.sh
+emu_start "$WORK" --seed demo --records Deals=2000 --latency 100:40
 if [ -z "$URL" ]; then cat "$WORK/emu.err" >&2; echo "demo: zlock-emu did not start" >&2; exit 1; fi
 echo "listening on $URL"
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # zlock's test command (README: `make test`). Builds everything, then runs:
-#   C unit tests (TAP), luacheck, the emulator specs, the module specs under every
-#   Lua ABI (5.4, 5.3, 5.1, LuaJIT), the bulk and OpenResty specs.
+#   C unit tests (TAP), the libFuzzer harnesses (3 s each), luacheck, the emulator specs,
+#   the module specs under every Lua ABI (5.4, 5.3, 5.1, LuaJIT), the bulk and OpenResty specs.
+#   SANITIZE=1: instead, the C tests and the core and bulk specs on the ASan + UBSan build
+#   (scripts/test_sanitize.sh); SANITIZE=also (CI): the suite, then that run.
 # Every step prints TAP; the last line is the sum: "N passed, N failed".
 # Exit status: 0 when nothing failed.
 set -uo pipefail
@@ -29,6 +31,13 @@ run_step() {
   PASSED=$((PASSED + ok)); FAILED=$((FAILED + nok))
 }
 
+# make test SANITIZE=1: only the ASan + UBSan run (scripts/test_sanitize.sh).
+if [ "${SANITIZE:-}" = 1 ]; then
+  . scripts/test_sanitize.sh
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" -eq 0 ]; exit
+fi
+
 echo "# ---- build"
 if ! make --no-print-directory emu all-luas >"$LOGDIR/build.log" 2>&1; then
   cat "$LOGDIR/build.log"
@@ -42,6 +51,9 @@ echo "ok - build"; PASSED=$((PASSED + 1))
 for t in build/tests/*; do
   [ -x "$t" ] && run_step "c-$(basename "$t")" "$t"
 done
+
+# libFuzzer harnesses: each a few seconds, so they keep building and finding nothing.
+run_step fuzz scripts/fuzz.sh 3
 
 lint() {
   if luacheck --no-color -q lua spec bin examples bench >"$LOGDIR/luacheck.log" 2>&1; then
@@ -87,6 +99,9 @@ run_step doc scripts/check-doc.sh
 # OpenResty: a real nginx in front of the emulator.
 [ -d spec/openresty ] && run_step busted-openresty \
   env LUA_CPATH="build/luajit/?.so;;" busted --lua=luajit -o TAP spec/openresty
+
+# CI (SANITIZE=also): the sanitizer run after the suite, counted in the same line.
+[ "${SANITIZE:-}" = also ] && . scripts/test_sanitize.sh
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
