@@ -21,13 +21,7 @@ end
 
 --- A zlock client on emulator `e` with the selection and bulk methods installed.
 function S.client(e, opts)
-  local zlock = require "zlock"
-  require("zlock.select").install(zlock.Client)
-  require("zlock.bulk").install(zlock.Client)
-  local o = { api_domain = S.url(e), access_token = emu.ACCESS_TOKEN }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  if o.access_token == false then o.access_token = nil end   -- refresh flow only
-  return assert(zlock.new(o))
+  return e:client(opts)   -- access_token = false: the refresh flow only
 end
 
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end

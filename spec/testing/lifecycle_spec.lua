@@ -1,0 +1,94 @@
+-- zlock.testing.emulator: start, the admin calls, a client on it, and every way it stops
+-- (stop(), garbage collection, the end of the process that started it, even by kill -9).
+local testing = require "zlock.testing"
+
+local function alive(pid)
+  local f = io.open("/proc/" .. pid .. "/stat", "r")
+  if not f then return false end
+  local s = f:read("*a")
+  f:close()
+  return not s:match("^%d+ %b() Z")
+end
+
+local function wait_gone(pid, seconds)
+  local socket = require "socket"
+  local deadline = socket.gettime() + seconds
+  while alive(pid) and socket.gettime() < deadline do socket.sleep(0.05) end
+  return not alive(pid)
+end
+
+describe("zlock.testing.emulator", function()
+  it("starts on a loopback port with the demo org and answers through a zlock client", function()
+    local emu = testing.emulator()
+    finally(function() emu:stop() end)
+    assert.matches("^http://127%.0%.0%.1:%d+$", emu.url)
+    assert.is_true(alive(emu.pid))
+    local st = emu:state()
+    assert.equals(240, st.counts.Deals.records)
+    local id
+    for rid, locked in pairs(st.records.Deals) do
+      if not locked then id = rid break end
+    end
+    local c = emu:client()
+    local lock = assert(c:lock("Deals", id, "from the lifecycle spec"))
+    c:close()
+    assert.locked(emu, "Deals", id, "from the lifecycle spec")
+    assert.equals(1, #testing.locks_by_record(emu:state("Deals"))[id])
+    assert.equals(lock.id, testing.locks_by_record(emu:state("Deals"))[id][1].lock_id)
+    assert.is_true(emu:stats().total >= 1)
+    emu:reset()
+    assert.is_not.locked(emu, "Deals", id)
+  end)
+
+  it("passes faults and limits to the emulator, at start and at run time", function()
+    local emu = testing.emulator{ seed = "empty", records = { Deals = 7 }, latency = 5, concurrency_limit = 3,
+                                  fail_rate = 0.25, drop_rate = 0.125, random_seed = 42 }
+    finally(function() emu:stop() end)
+    local f = emu:faults{}
+    assert.equals(5, f.latency_ms)
+    assert.equals(3, f.concurrency_limit)
+    assert.equals(0.25, f.fail_rate)
+    assert.equals(0.125, f.drop_rate)
+    assert.equals(7, emu:state().counts.Deals.records)
+    assert.equals(0, emu:faults{ fail_rate = 0 }.fail_rate)
+  end)
+
+  it("stop() ends the process and is idempotent; admin calls after it raise", function()
+    local emu = testing.emulator{ seed = "empty" }
+    local pid = emu.pid
+    emu:stop()
+    assert.is_false(alive(pid))
+    assert.is_false(emu:running())
+    assert.is_nil(emu:stop())
+    assert.has_error(function() emu:state() end, "the emulator is stopped")
+  end)
+
+  it("is stopped when the emulator object is garbage collected", function()
+    local pid
+    do
+      local emu = testing.emulator{ seed = "empty" }
+      pid = emu.pid
+      assert.is_true(alive(pid))
+    end
+    collectgarbage()
+    collectgarbage()
+    assert.is_true(wait_gone(pid, 5), "zlock-emu " .. pid .. " still runs after its object was collected")
+  end)
+
+  it("refuses an unknown option before starting anything", function()
+    assert.has_error(function() testing.emulator{ seeed = "demo" } end,
+      "zlock.testing.emulator: unknown option 'seeed'")
+  end)
+
+  it("says why when the emulator cannot start (a fixture file that does not exist)", function()
+    local ok, err = pcall(testing.emulator, { seed = "/nonexistent/org.json" })
+    assert.is_false(ok)
+    assert.matches("zlock%-emu did not start: .*/nonexistent/org.json", err)
+  end)
+
+  it("says where it looked when zlock-emu cannot be found", function()
+    local ok, err = pcall(testing.emulator, { bin = "/nonexistent/zlock-emu" })
+    assert.is_false(ok)
+    assert.matches("/nonexistent/zlock%-emu %(the bin option%) is not an executable file", err)
+  end)
+end)
