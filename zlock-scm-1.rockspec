@@ -46,8 +46,9 @@ external_dependencies = {
 
 build = {
   type = "make",
-  -- rock.mk: objects and module under build/rock/<LUA_INCDIR>/, one directory per Lua ABI
-  build_target = "rock",
+  -- rock.mk: objects and module under build/rock/<LUA_INCDIR>/, one directory per Lua ABI;
+  -- zlock-emu, or without libmicrohttpd/jansson a script saying so (emu/emu.mk)
+  build_target = "rock build/rock-bin/zlock-emu",
   build_variables = {
     LUA = "rock",
     LUA_INCDIR = "$(LUA_INCDIR)",
@@ -102,6 +103,7 @@ build = {
     },
     bin = {
       ["zlock"] = "bin/zlock",
+      ["zlock-emu"] = "build/rock-bin/zlock-emu",
     },
     -- the command's shell completions and man page (README: "Shell completions and man page")
     conf = {

@@ -74,6 +74,32 @@ function M.locks_by_record(state)
   return by
 end
 
+--- The reason of every locked record of a module, from the emulator's state: record id ->
+-- reason (automatic locks: the empty string). Compare it with what the org should hold after a
+-- run, untouched locks included: `assert.same(want, testing.lock_reasons(emu, "Deals"))`.
+-- Raises when a record holds more than one lock (Zoho holds at most one).
+-- @param emu an emulator
+-- @tparam string module
+-- @treturn table
+function M.lock_reasons(emu, module)
+  local out = {}
+  for id, locks in pairs(M.locks_by_record(emu:state(module))) do
+    if #locks > 1 then error(("record %s holds %d locks"):format(id, #locks), 2) end
+    local r = locks[1].reason
+    out[id] = type(r) == "string" and r or ""
+  end
+  return out
+end
+
+--- The UTC date `days` days before now (or before `now`), as Zoho writes dates: "YYYY-MM-DD".
+-- For fixtures whose policies count days (`ctx.days_since`).
+-- @tparam number days
+-- @tparam[opt] number now os.time() value
+-- @treturn string
+function M.date(days, now)
+  return os.date("!%Y-%m-%d", (now or os.time()) - days * 86400)
+end
+
 --- A fixture table as the JSON text `zlock-emu --seed FILE` reads.
 -- @tparam table t
 -- @treturn string
