@@ -28,7 +28,8 @@ describe("zlock installed as a rock", function()
     local code, out = sh(("cd %s && luarocks --lua-version=5.4 --tree=%s make --deps-mode=none zlock-scm-1.rockspec")
       :format(q(ROOT), q(tree)))
     assert(code == 0, "luarocks make failed:\n" .. out)
-    local copy = "mkdir -p %s/examples/spec && cp %s/examples/*.lua %s/examples/ && cp %s/examples/spec/*.lua %s/examples/spec/"
+    local copy = "mkdir -p %s/examples/spec && cp %s/examples/*.lua %s/examples/ && "
+      .. "cp %s/examples/spec/*.lua %s/examples/spec/"
     assert(os.execute(copy:format(q(work), q(ROOT), q(work), q(ROOT), q(work))))
     -- only the tree for zlock (busted, luassert and lua-cjson come from the system, as for a user)
     env = ("env -u ZLOCK_EMU LUA_PATH=%s LUA_CPATH=%s"):format(
