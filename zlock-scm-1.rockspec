@@ -67,6 +67,7 @@ build = {
       ["zlock.audit"] = "lua/zlock/audit.lua",
       ["zlock.bulk"] = "lua/zlock/bulk.lua",
       ["zlock.cli"] = "lua/zlock/cli.lua",
+      ["zlock.cli_fixture"] = "lua/zlock/cli_fixture.lua",
       ["zlock.cli_help"] = "lua/zlock/cli_help.lua",
       ["zlock.cli_json"] = "lua/zlock/cli_json.lua",
       ["zlock.cli_ops"] = "lua/zlock/cli_ops.lua",

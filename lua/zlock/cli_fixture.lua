@@ -1,0 +1,213 @@
+--- Rehearsal on a copy of an org: `zlock fixture export` and `zlock run --rehearse`.
+--
+--     zlock fixture export Deals --criteria "(Stage:equals:Closed Lost)" \
+--           --fields Deal_Name,Stage,Closing_Date,Owner > org.json
+--     zlock run lock_closed_lost.lua --rehearse org.json
+--
+-- The export only reads (records, their locks, the module's fields and locking configuration,
+-- the users they name) and writes an org fixture (zlock-emu's `--seed` format). It holds record
+-- data, never a credential. The rehearsal starts zlock-emu on the fixture, runs the policy
+-- against it, prints the summary and the lock audit, and stops the emulator: nothing real is
+-- touched (no Zoho configuration is even read).
+-- @module zlock.cli_fixture
+local cjson = require "cjson.safe"
+local policy = require "zlock.policy"
+
+local M = {}
+
+-- Zoho data types -> zlock-emu field types (anything else is kept as text).
+local TYPES = { text = "text", textarea = "textarea", picklist = "picklist", currency = "currency",
+                double = "double", integer = "integer", bigint = "integer", date = "date",
+                datetime = "datetime", email = "email", phone = "phone", website = "website",
+                boolean = "boolean", lookup = "lookup" }
+-- Fields every record has that are not record values in a fixture.
+local NOT_VALUES = { id = true, Owner = true, Locked__s = true, Created_Time = true, Modified_Time = true,
+                     ["$approval"] = true }
+
+local function is_null(v) return v == nil or v == cjson.null end
+
+local function fail(what, err)
+  io.stderr:write("zlock: fixture export: ", what, ": ", tostring(err), "\n")
+  return 1
+end
+
+-- The org's users, indexed as a fixture wants them: the current user first (the rehearsal acts
+-- as them), then every owner and locker met, by id.
+local function user_index(c)
+  local users, index = {}, {}
+  local function add(u)
+    if type(u) ~= "table" or is_null(u.id) or index[u.id] then return end
+    local profile = type(u.profile) == "table" and u.profile.name or nil
+    local role = type(u.role) == "table" and u.role.name or nil
+    users[#users + 1] = { id = tostring(u.id), name = u.full_name or u.name or "User", email = u.email,
+                          profile = profile, role = role }
+    index[u.id] = #users - 1
+  end
+  local me = c:request("GET", "users", { query = { type = "CurrentUser" } })
+  if me and type(me.users) == "table" then add(me.users[1]) end
+  return users, function(u)
+    if type(u) ~= "table" or is_null(u.id) then return 0 end
+    add(u)
+    return index[u.id]
+  end
+end
+
+-- Field definitions of the selected fields (types, picklists, lookups) from settings/fields.
+local function field_defs(c, module, wanted)
+  local res, err = c:request("GET", "settings/fields", { query = { module = module } })
+  if not res then return nil, err end
+  local defs = {}
+  for _, f in ipairs(res.fields or {}) do
+    if wanted[f.api_name] and not NOT_VALUES[f.api_name] and TYPES[f.data_type] then
+      local d = { api_name = f.api_name, type = TYPES[f.data_type] }
+      if type(f.pick_list_values) == "table" and #f.pick_list_values > 0 then
+        d.picklist = {}
+        for i, v in ipairs(f.pick_list_values) do d.picklist[i] = v.actual_value or v.display_value end
+      end
+      if type(f.lookup) == "table" and type(f.lookup.module) == "table" then d.lookup = f.lookup.module.api_name end
+      defs[#defs + 1] = d
+    end
+  end
+  return defs
+end
+
+-- The lock of a locked record, as a fixture lock.
+local function lock_of(c, module, id, user_of)
+  local locks, err = c:get(module, id)
+  if not locks then return nil, err end
+  local l = locks[1]
+  for _, x in ipairs(locks) do if x.Lock_Source__s == "Manual" then l = x end end
+  if not l then return nil end
+  local automatic = l.Lock_Source__s == "Automatic"
+  return { id = l.id, source = automatic and "Automatic" or "Manual",
+           reason = not is_null(l.Locked_Reason__s) and l.Locked_Reason__s or nil,
+           time = policy.parse_time(l.Locked_Time__s),
+           locked_by = automatic and -1 or user_of(l.Locked_By__s),
+           rule_id = not is_null(l.Record_Locking_Rule_Id__s) and l.Record_Locking_Rule_Id__s or nil,
+           config_id = not is_null(l.Record_Locking_Configuration_Id__s)
+             and l.Record_Locking_Configuration_Id__s or nil }
+end
+
+local function record_of(c, module, rec, user_of)
+  local out = { id = tostring(rec.id), owner = user_of(rec.Owner), values = {} }
+  out.created = policy.parse_time(rec.Created_Time)
+  out.modified = policy.parse_time(rec.Modified_Time)
+  for k, v in pairs(rec) do
+    if not NOT_VALUES[k] and not is_null(v) and not k:find("[%.%$]") then
+      out.values[k] = type(v) == "table" and v.id or v   -- a lookup: its record id
+    end
+  end
+  if next(out.values) == nil then out.values = nil end
+  if rec.Locked__s == true then
+    local l, err = lock_of(c, module, out.id, user_of)
+    if err then return nil, err end
+    out.lock = l
+  end
+  return out
+end
+
+-- The records the selection names (an iterator over records).
+local function selection(c, module, opts)
+  if opts.coql then return c:coql(opts.coql) end
+  local fields = { "Owner", "Locked__s", "Created_Time", "Modified_Time" }
+  for f in opts.fields:gmatch("[^,%s]+") do fields[#fields + 1] = f end
+  if opts.criteria then return c:search(module, opts.criteria, { fields = fields }) end
+  return c:records(module, { fields = fields })
+end
+
+local function wanted_fields(opts)
+  local wanted = {}
+  local list = opts.fields
+    or (opts.coql and opts.coql:match("^%s*[Ss][Ee][Ll][Ee][Cc][Tt]%s+(.-)%s+[Ff][Rr][Oo][Mm]%s"))
+  for f in (list or ""):gmatch("[^,%s]+") do wanted[f] = true end
+  return wanted
+end
+
+--- `zlock fixture export MODULE [--criteria C | --coql Q] [--fields F,...]`: writes the fixture
+-- to stdout. Returns the exit status (0, 1 when a read failed, 2 usage).
+-- @param c client (with `zlock.select` installed)
+-- @tparam table a positional arguments after `fixture`
+-- @tparam table opts parsed options
+-- @treturn integer
+function M.export(c, a, opts)
+  local module = a[2]
+  local records, config = {}, nil
+  local users, user_of = user_index(c)
+  local ok, err = pcall(function()
+    for rec in selection(c, module, opts) do
+      local r, rerr = record_of(c, module, rec, user_of)
+      if not r then error(rerr, 0) end
+      records[#records + 1] = r
+    end
+  end)
+  if not ok then return fail("reading " .. module, err) end
+  local defs, derr = field_defs(c, module, wanted_fields(opts))
+  if not defs then return fail("reading the fields of " .. module, derr) end
+  local cfg, status = c:request("GET", "settings/record_locking_configurations", { query = { module = module } })
+  if not cfg then return fail("reading the locking configuration of " .. module, status) end
+  if status ~= 204 and type(cfg.record_locking_configurations) == "table" then
+    config = cfg.record_locking_configurations[1]
+  end
+  local mod = { api_name = module, config = config, records = records }
+  if #defs > 0 then mod.fields = defs end
+  local fixture = require "zlock.testing.fixture"
+  io.stdout:write(fixture.encode{ format = "zlock-emu-state", version = 1, users = users, modules = { mod } }, "\n")
+  io.stderr:write(("zlock: fixture of %d %s record%s written (record data included: keep it as you keep "
+    .. "an export of your org)\n"):format(#records, module, #records == 1 and "" or "s"))
+  return 0
+end
+
+--- Checks the arguments of `fixture` and the use of `--rehearse`; nil when fine, else the
+-- usage message.
+-- @tparam string name the command
+-- @tparam table a positional arguments after the command
+-- @tparam table opts
+-- @treturn string|nil
+function M.usage_problem(name, a, opts)
+  if opts.rehearse and name ~= "run" then return "--rehearse goes with run" end
+  if name ~= "fixture" then
+    for _, k in ipairs{ "criteria", "coql", "fields" } do
+      if opts[k] then return "--" .. k .. " goes with fixture export" end
+    end
+    return nil
+  end
+  if a[1] ~= "export" then return "fixture takes the subcommand export (zlock fixture export MODULE ...)" end
+  if not a[2] or not a[2]:match("^[A-Za-z][A-Za-z0-9_]*$") then return "fixture export needs a MODULE name" end
+  if a[3] then return "fixture export takes one MODULE, got also " .. a[3] end
+  if opts.criteria and opts.coql then return "fixture export takes --criteria or --coql, not both" end
+  if not opts.coql and not opts.fields then
+    return "fixture export needs --fields F1,F2,... (the fields the policy reads) unless --coql names them"
+  end
+  return nil
+end
+
+--- The client of a command: with `--rehearse ORG.json`, on a zlock-emu started on that fixture
+-- (the emulator in `c._rehearsal`); else `configured(opts)`, the configured org's.
+-- @tparam table opts
+-- @tparam function configured
+-- @return client, or nil and the error
+function M.client(opts, configured)
+  if not opts.rehearse then return configured(opts) end
+  local ok, emu = pcall(require("zlock.testing").emulator, { seed = opts.rehearse })
+  if not ok then return nil, emu end
+  local c = emu:client()
+  c._rehearsal = emu
+  return c
+end
+
+--- Ends a rehearsal (nothing to do otherwise): the lock audit of the emulator (not with --json:
+-- stdout then holds the summary alone), then the emulator stops.
+-- @param c the command's client
+-- @tparam function audit `function(c)` printing the audit
+-- @tparam table opts
+function M.finish_rehearsal(c, audit, opts)
+  local emu = c._rehearsal
+  if not emu then return end
+  if not opts.json then
+    io.stdout:write("\nLocks in the rehearsal org (", opts.rehearse, ", nothing real was touched):\n")
+    audit(c)
+  end
+  emu:stop()
+end
+
+return M
