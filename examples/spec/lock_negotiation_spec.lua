@@ -47,12 +47,6 @@ local function expected(min_amount)
   return want
 end
 
-local function planned(summary)
-  local ids = {}
-  for _, item in ipairs(summary.plan) do ids[item.record_id] = item.reason end
-  return ids
-end
-
 describe("lock_negotiation.lua", function()
   local emu
   lazy_setup(function() emu = testing.emulator{ seed = fixture() } end)
@@ -63,7 +57,7 @@ describe("lock_negotiation.lua", function()
     local s = assert(testing.run_policy(POLICY, { emulator = emu, dry_run = true }))
     local want = expected()
     want["4003"] = nil
-    assert.same(want, planned(s))
+    assert.same(want, testing.planned(s))
   end)
 
   it("locks exactly those", function()

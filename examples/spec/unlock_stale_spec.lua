@@ -47,9 +47,7 @@ describe("unlock_stale.lua", function()
 
   it("plans exactly the old manual locks with the prefix", function()
     local s = assert(testing.run_policy(POLICY, { emulator = emu, dry_run = true, params = PARAMS }))
-    local got = {}
-    for _, item in ipairs(s.plan) do got[item.module .. "/" .. item.record_id] = item.action end
-    assert.same({ ["Deals/5001"] = "unlock", ["Deals/5004"] = "unlock", ["Leads/6001"] = "unlock" }, got)
+    assert.same({ ["5001"] = "unlock", ["5004"] = "unlock", ["6001"] = "unlock" }, testing.planned(s))
     assert.locked(emu, "Deals", "5001")
   end)
 

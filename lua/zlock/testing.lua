@@ -74,6 +74,17 @@ function M.locks_by_record(state)
   return by
 end
 
+--- What a run planned (or did), by record: record id -> the item's reason, or its action when
+-- it has none (unlock). Compare it with the records the policy should pick:
+-- `assert.same({ ["1001"] = "closed lost" }, testing.planned(s))`.
+-- @tparam table summary what `run_policy` returned
+-- @treturn table
+function M.planned(summary)
+  local out = {}
+  for _, item in ipairs(summary.plan or {}) do out[item.record_id] = item.reason or item.action end
+  return out
+end
+
 --- The reason of every locked record of a module, from the emulator's state: record id ->
 -- reason (automatic locks: the empty string). Compare it with what the org should hold after a
 -- run, untouched locks included: `assert.same(want, testing.lock_reasons(emu, "Deals"))`.

@@ -51,11 +51,12 @@ function S.env(e, extra)
   return table.concat(parts, " ")
 end
 
---- Runs `bin/zlock ARGS...` against emulator `e` (nil: no emulator configured).
+--- Runs `bin/zlock ARGS...` against emulator `e` (nil: no org configured at all).
 -- @return stdout, exit status, stderr
 function S.zlock(e, args, env)
   local errf = os.tmpname()
-  local parts = { e and S.env(e, env) or "", "bin/zlock" }
+  local parts = { e and S.env(e, env) or "env -u ZOHO_API_DOMAIN -u ZOHO_ACCESS_TOKEN -u ZOHO_REFRESH_TOKEN "
+    .. "-u ZOHO_CLIENT_ID -u ZOHO_CLIENT_SECRET -u ZOHO_DC", "bin/zlock" }
   for _, a in ipairs(args) do parts[#parts + 1] = q(a) end
   parts[#parts + 1] = "2>" .. q(errf) .. " </dev/null"
   local p = assert(io.popen(table.concat(parts, " "), "r"))
@@ -172,12 +173,17 @@ function S.days_since(date)
   return require("zlock.policy").context().days_since(date)
 end
 
+--- Writes `text` to file `path` (replacing it).
+function S.write(path, text)
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+end
+
 --- Writes `text` to a fresh temporary file; returns its name.
 function S.tmpfile(text, suffix)
   local name = os.tmpname() .. (suffix or "")
-  local f = assert(io.open(name, "wb"))
-  f:write(text or "")
-  f:close()
+  S.write(name, text or "")
   return name
 end
 

@@ -34,12 +34,6 @@ local ORG = {
   },
 }
 
-local function by_id(list)
-  local t = {}
-  for _, r in ipairs(list) do t[r.id] = r end
-  return t
-end
-
 describe("org fixtures", function()
   it("round-trip: Lua table -> emulator -> state file -> a second emulator, the same org", function()
     local path = os.tmpname()
@@ -52,7 +46,8 @@ describe("org fixtures", function()
     assert.same({ "Ada Admin", "Sam Sales" }, { doc.users[1].name, doc.users[2].name })
     local deals
     for _, m in ipairs(doc.modules) do if m.api_name == "Deals" then deals = m end end
-    local recs = by_id(deals.records)
+    local recs = {}
+    for _, r in ipairs(deals.records) do recs[r.id] = r end
     local a, b = recs["5843104000100000001"], recs["5843104000100000002"]
     assert.same({ Deal_Name = "Acme renewal", Stage = "Closed Lost", Amount = "1200", Closing_Date = "2026-01-05",
                   Region__c = "EMEA" }, a.values)
@@ -97,48 +92,27 @@ describe("org fixtures", function()
   end)
 
   describe("refuses, naming the place", function()
-    local function refused(seed)
-      local ok, err = pcall(testing.emulator, { seed = seed })
-      assert.is_false(ok, "the fixture was accepted")
-      return err
+    local function records(...) return { modules = { Deals = { records = { ... } } } } end
+    for _, case in ipairs{
+      { "an unknown top-level key", { moduls = {} }, 'document: unknown key "moduls"' },
+      { "an unknown key of a module", { modules = { Deals = { record = {} } } }, 'modules[0]: unknown key "record"' },
+      { "an unknown key of a lock", records{ id = "1", lock = { reasn = "x" } },
+        'modules[0] (Deals).records[0].lock: unknown key "reasn"' },
+      { "a lock source that is neither Manual nor Automatic", records{ id = "1", lock = { source = "manual" } },
+        '"manual" is neither "Manual" nor "Automatic"' },
+      { "a field the module does not have", records{ id = "1", Stagee = "Closed Lost" },
+        'module Deals: record 0: unknown field "Stagee"' },
+      { "a value of the wrong type", records{ id = "1", Amount = true },
+        "field Amount: value of the wrong type for a currency field" },
+      { "an owner that is not a user", records{ id = "1", owner = 9 }, "owner 9 is not a user index" },
+      { "a date that is not a date", records{ id = "1", created = "yesterday" },
+        "created/modified is neither epoch seconds nor YYYY-MM-DD" },
+    } do
+      it(case[1], function()
+        local ok, err = pcall(testing.emulator, { seed = case[2] })
+        assert.is_false(ok, "the fixture was accepted")
+        assert.matches(case[3], err, 1, true)
+      end)
     end
-
-    it("an unknown top-level key", function()
-      assert.matches('document: unknown key "moduls"', refused{ moduls = {} }, 1, true)
-    end)
-
-    it("an unknown key of a module", function()
-      assert.matches('modules[0]: unknown key "record"', refused{ modules = { Deals = { record = {} } } }, 1, true)
-    end)
-
-    it("an unknown key of a lock", function()
-      local err = refused{ modules = { Deals = { records = { { id = "1", lock = { reasn = "x" } } } } } }
-      assert.matches('modules[0] (Deals).records[0].lock: unknown key "reasn"', err, 1, true)
-    end)
-
-    it("a lock source that is neither Manual nor Automatic", function()
-      local err = refused{ modules = { Deals = { records = { { id = "1", lock = { source = "manual" } } } } } }
-      assert.matches('"manual" is neither "Manual" nor "Automatic"', err, 1, true)
-    end)
-
-    it("a field the module does not have", function()
-      local err = refused{ modules = { Deals = { records = { { id = "1", Stagee = "Closed Lost" } } } } }
-      assert.matches('module Deals: record 0: unknown field "Stagee"', err, 1, true)
-    end)
-
-    it("a value of the wrong type", function()
-      local err = refused{ modules = { Deals = { records = { { id = "1", Amount = true } } } } }
-      assert.matches("field Amount: value of the wrong type for a currency field", err, 1, true)
-    end)
-
-    it("an owner that is not a user", function()
-      local err = refused{ modules = { Deals = { records = { { id = "1", owner = 9 } } } } }
-      assert.matches("owner 9 is not a user index", err, 1, true)
-    end)
-
-    it("a date that is not a date", function()
-      local err = refused{ modules = { Deals = { records = { { id = "1", created = "yesterday" } } } } }
-      assert.matches("created/modified is neither epoch seconds nor YYYY-MM-DD", err, 1, true)
-    end)
   end)
 end)

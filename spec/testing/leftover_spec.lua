@@ -1,36 +1,14 @@
 -- No emulator outlives the test that started it: not after an error inside a test that
 -- never calls stop(), not after the test process is killed with SIGKILL.
+local S = require "bulk.support"
+
 local ROOT = os.getenv("PWD")
 local ENV = ("LUA_PATH=%q LUA_CPATH=%q"):format(ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;",
   ROOT .. "/build/lua5.4/?.so;;")
 
-local function alive(pid)
-  local f = io.open("/proc/" .. pid .. "/stat", "r")
-  if not f then return false end
-  local s = f:read("*a")
-  f:close()
-  return not s:match("^%d+ %b() Z")
-end
-
-local function wait_gone(pid, seconds)
-  local socket = require "socket"
-  local deadline = socket.gettime() + seconds
-  while alive(pid) and socket.gettime() < deadline do socket.sleep(0.05) end
-  return not alive(pid)
-end
-
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
-
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
+-- Whether process `pid` is gone within `seconds`.
+local function gone(pid, seconds)
+  return S.wait_for(function() return not S.alive(pid) end, seconds)
 end
 
 describe("an emulator started by a test", function()
@@ -43,7 +21,7 @@ describe("an emulator started by a test", function()
   after_each(function() os.execute("rm -rf " .. dir) end)
 
   it("is gone when busted ends after an error inside the test that started it", function()
-    write(dir .. "/boom_spec.lua", ([[
+    S.write(dir .. "/boom_spec.lua", ([[
       local testing = require "zlock.testing"
       describe("a failing user spec", function()
         it("errors with an emulator running and never stops it", function()
@@ -58,13 +36,13 @@ describe("an emulator started by a test", function()
     local _, _, code = p:close()
     assert.not_equals(0, code, "the user spec should fail")
     assert.matches("boom inside the test", out, 1, true)
-    local pid = tonumber(slurp(dir .. "/pid"))
+    local pid = tonumber(S.slurp(dir .. "/pid"))
     assert.is_number(pid, out)
-    assert.is_true(wait_gone(pid, 5), "zlock-emu " .. tostring(pid) .. " outlived busted")
+    assert.is_true(gone(pid, 5), "zlock-emu " .. tostring(pid) .. " outlived busted")
   end)
 
   it("is gone soon after the process that started it is killed with SIGKILL", function()
-    write(dir .. "/hold.lua", [[
+    S.write(dir .. "/hold.lua", [[
       local testing = require "zlock.testing"
       local emu = testing.emulator{ seed = "empty" }
       io.write(emu.pid, "\n"); io.flush()
@@ -74,9 +52,9 @@ describe("an emulator started by a test", function()
     local lua_pid = tonumber(p:read("*l"))
     local emu_pid = tonumber(p:read("*l"))
     assert.is_number(emu_pid)
-    assert.is_true(alive(emu_pid))
+    assert.is_true(S.alive(emu_pid))
     os.execute("kill -KILL " .. lua_pid)
     p:close()
-    assert.is_true(wait_gone(emu_pid, 5), "zlock-emu " .. emu_pid .. " outlived its killed parent")
+    assert.is_true(gone(emu_pid, 5), "zlock-emu " .. emu_pid .. " outlived its killed parent")
   end)
 end)

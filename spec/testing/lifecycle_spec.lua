@@ -2,27 +2,14 @@
 -- (stop(), garbage collection, the end of the process that started it, even by kill -9).
 local testing = require "zlock.testing"
 
-local function alive(pid)
-  local f = io.open("/proc/" .. pid .. "/stat", "r")
-  if not f then return false end
-  local s = f:read("*a")
-  f:close()
-  return not s:match("^%d+ %b() Z")
-end
-
-local function wait_gone(pid, seconds)
-  local socket = require "socket"
-  local deadline = socket.gettime() + seconds
-  while alive(pid) and socket.gettime() < deadline do socket.sleep(0.05) end
-  return not alive(pid)
-end
+local S = require "bulk.support"
 
 describe("zlock.testing.emulator", function()
   it("starts on a loopback port with the demo org and answers through a zlock client", function()
     local emu = testing.emulator()
     finally(function() emu:stop() end)
     assert.matches("^http://127%.0%.0%.1:%d+$", emu.url)
-    assert.is_true(alive(emu.pid))
+    assert.is_true(S.alive(emu.pid))
     local st = emu:state()
     assert.equals(240, st.counts.Deals.records)
     local id
@@ -57,7 +44,7 @@ describe("zlock.testing.emulator", function()
     local emu = testing.emulator{ seed = "empty" }
     local pid = emu.pid
     emu:stop()
-    assert.is_false(alive(pid))
+    assert.is_false(S.alive(pid))
     assert.is_false(emu:running())
     assert.is_nil(emu:stop())
     assert.has_error(function() emu:state() end, "the emulator is stopped")
@@ -68,11 +55,12 @@ describe("zlock.testing.emulator", function()
     do
       local emu = testing.emulator{ seed = "empty" }
       pid = emu.pid
-      assert.is_true(alive(pid))
+      assert.is_true(S.alive(pid))
     end
     collectgarbage()
     collectgarbage()
-    assert.is_true(wait_gone(pid, 5), "zlock-emu " .. pid .. " still runs after its object was collected")
+    assert.is_true(S.wait_for(function() return not S.alive(pid) end, 5),
+      "zlock-emu " .. pid .. " still runs after its object was collected")
   end)
 
   it("refuses an unknown option before starting anything", function()

@@ -6,22 +6,6 @@ local S = require "bulk.support"
 local cjson = require "cjson"
 
 local POLICY = "examples/lock_closed_lost.lua"
-local NO_ORG = "env -u ZOHO_API_DOMAIN -u ZOHO_ACCESS_TOKEN -u ZOHO_REFRESH_TOKEN -u ZOHO_CLIENT_ID " ..
-  "-u ZOHO_CLIENT_SECRET -u ZOHO_DC"
-
--- `bin/zlock ARGS` with no org configured at all; returns stdout, exit status, stderr.
-local function zlock_offline(args)
-  local errf = os.tmpname()
-  local parts = { NO_ORG, "bin/zlock" }
-  for _, a in ipairs(args) do parts[#parts + 1] = S.quote(a) end
-  local p = io.popen(table.concat(parts, " ") .. " 2>" .. S.quote(errf) .. " </dev/null")
-  local out = p:read("*a")
-  local _, _, code = p:close()
-  local err = S.slurp(errf)
-  os.remove(errf)
-  return out, code, err
-end
-
 -- Zoho API requests the emulator answered so far (its admin calls aside).
 local function crm_requests(e)
   local n = 0
@@ -86,7 +70,7 @@ describe("zlock fixture export and zlock run --rehearse", function()
   it("a dry rehearsal plans exactly what a dry run against the org plans", function()
     local direct, code = S.zlock_json(org, { "run", POLICY, "--dry-run" })
     assert.equals(0, code)
-    local out, code2, err = zlock_offline{ "--json", "run", POLICY, "--dry-run", "--rehearse", fixture }
+    local out, code2, err = S.zlock(nil, { "--json", "run", POLICY, "--dry-run", "--rehearse", fixture })
     assert.equals(0, code2, err)
     local rehearsed = cjson.decode(out)
     assert.is_true(#direct.plan > 5)
@@ -98,7 +82,7 @@ describe("zlock fixture export and zlock run --rehearse", function()
     local before = org:state()
     local requests_before = crm_requests(org)
     assert.is_true(requests_before > 0, "the org's statistics count nothing")
-    local out, code, err = zlock_offline{ "run", POLICY, "--rehearse", fixture }
+    local out, code, err = S.zlock(nil, { "run", POLICY, "--rehearse", fixture })
     assert.equals(0, code, err)
     assert.matches("locked%s+%d+", out)
     assert.matches("Locks in the rehearsal org (" .. fixture .. ", nothing real was touched)", out, 1, true)
@@ -117,13 +101,13 @@ describe("zlock fixture export and zlock run --rehearse", function()
   end)
 
   it("refuses bad usage before any call", function()
-    local _, code, err = zlock_offline{ "fixture", "export", "Deals" }
+    local _, code, err = S.zlock(nil, { "fixture", "export", "Deals" })
     assert.equals(2, code)
     assert.matches("needs --fields", err, 1, true)
-    _, code, err = zlock_offline{ "get", "Deals", "1", "--rehearse", fixture }
+    _, code, err = S.zlock(nil, { "get", "Deals", "1", "--rehearse", fixture })
     assert.equals(2, code)
     assert.matches("--rehearse goes with run", err, 1, true)
-    _, code, err = zlock_offline{ "fixture", "import", "Deals" }
+    _, code, err = S.zlock(nil, { "fixture", "import", "Deals" })
     assert.equals(2, code)
     assert.matches("subcommand export", err, 1, true)
   end)
@@ -131,7 +115,7 @@ describe("zlock fixture export and zlock run --rehearse", function()
   it("a fixture the emulator refuses stops the rehearsal with the reason", function()
     local bad = S.tmpfile('{"modules":[{"api_name":"Deals","records":[{"id":"1","values":{"Stagee":"x"}}]}]}')
     finally(function() os.remove(bad) end)
-    local _, code, err = zlock_offline{ "run", POLICY, "--rehearse", bad }
+    local _, code, err = S.zlock(nil, { "run", POLICY, "--rehearse", bad })
     assert.equals(2, code)
     assert.matches('unknown field "Stagee"', err, 1, true)
   end)

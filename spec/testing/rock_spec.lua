@@ -21,6 +21,13 @@ local function tmpdir()
   return d
 end
 
+-- A temporary directory removed when the test ends.
+local function scratch()
+  local d = tmpdir()
+  finally(function() os.execute("rm -rf " .. q(d)) end)
+  return d
+end
+
 describe("zlock installed as a rock", function()
   local tree, work, env
   lazy_setup(function()
@@ -57,8 +64,7 @@ describe("zlock installed as a rock", function()
   end)
 
   it("the same specs fail against a policy with a wrong age threshold", function()
-    local broken = tmpdir()
-    finally(function() os.execute("rm -rf " .. q(broken)) end)
+    local broken = scratch()
     assert(os.execute(("cp -r %s/examples %s/"):format(q(work), q(broken))))
     local path = broken .. "/examples/lock_closed_lost.lua"
     local f = assert(io.open(path, "rb"))
@@ -77,8 +83,7 @@ describe("zlock installed as a rock", function()
   end)
 
   it("without libmicrohttpd/jansson, installs a zlock-emu whose message zlock.testing shows", function()
-    local build = tmpdir()
-    finally(function() os.execute("rm -rf " .. q(build)) end)
+    local build = scratch()
     local code, out = sh(("make -s -C %s BUILD=%s EMU_PKGS=libmissing-for-this-spec %s/rock-bin/zlock-emu")
       :format(q(ROOT), q(build), q(build)))
     assert.equals(0, code, out)
