@@ -56,21 +56,20 @@ local function expected()
 end
 
 describe("lock_closed_lost.lua", function()
-  local emu
-  lazy_setup(function() emu = testing.emulator{ seed = fixture() } end)
-  lazy_teardown(function() emu:stop() end)
-  before_each(function() emu:reset() end)
+  local emu = testing.describe_emulator{ seed = fixture() }   -- reset before each test
 
   it("plans exactly the Closed Lost deals closed more than 30 days ago, and changes nothing", function()
     local s = assert(testing.run_policy(POLICY, { emulator = emu, dry_run = true }))
     assert.same(planned(), testing.planned(s))
     assert.same({ ["3005"] = "audit hold" }, testing.lock_reasons(emu, "Deals"))
+    assert.equals(0, emu:api_calls("locks.lock"))
   end)
 
   it("locks exactly those, each once, and leaves the other locks alone", function()
     local s = assert(testing.run_policy(POLICY, { emulator = emu }))
     assert.same({}, s.failures)
     assert.equals(6, s.counts.locked)
+    assert.equals(6, emu:api_calls("locks.lock"))   -- one lock call per deal, none twice
     assert.same(expected(), testing.lock_reasons(emu, "Deals"))
     assert.locked(emu, "Deals", "3009", "Closed Lost on " .. testing.date(35) .. ": locked by policy lock_closed_lost")
     assert.is_not.locked(emu, "Deals", "3003")

@@ -22,17 +22,6 @@ local DEALS = {
   { id = "4006", stage = "Negotiation/Review", amount = 12000, owner = 1, lock = true },
 }
 
-local function fixture()
-  local records = {}
-  for i, d in ipairs(DEALS) do
-    records[i] = { id = d.id, Deal_Name = "Deal " .. d.id, Stage = d.stage, Amount = d.amount, owner = d.owner,
-                   Closing_Date = testing.date(-30), lock = d.held and { reason = d.held } or nil }
-  end
-  return { users = USERS, modules = { Deals = {
-    config = { lock_type = "manual", locked_for = "all_profiles", restricted_actions = { "update" } },
-    records = records } } }
-end
-
 local function reason_for(d)
   return ("In negotiation: terms are being agreed. Ask %s before changing this deal.")
     :format(USERS[d.owner + 1].name)
@@ -47,11 +36,19 @@ local function expected(min_amount)
   return want
 end
 
+local function fixture()
+  local records = {}
+  for i, d in ipairs(DEALS) do
+    records[i] = { id = d.id, Deal_Name = "Deal " .. d.id, Stage = d.stage, Amount = d.amount, owner = d.owner,
+                   Closing_Date = testing.date(-30), lock = d.held and { reason = d.held } or nil }
+  end
+  return { users = USERS, modules = { Deals = {
+    config = { lock_type = "manual", locked_for = "all_profiles", restricted_actions = { "update" } },
+    records = records } } }
+end
+
 describe("lock_negotiation.lua", function()
-  local emu
-  lazy_setup(function() emu = testing.emulator{ seed = fixture() } end)
-  lazy_teardown(function() emu:stop() end)
-  before_each(function() emu:reset() end)
+  local emu = testing.describe_emulator{ seed = fixture() }   -- reset before each test
 
   it("plans the unlocked Negotiation/Review deals, with the owner's name in the reason", function()
     local s = assert(testing.run_policy(POLICY, { emulator = emu, dry_run = true }))

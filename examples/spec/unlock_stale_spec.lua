@@ -40,19 +40,21 @@ local function remaining(module)
 end
 
 describe("unlock_stale.lua", function()
-  local emu
-  lazy_setup(function() emu = testing.emulator{ seed = fixture() } end)
-  lazy_teardown(function() emu:stop() end)
-  before_each(function() emu:reset() end)
+  local emu = testing.describe_emulator{ seed = fixture() }   -- reset before each test
+  local function run(opts)   -- the policy with PARAMS on `emu`, plus `opts`
+    local o = { emulator = emu, params = PARAMS }
+    for k, v in pairs(opts or {}) do o[k] = v end
+    return assert(testing.run_policy(POLICY, o))
+  end
 
   it("plans exactly the old manual locks with the prefix", function()
-    local s = assert(testing.run_policy(POLICY, { emulator = emu, dry_run = true, params = PARAMS }))
+    local s = run{ dry_run = true }
     assert.same({ ["5001"] = "unlock", ["5004"] = "unlock", ["6001"] = "unlock" }, testing.planned(s))
     assert.locked(emu, "Deals", "5001")
   end)
 
   it("removes exactly those", function()
-    local s = assert(testing.run_policy(POLICY, { emulator = emu, params = PARAMS }))
+    local s = run()
     assert.same({}, s.failures)
     assert.equals(3, s.counts.unlocked)
     assert.same(remaining("Deals"), testing.lock_reasons(emu, "Deals"))

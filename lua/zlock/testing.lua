@@ -39,6 +39,36 @@ function M.emulator(opts)
   return emulator.start(opts)
 end
 
+--- Inside a busted `describe` block: an emulator started before the block's first test
+-- (`lazy_setup`), put back to its seed before each test (`before_each`) and stopped after the
+-- block (`lazy_teardown`). Returns a stand-in usable wherever the emulator is (`run_policy`'s
+-- `emulator`, `assert.locked`, `emu:state()`, ...) once the block runs.
+--
+--     describe("my policy", function()
+--       local emu = testing.describe_emulator{ seed = fixture }
+--       it("...", function() testing.run_policy("my_policy.lua", { emulator = emu }) end)
+--     end)
+-- @tparam[opt] table opts as for `emulator`
+-- @return the stand-in
+function M.describe_emulator(opts)
+  local ok, busted = pcall(require, "busted")   -- busted's API (spec files see it as globals)
+  local hook = {}
+  for _, name in ipairs{ "lazy_setup", "lazy_teardown", "before_each" } do
+    hook[name] = ok and type(busted) == "table" and busted[name]
+    if type(hook[name]) ~= "function" then error("describe_emulator: call it inside a busted describe block", 2) end
+  end
+  local live
+  hook.lazy_setup(function() live = M.emulator(opts) end)
+  hook.lazy_teardown(function() if live then live:stop() end end)
+  hook.before_each(function() live:reset() end)
+  return setmetatable({}, { __index = function(_, k)
+    if not live then error("describe_emulator: the emulator starts with the block's first test", 2) end
+    local v = live[k]
+    if type(v) == "function" then return function(_, ...) return v(live, ...) end end
+    return v
+  end })
+end
+
 --- Runs a policy through the code of `zlock run` and returns what `zlock run --json` prints.
 -- @param policy a policy file name, or a policy table
 -- @tparam table opts

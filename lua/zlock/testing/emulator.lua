@@ -243,6 +243,21 @@ function Emu:stats()
   return admin(self, "GET", "/__emu/stats")
 end
 
+--- Zoho API requests the emulator has answered since start or reset, any status (its admin
+-- calls aside); `route` (e.g. "locks.lock", "locks.unlock") counts one route only. A dry run makes no
+-- `locks.lock`; a rehearsal makes no call at all to the org it copied.
+-- @tparam[opt] string route
+-- @treturn integer
+function Emu:api_calls(route)
+  local n = 0
+  for r, by_status in pairs(self:stats().requests) do
+    if r ~= "admin" and (route == nil or r == route) then
+      for _, count in pairs(by_status) do n = n + count end
+    end
+  end
+  return n
+end
+
 --- Changes fault and limit settings (`latency_ms`, `jitter_ms`, `concurrency_limit`, `credits`,
 -- `fail_rate`, `drop_rate`, `drop_mode`, `locking_feature`, `revoke_tokens`, ...).
 -- @tparam table t
