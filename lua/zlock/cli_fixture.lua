@@ -189,7 +189,7 @@ end
 function M.client(opts, configured)
   if not opts.rehearse then return configured(opts) end
   local ok, emu = pcall(require("zlock.testing").emulator, { seed = opts.rehearse })
-  if not ok then return nil, emu end
+  if not ok then return nil, (tostring(emu):gsub("^[^:]*:%d+: ", "")) end
   local c = emu:client()
   c._rehearsal = emu
   return c
@@ -203,9 +203,10 @@ end
 function M.finish_rehearsal(c, audit, opts)
   local emu = c._rehearsal
   if not emu then return end
-  if not opts.json then
+  if not opts.json and emu:running() then
     io.stdout:write("\nLocks in the rehearsal org (", opts.rehearse, ", nothing real was touched):\n")
-    audit(c)
+    local ok, err = pcall(audit, c)   -- e.g. Ctrl-C reached the emulator too
+    if not ok then io.stderr:write("zlock: the rehearsal's audit failed: ", tostring(err), "\n") end
   end
   emu:stop()
 end

@@ -23,8 +23,14 @@ local function readable(path)
   return false
 end
 
+-- os.execute succeeded (true on Lua 5.2+, 0 on Lua 5.1 and LuaJIT).
+local function succeeded(cmd)
+  local r = os.execute(cmd)
+  return r == true or r == 0
+end
+
 local function executable(path)
-  return readable(path) and os.execute("test -x " .. shell_quote(path)) == (_VERSION == "Lua 5.1" and 0 or true)
+  return readable(path) and succeeded("test -x " .. shell_quote(path))
 end
 
 -- Directory of this source file (nil when loaded from a string).
@@ -177,7 +183,7 @@ end
 function Emu:running()
   if not self.pipe then return false end
   local f = io.open("/proc/" .. self.pid .. "/stat", "r")
-  if not f then return os.execute("kill -0 " .. self.pid .. " 2>/dev/null") == (_VERSION == "Lua 5.1" and 0 or true) end
+  if not f then return succeeded("kill -0 " .. self.pid .. " 2>/dev/null") end
   local s = f:read("*a")
   f:close()
   return not s:match("^%d+ %b() Z")
