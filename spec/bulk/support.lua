@@ -115,12 +115,7 @@ end
 --- Locks in the emulator's state: a list, and a map record_id -> list of locks.
 function S.locks(e)
   local st = e:state()
-  local by = {}
-  for _, l in ipairs(st.locks) do
-    by[l.record_id] = by[l.record_id] or {}
-    table.insert(by[l.record_id], l)
-  end
-  return st.locks, by, st
+  return st.locks, require("zlock.testing").locks_by_record(st), st
 end
 
 --- Number of requests the emulator answered on a stats route (e.g. "lock_create"), any status.
