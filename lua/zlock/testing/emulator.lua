@@ -17,20 +17,14 @@ local function shell_quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
 
-local function readable(path)
-  local f = io.open(path, "rb")
-  if f then f:close() return true end
-  return false
-end
-
--- os.execute succeeded (true on Lua 5.2+, 0 on Lua 5.1 and LuaJIT).
+-- Whether a shell command exits 0 (os.execute answers true on Lua 5.2+, 0 on 5.1 and LuaJIT).
 local function succeeded(cmd)
-  local r = os.execute(cmd)
-  return r == true or r == 0
+  local status = os.execute(cmd)
+  return status == 0 or status == true
 end
 
 local function executable(path)
-  return readable(path) and succeeded("test -x " .. shell_quote(path))
+  return succeeded("test -f " .. shell_quote(path) .. " && test -x " .. shell_quote(path))
 end
 
 -- Directory of this source file (nil when loaded from a string).
