@@ -109,8 +109,10 @@ end
 -- The records the selection names (an iterator over records).
 local function selection(c, module, opts)
   if opts.coql then return c:coql(opts.coql) end
-  local fields = { "Owner", "Locked__s", "Created_Time", "Modified_Time" }
-  for f in opts.fields:gmatch("[^,%s]+") do fields[#fields + 1] = f end
+  local fields, seen = {}, {}
+  for f in ("Owner,Locked__s,Created_Time,Modified_Time," .. opts.fields):gmatch("[^,%s]+") do
+    if not seen[f] then seen[f] = true; fields[#fields + 1] = f end
+  end
   if opts.criteria then return c:search(module, opts.criteria, { fields = fields }) end
   return c:records(module, { fields = fields })
 end
