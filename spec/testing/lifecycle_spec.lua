@@ -68,10 +68,15 @@ describe("zlock.testing.emulator", function()
       "zlock.testing.emulator: unknown option 'seeed'")
   end)
 
-  it("says why when the emulator cannot start (a fixture file that does not exist)", function()
-    local ok, err = pcall(testing.emulator, { seed = "/nonexistent/org.json" })
-    assert.is_false(ok)
-    assert.matches("zlock%-emu did not start: .*/nonexistent/org.json", err)
+  it("says why it cannot start: a fixture file that does not exist, a bin that is no program", function()
+    for _, case in ipairs{
+      { { seed = "/nonexistent/org.json" }, "zlock%-emu did not start: .*/nonexistent/org.json" },
+      { { bin = "/nonexistent/zlock-emu" }, "/nonexistent/zlock%-emu %(the bin option%) is not an executable file" },
+    } do
+      local ok, err = pcall(testing.emulator, case[1])
+      assert.is_false(ok)
+      assert.matches(case[2], err)
+    end
   end)
 
   it("says where it looked, and how to get it, when zlock-emu is nowhere", function()
@@ -80,18 +85,13 @@ describe("zlock.testing.emulator", function()
     finally(function() os.execute("rm -rf " .. S.quote(dir)) end)
     -- the Lua modules alone, outside a checkout and a LuaRocks tree; no zlock-emu on PATH
     assert(os.execute(("mkdir -p %s && cp -r lua %s/"):format(S.quote(dir), S.quote(dir))))
-    local p = io.popen(("cd %s && env -u ZLOCK_EMU PATH=/nonexistent LUA_PATH='lua/?.lua;lua/?/init.lua;;' " ..
-      "\"$(command -v lua5.4)\" -e 'print(select(2, require(\"zlock.testing.emulator\").find()))' 2>&1"):format(S.quote(dir)))
+    local cmd = "cd %s && env -u ZLOCK_EMU PATH=/nonexistent LUA_PATH='lua/?.lua;lua/?/init.lua;;' " ..
+      "\"$(command -v lua5.4)\" -e 'print(select(2, require(\"zlock.testing.emulator\").find()))' 2>&1"
+    local p = io.popen(cmd:format(S.quote(dir)))
     local out = p:read("*a")
     p:close()
     assert.matches("zlock-emu not found (looked at ZLOCK_EMU (unset), ", out, 1, true)
     assert.matches("PATH)", out, 1, true)
     assert.matches("apt-get install libmicrohttpd-dev libjansson-dev", out, 1, true)
-  end)
-
-  it("says where it looked when zlock-emu cannot be found", function()
-    local ok, err = pcall(testing.emulator, { bin = "/nonexistent/zlock-emu" })
-    assert.is_false(ok)
-    assert.matches("/nonexistent/zlock%-emu %(the bin option%) is not an executable file", err)
   end)
 end)
