@@ -98,6 +98,15 @@ describe("zlock.testing.run_policy", function()
     for route in pairs(emu:stats().requests) do assert.equals("admin", route) end
   end)
 
+  it("refuses an interruption where nothing would be interrupted", function()
+    assert.has_error(function()
+      testing.run_policy(POLICY, { emulator = emu, dry_run = true, interrupt = { after = 1 } })
+    end, "run_policy: interrupt needs a run that makes calls (not a dry run, not a report)")
+    assert.has_error(function()
+      testing.run_policy(POLICY, { emulator = emu, interrupt = { after = 1, mode = "pause" } })
+    end, 'run_policy: interrupt.mode must be "stop" or "crash"')
+  end)
+
   it("takes a policy table as well as a file", function()
     local p = dofile(POLICY)
     local a = as_json(assert(testing.run_policy(p, { emulator = emu, dry_run = true })))

@@ -106,7 +106,10 @@ function M.run_policy(p, opts)
   local dry = opts.dry_run and true or false
   local concurrency = opts.concurrency or loaded.concurrency
   local engine
-  if opts.interrupt and not dry then
+  if opts.interrupt and (dry or loaded.action == "report") then
+    error("run_policy: interrupt needs a run that makes calls (not a dry run, not a report)", 2)
+  end
+  if opts.interrupt then
     engine = interrupter(c, opts.interrupt, concurrency or require("zlock.bulk").DEFAULT_CONCURRENCY)
   end
   local plan = {}
