@@ -175,6 +175,14 @@ function S.write(path, text)
   f:close()
 end
 
+--- Makes a fresh temporary directory; returns its name (remove it with `rm -rf`).
+function S.tmpdir()
+  local d = os.tmpname()
+  os.remove(d)
+  assert(os.execute("mkdir -p " .. S.quote(d)))
+  return d
+end
+
 --- Writes `text` to a fresh temporary file; returns its name.
 function S.tmpfile(text, suffix)
   local name = os.tmpname() .. (suffix or "")

@@ -13,12 +13,8 @@ end
 
 describe("an emulator started by a test", function()
   local dir
-  before_each(function()
-    dir = os.tmpname()
-    os.remove(dir)
-    assert(os.execute("mkdir -p " .. dir))
-  end)
-  after_each(function() os.execute("rm -rf " .. dir) end)
+  before_each(function() dir = S.tmpdir() end)
+  after_each(function() os.execute("rm -rf " .. S.quote(dir)) end)
 
   it("is gone when busted ends after an error inside the test that started it", function()
     S.write(dir .. "/boom_spec.lua", ([[

@@ -80,11 +80,10 @@ describe("zlock.testing.emulator", function()
   end)
 
   it("says where it looked, and how to get it, when zlock-emu is nowhere", function()
-    local dir = os.tmpname()
-    os.remove(dir)
+    local dir = S.tmpdir()
     finally(function() os.execute("rm -rf " .. S.quote(dir)) end)
     -- the Lua modules alone, outside a checkout and a LuaRocks tree; no zlock-emu on PATH
-    assert(os.execute(("mkdir -p %s && cp -r lua %s/"):format(S.quote(dir), S.quote(dir))))
+    assert(os.execute(("cp -r lua %s/"):format(S.quote(dir))))
     local cmd = "cd %s && env -u ZLOCK_EMU PATH=/nonexistent LUA_PATH='lua/?.lua;lua/?/init.lua;;' " ..
       "\"$(command -v lua5.4)\" -e 'print(select(2, require(\"zlock.testing.emulator\").find()))' 2>&1"
     local p = io.popen(cmd:format(S.quote(dir)))

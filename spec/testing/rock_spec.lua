@@ -3,22 +3,18 @@
 -- there with only that tree for zlock. The specs pass; against a policy with a wrong age
 -- threshold they fail. Without libmicrohttpd/jansson the install carries a zlock-emu that says
 -- what is missing, and zlock.testing shows that message.
+local S = require "bulk.support"
+local tmpdir = S.tmpdir
+
 local ROOT = os.getenv("PWD")
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local q = S.quote
 
 local function sh(cmd)
   local p = io.popen(cmd .. " 2>&1")
   local out = p:read("*a")
   local _, _, code = p:close()
   return code, out
-end
-
-local function tmpdir()
-  local d = os.tmpname()
-  os.remove(d)
-  assert(os.execute("mkdir -p " .. q(d)))
-  return d
 end
 
 -- A temporary directory removed when the test ends.
