@@ -92,7 +92,6 @@ build = {
       ["zlock.policy_run"] = "lua/zlock/policy_run.lua",
       ["zlock.progress"] = "lua/zlock/progress.lua",
       ["zlock.proxy"] = "lua/zlock/proxy.lua",
-      ["zlock.run_summary"] = "lua/zlock/run_summary.lua",
       ["zlock.select"] = "lua/zlock/select.lua",
       ["zlock.testing"] = "lua/zlock/testing.lua",
       ["zlock.testing.assertions"] = "lua/zlock/testing/assertions.lua",

@@ -8,10 +8,12 @@
 -- the users they name) and writes an org fixture (zlock-emu's `--seed` format). It holds record
 -- data, never a credential. The rehearsal starts zlock-emu on the fixture, runs the policy
 -- against it, prints the summary and the lock audit, and stops the emulator: nothing real is
--- touched (no Zoho configuration is even read).
+-- touched (no Zoho configuration is even read). `zlock.cli_run` takes `--rehearse` through
+-- `client` and `finish_rehearsal` below.
 -- @module zlock.cli_fixture
 local cjson = require "cjson.safe"
-local policy = require "zlock.policy"
+-- loaded on use: the command table is read without the C core (help, man page, completions)
+local function parse_time(s) return require("zlock.policy").parse_time(s) end
 
 local M = {}
 
@@ -81,7 +83,7 @@ local function lock_of(c, module, id, user_of)
   local automatic = l.Lock_Source__s == "Automatic"
   return { id = l.id, source = automatic and "Automatic" or "Manual",
            reason = not is_null(l.Locked_Reason__s) and l.Locked_Reason__s or nil,
-           time = policy.parse_time(l.Locked_Time__s),
+           time = parse_time(l.Locked_Time__s),
            locked_by = automatic and -1 or user_of(l.Locked_By__s),
            rule_id = not is_null(l.Record_Locking_Rule_Id__s) and l.Record_Locking_Rule_Id__s or nil,
            config_id = not is_null(l.Record_Locking_Configuration_Id__s)
@@ -90,8 +92,8 @@ end
 
 local function record_of(c, module, rec, user_of)
   local out = { id = tostring(rec.id), owner = user_of(rec.Owner), values = {} }
-  out.created = policy.parse_time(rec.Created_Time)
-  out.modified = policy.parse_time(rec.Modified_Time)
+  out.created = parse_time(rec.Created_Time)
+  out.modified = parse_time(rec.Modified_Time)
   for k, v in pairs(rec) do
     if not NOT_VALUES[k] and not is_null(v) and not k:find("[%.%$]") then
       out.values[k] = type(v) == "table" and v.id or v   -- a lookup: its record id
@@ -126,9 +128,9 @@ local function wanted_fields(opts)
 end
 
 --- `zlock fixture export MODULE [--criteria C | --coql Q] [--fields F,...]`: writes the fixture
--- to stdout. Returns the exit status (0, 1 when a read failed, 2 usage).
--- @param c client (with `zlock.select` installed)
--- @tparam table a positional arguments after `fixture`
+-- to stdout. Returns the exit status (0, 1 when a read failed).
+-- @param c client
+-- @tparam table a operands: `export`, MODULE
 -- @tparam table opts parsed options
 -- @treturn integer
 function M.export(c, a, opts)
@@ -159,23 +161,12 @@ function M.export(c, a, opts)
   return 0
 end
 
---- Checks the arguments of `fixture` and the use of `--rehearse`; nil when fine, else the
--- usage message.
--- @tparam string name the command
--- @tparam table a positional arguments after the command
--- @tparam table opts
--- @treturn string|nil
-function M.usage_problem(name, a, opts)
-  if opts.rehearse and name ~= "run" then return "--rehearse goes with run" end
-  if name ~= "fixture" then
-    for _, k in ipairs{ "criteria", "coql", "fields" } do
-      if opts[k] then return "--" .. k .. " goes with fixture export" end
-    end
-    return nil
-  end
+-- Checks `fixture export MODULE` and its options before any request: nil, or the usage message.
+local function check(a, opts)
   if a[1] ~= "export" then return "fixture takes the subcommand export (zlock fixture export MODULE ...)" end
-  if not a[2] or not a[2]:match("^[A-Za-z][A-Za-z0-9_]*$") then return "fixture export needs a MODULE name" end
-  if a[3] then return "fixture export takes one MODULE, got also " .. a[3] end
+  if not a[2]:match("^[A-Za-z][A-Za-z0-9_]*$") then
+    return "fixture export: MODULE must be an API name such as Deals"
+  end
   if opts.criteria and opts.coql then return "fixture export takes --criteria or --coql, not both" end
   if not opts.coql and not opts.fields then
     return "fixture export needs --fields F1,F2,... (the fields the policy reads) unless --coql names them"
@@ -213,4 +204,18 @@ function M.finish_rehearsal(c, audit, opts)
   emu:stop()
 end
 
-return M
+M.commands = {
+  { name = "fixture", args = "export MODULE", min = 2, max = 2, check = check,
+    run = function(ctx) return M.export(ctx.client, ctx.args, ctx.opts) end,
+    summary = "write an org fixture: the records a policy sees, their locks, the module's configuration",
+    options = {
+      { "--criteria", "CRITERIA", "the records of a Zoho search, e.g. (Stage:equals:Closed Lost)", key = "criteria" },
+      { "--coql", "QUERY", "the records of a COQL query (its select list names the fields)", key = "coql" },
+      { "--fields", "F1,F2,...", "the fields to copy (with --criteria, or alone: every record)", key = "fields" },
+    },
+    help = "Reads only. The fixture (JSON, zlock-emu's --seed format) holds record data (names,\n"
+      .. "amounts, owners' names and emails), never a token or secret. Rehearse a policy on it:\n"
+      .. "zlock run POLICY.lua --rehearse org.json" },
+}
+
+return setmetatable(M.commands, { __index = M })

@@ -2,7 +2,8 @@
 -- as `zlock run --json` prints it, and interruptions on demand to test resuming.
 -- @module zlock.testing.run
 local policy = require "zlock.policy"
-local run_summary = require "zlock.run_summary"
+local zerror = require "zlock.error"
+local cli_run = require "zlock.cli_run"
 
 local M = {}
 
@@ -16,7 +17,7 @@ local function dice(seed)
 end
 
 -- An engine that passes items to `inner` and, when the interruption is due, refuses the next
--- item by raising "interrupted!" (what zlock run's SIGINT raises): `stop` lets the items in
+-- item by raising an INTERRUPTED error (what zlock run's Ctrl-C raises): `stop` lets the items in
 -- flight finish and be journaled; `crash` waits until they were answered, throws the answers
 -- away and reports none in flight, as if the process had died before writing them down.
 local Interrupter = {}
@@ -29,7 +30,8 @@ function Interrupter:submit(item)
       while self.inner:inflight() > 0 do self.inner:poll(0.05) end
       self.crashed = true
     end
-    error("interrupted! (zlock.testing: interrupt after " .. self.n .. " items, " .. self.mode .. ")", 0)
+    error(zerror.new{ code = "INTERRUPTED", message = "zlock.testing: interrupted after " .. self.n
+      .. " items (" .. self.mode .. ")" }, 0)
   end
   local ok, due = self.inner:submit(item)
   if ok then self.n = self.n + 1 end
@@ -116,11 +118,11 @@ function M.run_policy(p, opts)
   local s, err = policy.run(c, loaded, {
     params = params, dry_run = dry, concurrency = concurrency, journal = opts.journal, engine = engine,
     out = opts.out, now = opts.now,
-    on_result = function(item) plan[#plan + 1] = run_summary.plan_item(item) end,
+    on_result = function(item) plan[#plan + 1] = cli_run.plan_item(item) end,
   })
   if not opts.client then c:close() end
   if not s then return nil, err end
-  return run_summary.json(loaded, s, dry, plan)
+  return cli_run.summary_json(loaded, s, dry, plan)
 end
 
 return M
