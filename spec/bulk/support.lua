@@ -175,6 +175,14 @@ function S.write(path, text)
   f:close()
 end
 
+--- Runs a shell command; returns its exit status and its output (stdout and stderr).
+function S.sh(cmd)
+  local p = io.popen(cmd .. " 2>&1")
+  local text = p:read("*a")
+  local _, _, code = p:close()
+  return code, text
+end
+
 --- Makes a fresh temporary directory; returns its name (remove it with `rm -rf`).
 function S.tmpdir()
   local d = os.tmpname()

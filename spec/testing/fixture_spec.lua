@@ -3,13 +3,7 @@
 -- their place.
 local testing = require "zlock.testing"
 local cjson = require "cjson"
-
-local function slurp(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local slurp = require("bulk.support").slurp
 
 local ORG = {
   users = {

@@ -10,12 +10,7 @@ local ROOT = os.getenv("PWD")
 
 local q = S.quote
 
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1")
-  local out = p:read("*a")
-  local _, _, code = p:close()
-  return code, out
-end
+local sh = S.sh
 
 -- A temporary directory removed when the test ends.
 local function scratch()
