@@ -28,9 +28,9 @@ local NOT_VALUES = { id = true, Owner = true, Locked__s = true, Created_Time = t
 
 local function is_null(v) return v == nil or v == cjson.null end
 
-local function fail(what, err)
-  io.stderr:write("zlock: fixture export: ", what, ": ", tostring(err), "\n")
-  return 1
+-- A read that failed: on stderr, and with --json as the error object on stdout; status 1.
+local function fail(opts, what, err)
+  return require("zlock.cli").fail(opts, "fixture export: " .. what, require("zlock.error").from(err))
 end
 
 -- The org's users, indexed as a fixture wants them: the current user first (the rehearsal acts
@@ -144,11 +144,14 @@ function M.export(c, a, opts)
       records[#records + 1] = r
     end
   end)
-  if not ok then return fail("reading " .. module, err) end
+  if not ok then
+    if type(err) == "table" and err.code == "INTERRUPTED" then error(err, 0) end   -- Ctrl-C: exit 130
+    return fail(opts, "reading " .. module, err)
+  end
   local defs, derr = field_defs(c, module, wanted_fields(opts))
-  if not defs then return fail("reading the fields of " .. module, derr) end
+  if not defs then return fail(opts, "reading the fields of " .. module, derr) end
   local cfg, status = c:request("GET", "settings/record_locking_configurations", { query = { module = module } })
-  if not cfg then return fail("reading the locking configuration of " .. module, status) end
+  if not cfg then return fail(opts, "reading the locking configuration of " .. module, status) end
   if status ~= 204 and type(cfg.record_locking_configurations) == "table" then
     config = cfg.record_locking_configurations[1]
   end
