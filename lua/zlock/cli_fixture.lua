@@ -1,4 +1,4 @@
---- Rehearsal on a copy of an org: `zlock fixture export` and `zlock run --rehearse`.
+--- Rehearsal on a copy of an org: the command `zlock fixture export`, and `zlock run` on a copy.
 --
 --     zlock fixture export Deals --criteria "(Stage:equals:Closed Lost)" \
 --           --fields Deal_Name,Stage,Closing_Date,Owner > org.json
@@ -127,8 +127,8 @@ local function wanted_fields(opts)
   return wanted
 end
 
---- `zlock fixture export MODULE [--criteria C | --coql Q] [--fields F,...]`: writes the fixture
--- to stdout. Returns the exit status (0, 1 when a read failed).
+--- The command `zlock fixture export MODULE`: writes the fixture to stdout (the records of
+-- `--criteria C`, `--coql Q` or the whole module, with `--fields F,...`). Returns the exit status (0, 1 when a read failed).
 -- @param c client
 -- @tparam table a operands: `export`, MODULE
 -- @tparam table opts parsed options
@@ -177,8 +177,8 @@ local function check(a, opts)
   return nil
 end
 
---- The client of a command: with `--rehearse ORG.json`, on a zlock-emu started on that fixture
--- (the emulator in `c._rehearsal`); else `configured(opts)`, the configured org's.
+--- The client of a command: for a rehearsal, on a zlock-emu started on the fixture given by
+-- `--rehearse ORG.json` (the emulator in `c._rehearsal`); else `configured(opts)`, the configured org's.
 -- @tparam table opts
 -- @tparam function configured
 -- @return client, or nil and the error
@@ -191,8 +191,8 @@ function M.client(opts, configured)
   return c
 end
 
---- Ends a rehearsal (nothing to do otherwise): the lock audit of the emulator (not with --json:
--- stdout then holds the summary alone), then the emulator stops.
+--- Ends a rehearsal (nothing to do otherwise): the lock audit of the emulator (not in JSON
+-- mode: stdout then holds the summary alone), then the emulator stops.
 -- @param c the command's client
 -- @tparam function audit `function(c)` printing the audit
 -- @tparam table opts

@@ -69,7 +69,7 @@ function M.describe_emulator(opts)
   end })
 end
 
---- Runs a policy through the code of `zlock run` and returns what `zlock run --json` prints.
+--- Runs a policy through the code of `zlock run` and returns the summary its JSON output holds.
 -- @param policy a policy file name, or a policy table
 -- @tparam table opts
 --  `client` (a zlock client) or `emulator` (an emulator: a client on it is made and closed),
@@ -141,7 +141,7 @@ function M.date(days, now)
   return os.date("!%Y-%m-%d", (now or os.time()) - days * 86400)
 end
 
---- A fixture table as the JSON text `zlock-emu --seed FILE` reads.
+--- A fixture table as the JSON text zlock-emu reads from a seed file.
 -- @tparam table t
 -- @treturn string
 function M.fixture_json(t)

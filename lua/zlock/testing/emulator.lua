@@ -10,7 +10,7 @@ local fixture = require "zlock.testing.fixture"
 
 local M = {}
 
---- The demo org's static access token (zlock-emu's `--access-token` default).
+--- The demo org's static access token (the emulator's default one).
 M.ACCESS_TOKEN = "1000.zlockemu.demo-access-token"
 
 local function shell_quote(s)

@@ -1,5 +1,5 @@
---- Org fixtures as Lua tables: converted to the JSON document `zlock-emu --seed FILE` reads
--- (the format is in zlock-emu's README, "Org fixtures"). The emulator checks the document and
+--- Org fixtures as Lua tables, converted to the JSON document zlock-emu reads as its seed
+-- (`zlock-emu --seed FILE`; the format is in zlock-emu's README, "Org fixtures"). The emulator checks the document and
 -- refuses unknown keys and fields; this module only adds two conveniences of Lua tables:
 --
 -- * `modules` may be a map from module name to module (`{ Deals = { records = {...} } }`);
@@ -81,7 +81,7 @@ function M.document(t)
   return doc
 end
 
---- The fixture as JSON text for `zlock-emu --seed FILE`.
+--- The fixture as JSON text, for a seed file of zlock-emu.
 -- @tparam table t the fixture
 -- @treturn string
 function M.encode(t)
