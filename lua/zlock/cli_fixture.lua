@@ -128,7 +128,8 @@ local function wanted_fields(opts)
 end
 
 --- The command `zlock fixture export MODULE`: writes the fixture to stdout (the records of
--- `--criteria C`, `--coql Q` or the whole module, with `--fields F,...`). Returns the exit status (0, 1 when a read failed).
+-- `--criteria C`, `--coql Q` or the whole module, with `--fields F,...`). Returns the exit
+-- status (0, 1 when a read failed).
 -- @param c client
 -- @tparam table a operands: `export`, MODULE
 -- @tparam table opts parsed options
