@@ -46,8 +46,9 @@ external_dependencies = {
 
 build = {
   type = "make",
-  -- rock.mk: objects and module under build/rock/<LUA_INCDIR>/, one directory per Lua ABI
-  build_target = "rock",
+  -- rock.mk: objects and module under build/rock/<LUA_INCDIR>/, one directory per Lua ABI;
+  -- zlock-emu, or without libmicrohttpd/jansson a script saying so (emu/emu.mk)
+  build_target = "rock build/rock-bin/zlock-emu",
   build_variables = {
     LUA = "rock",
     LUA_INCDIR = "$(LUA_INCDIR)",
@@ -66,6 +67,7 @@ build = {
       ["zlock.audit"] = "lua/zlock/audit.lua",
       ["zlock.bulk"] = "lua/zlock/bulk.lua",
       ["zlock.cli"] = "lua/zlock/cli.lua",
+      ["zlock.cli_fixture"] = "lua/zlock/cli_fixture.lua",
       ["zlock.cli_help"] = "lua/zlock/cli_help.lua",
       ["zlock.cli_json"] = "lua/zlock/cli_json.lua",
       ["zlock.cli_ops"] = "lua/zlock/cli_ops.lua",
@@ -92,11 +94,17 @@ build = {
       ["zlock.progress"] = "lua/zlock/progress.lua",
       ["zlock.proxy"] = "lua/zlock/proxy.lua",
       ["zlock.select"] = "lua/zlock/select.lua",
+      ["zlock.testing"] = "lua/zlock/testing.lua",
+      ["zlock.testing.assertions"] = "lua/zlock/testing/assertions.lua",
+      ["zlock.testing.emulator"] = "lua/zlock/testing/emulator.lua",
+      ["zlock.testing.fixture"] = "lua/zlock/testing/fixture.lua",
+      ["zlock.testing.run"] = "lua/zlock/testing/run.lua",
       ["zlock.transport"] = "lua/zlock/transport.lua",
       ["zlock.webhook"] = "lua/zlock/webhook.lua",
     },
     bin = {
       ["zlock"] = "bin/zlock",
+      ["zlock-emu"] = "build/rock-bin/zlock-emu",
     },
     -- the command's shell completions and man page (README: "Shell completions and man page")
     conf = {

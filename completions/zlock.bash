@@ -5,7 +5,7 @@ _zlock() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} cmd= i
   for ((i = 1; i < COMP_CWORD; i++)); do
     case ${COMP_WORDS[i]} in
-      --api-domain|--dc|--env|--proxy|--reason|--concurrency|--journal|--param) ((i++)) ;;
+      --api-domain|--dc|--env|--proxy|--reason|--concurrency|--journal|--param|--rehearse|--criteria|--coql|--fields) ((i++)) ;;
       -*) ;;
       *) [ -z "$cmd" ] && cmd=${COMP_WORDS[i]} ;;
     esac
@@ -19,17 +19,22 @@ _zlock() {
     --concurrency) COMPREPLY=(); return ;;
     --journal) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --param) COMPREPLY=(); return ;;
+    --rehearse) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --criteria) COMPREPLY=(); return ;;
+    --coql) COMPREPLY=(); return ;;
+    --fields) COMPREPLY=(); return ;;
   esac
   case $cmd in
-    '') COMPREPLY=($(compgen -W "get lock update unlock locks run help --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur")) ;;
-    help) COMPREPLY=($(compgen -W "get lock update unlock locks run" -- "$cur")) ;;
+    '') COMPREPLY=($(compgen -W "get lock update unlock locks run fixture help --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur")) ;;
+    help) COMPREPLY=($(compgen -W "get lock update unlock locks run fixture" -- "$cur")) ;;
     get) COMPREPLY=($(compgen -W " --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur")) ;;
     lock) COMPREPLY=($(compgen -W "--reason --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur")) ;;
     update) COMPREPLY=($(compgen -W "--reason --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur")) ;;
     unlock) COMPREPLY=($(compgen -W " --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur")) ;;
     locks) COMPREPLY=($(compgen -W "--long --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur")) ;;
-    run) if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--dry-run --concurrency --journal --param --no-progress --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur"));
+    run) if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--dry-run --concurrency --journal --param --no-progress --rehearse --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur"));
         else COMPREPLY=($(compgen -f -X "!*.lua" -- "$cur") $(compgen -d -- "$cur")); fi ;;
+    fixture) COMPREPLY=($(compgen -W "--criteria --coql --fields --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur")) ;;
   esac
 }
 complete -F _zlock zlock

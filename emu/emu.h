@@ -154,6 +154,8 @@ json_t *emu_persist_dump(emu_org *o);
 emu_org *emu_persist_load(json_t *j, char *err, size_t errlen);
 bool emu_persist_save_file(emu_org *o, const char *path, char *err, size_t errlen);
 emu_org *emu_persist_load_file(const char *path, char *err, size_t errlen);
+/* fixture.c: refuses a document with an unknown key or a value of the wrong JSON type. */
+bool emu_fixture_check(json_t *j, char *err, size_t errlen);
 
 /* ---- configuration rules (config.c) ---- */
 bool emu_rule_match(emu_org *o, const emu_record *r, const emu_rule *rule);

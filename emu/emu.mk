@@ -27,3 +27,23 @@ $(BUILD)/tests/emu_%_test: test/emu_%_test.c $(EMU_LIBOBJS)
 	$(CC) $(WARN) $(CFLAGS) $(EMU_CFLAGS) -Iemu -o $@ $< $(EMU_LIBOBJS) $(EMU_LIBS)
 
 -include $(wildcard $(EMU_OBJDIR)/*.d)
+
+# For `luarocks make` (the rockspec installs build/rock-bin/zlock-emu next to `zlock`): the
+# emulator when libmicrohttpd and jansson are there, else a script that says what is missing,
+# so zlock installs either way and zlock.testing explains why no emulator starts.
+EMU_DEPS_OK := $(shell pkg-config --exists $(EMU_PKGS) 2>/dev/null && echo yes)
+EMU_MISSING := zlock-emu was not built: the development files of libmicrohttpd and jansson were \
+not found by pkg-config when zlock was installed (Debian: apt-get install libmicrohttpd-dev \
+libjansson-dev pkg-config), then install zlock again
+.PHONY: $(BUILD)/rock-bin/zlock-emu
+ifeq ($(EMU_DEPS_OK),yes)
+$(BUILD)/rock-bin/zlock-emu: $(BUILD)/zlock-emu
+	@mkdir -p $(@D)
+	cp $< $@
+else
+$(BUILD)/rock-bin/zlock-emu:
+	@mkdir -p $(@D)
+	@echo "WARNING: $(EMU_MISSING)" >&2
+	printf '#!/bin/sh\necho "%s" >&2\nexit 1\n' "$(EMU_MISSING)" > $@
+	chmod +x $@
+endif

@@ -49,6 +49,9 @@ static void usage(FILE *f)
 "  --access-token TOKEN      the static access token (default the demo token below)\n"
 "  --client-id ID --client-secret S --refresh-token R   the OAuth client (default demo below)\n"
 "  --verbose                 log every request to stderr (default: quiet)\n"
+"  --exit-with-parent        exit (as on SIGTERM, saving --state) when the process that started\n"
+"                            the emulator is gone (checked 4 times a second): a test runner\n"
+"                            that dies never leaves an emulator behind\n"
 "  --help                    this text\n"
 "\n"
 "Demo credentials (also in the README):\n"
@@ -134,12 +137,27 @@ static void on_fatal(int sig)
     raise(sig);
 }
 
+/* Returns on SIGINT/SIGTERM or, with a parent to watch, when that parent is gone (the
+ * emulator is then re-parented, so getppid() changes). */
+static void wait_for_stop(const sigset_t *set, pid_t parent)
+{
+    if (!parent) {
+        int sig = 0;
+        sigwait(set, &sig);
+        return;
+    }
+    const struct timespec tick = { 0, 250 * 1000 * 1000 };
+    while (getppid() == parent)
+        if (sigtimedwait(set, NULL, &tick) > 0) return;
+}
+
 static bool is_loopback_host(const char *h) { return strncmp(h, "127.", 4) == 0; }
 
 int main(int argc, char **argv)
 {
     emu_opts o;
     memset(&o, 0, sizeof o);
+    pid_t parent = 0;   /* --exit-with-parent: the parent seen at start */
     snprintf(o.listen_host, sizeof o.listen_host, "%s", DEFAULT_HOST);
     o.port = DEFAULT_PORT;
     o.seed.seed = "demo";
@@ -151,7 +169,7 @@ int main(int argc, char **argv)
     o.refresh_token = EMU_DEMO_REFRESH_TOKEN;
 
     enum { O_LISTEN = 256, O_SEED, O_RECORDS, O_STATE, O_LATENCY, O_CONC, O_CREDITS, O_CWIN, O_TTL,
-           O_FAIL, O_DROP, O_DROPMODE, O_TOKEN, O_CID, O_CSECRET, O_REFRESH, O_RSEED, O_VERBOSE, O_HELP, O_REMOTE };
+           O_FAIL, O_DROP, O_DROPMODE, O_TOKEN, O_CID, O_CSECRET, O_REFRESH, O_RSEED, O_VERBOSE, O_HELP, O_REMOTE, O_PARENT };
     static const struct option longopts[] = {
         { "listen", required_argument, NULL, O_LISTEN }, { "seed", required_argument, NULL, O_SEED },
         { "records", required_argument, NULL, O_RECORDS }, { "state", required_argument, NULL, O_STATE },
@@ -168,6 +186,7 @@ int main(int argc, char **argv)
         { "refresh-token", required_argument, NULL, O_REFRESH },
         { "random-seed", required_argument, NULL, O_RSEED },
         { "allow-remote", no_argument, NULL, O_REMOTE },
+        { "exit-with-parent", no_argument, NULL, O_PARENT },
         { "verbose", no_argument, NULL, O_VERBOSE }, { "help", no_argument, NULL, O_HELP },
         { NULL, 0, NULL, 0 },
     };
@@ -231,6 +250,7 @@ int main(int argc, char **argv)
             o.random_seed_given = true;
             break;
         case O_REMOTE: o.allow_remote = true; break;
+        case O_PARENT: parent = getppid(); break;
         case O_VERBOSE: o.verbose = true; break;
         case O_HELP: usage(stdout); return 0;
         case ':': return bad("option %s needs a value", argv[optind - 1]);
@@ -264,8 +284,7 @@ int main(int argc, char **argv)
     printf("zlock-emu listening on http://%s:%d\n", o.listen_host, s.port);
     fflush(stdout);
 
-    int sig = 0;
-    sigwait(&set, &sig);
+    wait_for_stop(&set, parent);
     emu_server_stop(&s);
     int rc = 0;
     if (o.state_file) {

@@ -96,6 +96,20 @@ static int64_t iso_time(const char *s)
     return (int64_t)timegm(&tm);
 }
 
+/* A time: epoch seconds, or "YYYY-MM-DD[THH:MM:SS...]" read as UTC; absent is 0. */
+static bool jtime(json_t *v, int64_t *out)
+{
+    *out = 0;
+    if (!v || json_is_null(v)) return true;
+    if (json_is_integer(v)) { *out = (int64_t)json_integer_value(v); return true; }
+    const char *s = json_string_value(v);
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    if (!s || !(strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) || strptime(s, "%Y-%m-%d", &tm))) return false;
+    *out = (int64_t)timegm(&tm);
+    return true;
+}
+
 #define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); goto fail; } while (0)
 
 static bool load_module(emu_org *o, json_t *mj, char *err, size_t errlen)
@@ -112,7 +126,9 @@ static bool load_module(emu_org *o, json_t *mj, char *err, size_t errlen)
     uint64_t id;
     if (jid(json_object_get(mj, "id"), &id) && id) m->id = id;
     json_t *fields = json_object_get(mj, "fields");
-    if (fresh || m->nfields == 0) {
+    bool had_fields = m->nfields > 0;
+    {
+        /* A standard module keeps its schema; fields it lacks (custom fields) are added. */
         size_t i;
         json_t *f;
         json_array_foreach(fields, i, f) {
@@ -120,9 +136,11 @@ static bool load_module(emu_org *o, json_t *mj, char *err, size_t errlen)
             emu_ftype t = EMU_F_TEXT;
             const char *ts = json_string_value(json_object_get(f, "type"));
             if (!emu_valid_api_name(fn) || (ts && !emu_ftype_parse(ts, &t))) {
-                snprintf(err, errlen, "module %s: bad field", name);
+                snprintf(err, errlen, "module %s: field %zu: %s", name, i,
+                         !emu_valid_api_name(fn) ? "no valid api_name" : "unknown type");
                 return false;
             }
+            if (emu_module_field(m, fn) >= 0) continue;
             emu_field *fd = emu_module_add_field(m, fn, t, json_string_value(json_object_get(f, "lookup")));
             json_t *pl = json_object_get(f, "picklist");
             if (json_is_array(pl)) {
@@ -132,6 +150,8 @@ static bool load_module(emu_org *o, json_t *mj, char *err, size_t errlen)
                     fd->picklist[k] = emu_strdup(json_string_value(json_array_get(pl, k)) ? json_string_value(json_array_get(pl, k)) : "");
             }
         }
+    }
+    if (fresh || !had_fields) {
         if (m->nfields == 0) emu_module_add_field(m, "Name", EMU_F_TEXT, NULL);
         const char *nf = json_string_value(json_object_get(mj, "name_field"));
         m->name_field = nf ? emu_module_field(m, nf) : 0;
@@ -190,17 +210,37 @@ static bool load_module(emu_org *o, json_t *mj, char *err, size_t errlen)
         }
         emu_record *r = emu_org_add_record(o, m, rid);
         json_int_t owner = json_integer_value(json_object_get(rj, "owner"));
-        r->owner = (uint16_t)(owner >= 0 && (size_t)owner < o->nusers ? owner : 0);
-        r->created = (int64_t)json_integer_value(json_object_get(rj, "created"));
-        r->modified = (int64_t)json_integer_value(json_object_get(rj, "modified"));
+        if (owner < 0 || (size_t)owner >= o->nusers) {
+            snprintf(err, errlen, "module %s: record %zu: owner %lld is not a user index (0..%zu)",
+                     name, k, (long long)owner, o->nusers - 1);
+            return false;
+        }
+        r->owner = (uint16_t)owner;
+        if (!jtime(json_object_get(rj, "created"), &r->created)
+            || !jtime(json_object_get(rj, "modified"), &r->modified)) {
+            snprintf(err, errlen, "module %s: record %zu: created/modified is neither epoch seconds "
+                     "nor YYYY-MM-DD[THH:MM:SS]", name, k);
+            return false;
+        }
         if (!r->created) r->created = 1793491200;
         if (!r->modified) r->modified = r->created;
         const char *fk;
         json_t *fv;
         json_object_foreach(json_object_get(rj, "values"), fk, fv) {
             int f = emu_module_field(m, fk);
-            if (f >= 0 && !emu_field_store(r, &m->fields[f], (size_t)f, fv) && json_is_string(fv))
+            if (f < 0) {
+                snprintf(err, errlen, "module %s: record %zu: unknown field \"%s\" (not in the module's "
+                         "schema: list it in the module's \"fields\")", name, k, fk);
+                return false;
+            }
+            if (!emu_field_store(r, &m->fields[f], (size_t)f, fv)) {
+                if (!json_is_string(fv)) {
+                    snprintf(err, errlen, "module %s: record %zu: field %s: value of the wrong type for a %s field",
+                             name, k, fk, emu_ftype_name(m->fields[f].type));
+                    return false;
+                }
                 emu_record_set(r, (size_t)f, json_string_value(fv));
+            }
         }
         json_t *lj = json_object_get(rj, "lock");
         if (json_is_object(lj)) {
@@ -211,14 +251,19 @@ static bool load_module(emu_org *o, json_t *mj, char *err, size_t errlen)
             jid(json_object_get(lj, "rule_id"), &rule);
             jid(json_object_get(lj, "config_id"), &cid);
             json_t *by = json_object_get(lj, "locked_by");
+            json_int_t byi = json_is_integer(by) ? json_integer_value(by) : (automatic ? -1 : 0);
+            int64_t when = 0, mod = 0;
+            if (byi < -1 || byi >= (json_int_t)o->nusers || !jtime(json_object_get(lj, "time"), &when)
+                || !jtime(json_object_get(lj, "modified"), &mod)) {
+                snprintf(err, errlen, "module %s: record %zu: lock: locked_by is not a user index, "
+                         "or time/modified is not a time", name, k);
+                return false;
+            }
             emu_lock *l = emu_lock_new(o, r, automatic, json_string_value(json_object_get(lj, "reason")),
-                                       json_is_integer(by) ? (int)json_integer_value(by) : 0, rule,
-                                       cid ? cid : (m->config ? m->config->id : 0),
-                                       (int64_t)json_integer_value(json_object_get(lj, "time")));
+                                       (int)byi, rule, cid ? cid : (m->config ? m->config->id : 0), when);
             if (lid) l->id = lid;
             if (!l->reason && !automatic) l->reason = emu_strdup("");
-            json_int_t mod = json_integer_value(json_object_get(lj, "modified"));
-            if (mod) l->modified = (int64_t)mod;
+            if (mod) l->modified = mod;
             if (!l->time) l->time = l->modified = r->modified;
         }
     }
@@ -227,6 +272,7 @@ static bool load_module(emu_org *o, json_t *mj, char *err, size_t errlen)
 
 emu_org *emu_persist_load(json_t *j, char *err, size_t errlen)
 {
+    if (!emu_fixture_check(j, err, errlen)) return NULL;
     emu_org *o = emu_org_new();
     json_t *users = json_object_get(j, "users");
     if (json_is_array(users) && json_array_size(users) > 0) {

@@ -13,7 +13,7 @@ local out = require "zlock.cli_out"
 local M = {}
 
 --- Modules that register commands (each returns a list of command tables), in help order.
-M.MODULES = { "zlock.cli_ops", "zlock.cli_run" }
+M.MODULES = { "zlock.cli_ops", "zlock.cli_run", "zlock.cli_fixture" }
 
 --- Options every command takes: `{flag, VALUE or nil, help, key=, short=, choices=, file=}`
 -- (`choices` and `file` guide the shell completions).
@@ -44,6 +44,7 @@ M.ENVIRONMENT = {
   { "ZOHO_API_VERSION", "Zoho CRM API version, v2 to v8 (default v8)" },
   { "ZLOCK_<NAME>", "run: a policy parameter (as --param NAME=VALUE)" },
   { "ZLOCK_LOG", "debug: one line per request and reply on stderr (as --verbose)" },
+  { "ZLOCK_EMU", "run --rehearse: the zlock-emu to start (default: the one installed with zlock, or on PATH)" },
   { "ZLOCK_PROXY", "proxy URL (as --proxy)" },
   { "https_proxy, HTTPS_PROXY, http_proxy, all_proxy, ALL_PROXY", "libcurl's proxy, without ZLOCK_PROXY" },
   { "no_proxy, NO_PROXY", "hosts reached without the proxy (libcurl's rule)" },
@@ -67,7 +68,9 @@ M.COMMANDS, M.ORDER = {}, {}
 --  or nil, help, key=, multi=}`), `argnames` (what the Lua call's arguments are called on the
 --  command line, for its argument errors), `check_options(opts)` (-> nil or a usage message:
 --  option values, when parsing; may convert them), `check(args, opts)` (-> nil or a usage
---  message, before any request), `client` (false: needs no Zoho client), `prepare(ctx)` (-> nil, or an exit status:
+--  message, before any request), `client` (false: needs no Zoho client), `client_for(opts,
+--  configured)` (-> the command's client, or nil and an error; `configured(opts)` makes the usual
+--  one), `prepare(ctx)` (-> nil, or an exit status:
 --  before the client exists), `run(ctx)` (-> exit status; `ctx.args`, `ctx.opts`, `ctx.client`),
 --  `safe_points()` (-> a set of functions: the first Ctrl-C stops the command only when one of
 --  them is next called; without it, Ctrl-C stops it at once)
@@ -323,7 +326,8 @@ function M.main(argv)
     if status then return status end
   end
   if cmd.client ~= false then
-    local c, err = client(p.opts)
+    local c, err
+    if cmd.client_for then c, err = cmd.client_for(p.opts, client) else c, err = client(p.opts) end
     if not c then
       if p.opts.json then out.json{ error = out.error_object(err) } end
       out.err("zlock: cannot create the client: ", tostring(err), "\n")

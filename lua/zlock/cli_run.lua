@@ -111,12 +111,16 @@ local function print_plan(plan)
                       { "WHY", "why" } }, rows))
 end
 
+--- One plan entry of the JSON summary from a finished bulk item (an `on_result` item).
+-- @tparam table item
+-- @treturn table
+function M.plan_item(item)
+  return { action = item.op, module = item.module, record_id = item.record_id, lock_id = item.lock_id,
+           name = item.name, why = item.why, outcome = item.outcome, reason = item.reason }
+end
+
 local function plan_collector(plan)
-  return function(item)
-    plan[#plan + 1] = { action = item.op, module = item.module, record_id = item.record_id,
-                        lock_id = item.lock_id, name = item.name, why = item.why, outcome = item.outcome,
-                        reason = item.reason }
-  end
+  return function(item) plan[#plan + 1] = M.plan_item(item) end
 end
 
 -- --verbose in a run: the bulk engine (libcurl multi, in C) calls no per-request hook, so one
@@ -161,6 +165,9 @@ local function run(ctx)
     if plan then print_plan(plan) end
     M.print_summary(p, s, opts, params)
   end
+  require("zlock.cli_fixture").finish_rehearsal(ctx.client, function(c)   -- --rehearse: the audit
+    ctx.cli.COMMANDS.locks.run{ args = { p.module }, opts = opts, client = c, cli = ctx.cli }
+  end, opts)
   return exit_status(s, opts)
 end
 
@@ -201,6 +208,7 @@ end
 M.commands = {
   { name = "run", args = "POLICY.lua", min = 1, max = 1, run = run, prepare = prepare, check_options = check_options,
     operand_files = "*.lua",
+    client_for = function(opts, configured) return require("zlock.cli_fixture").client(opts, configured) end,
     -- Ctrl-C stops feeding the run between two items, never inside one (nothing is lost)
     safe_points = function()
       local Run = require("zlock.bulk").Run
@@ -215,6 +223,8 @@ M.commands = {
       { "--param", "NAME=VALUE", "set a policy parameter (also: environment ZLOCK_<NAME>)", key = "param",
         multi = true },
       { "--no-progress", nil, "no progress bar (it is only drawn on a terminal anyway)", key = "no_progress" },
+      { "--rehearse", "ORG.json", "run on zlock-emu seeded with this fixture (zlock fixture export); "
+        .. "print the lock audit; nothing real is touched", key = "rehearse", file = true },
     },
     help = "A policy selects records (a search, a COQL query, or the org's locks), filters them with\n"
       .. "`where`, and locks, updates or unlocks them (or reports them as CSV). Items run concurrently;\n"

@@ -55,7 +55,8 @@ local function request(c, method, path, query, body)
   if type(c.request) ~= "function" then
     error(mkerr("INVALID_ARGUMENT", "this client has no request method (zlock core too old?)"), 0)
   end
-  local doc, status = c:request(method, path, { query = query, body = body })
+  -- every selection call reads (a COQL POST too): safe to send again after a 5xx or a lost reply
+  local doc, status = c:request(method, path, { query = query, body = body, idempotent = true })
   if doc == nil then error(status or mkerr("BAD_RESPONSE", "request failed"), 0) end
   if status == 204 then return nil, 204 end
   if type(doc) ~= "table" then

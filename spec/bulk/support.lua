@@ -21,13 +21,7 @@ end
 
 --- A zlock client on emulator `e` with the selection and bulk methods installed.
 function S.client(e, opts)
-  local zlock = require "zlock"
-  require("zlock.select").install(zlock.Client)
-  require("zlock.bulk").install(zlock.Client)
-  local o = { api_domain = S.url(e), access_token = emu.ACCESS_TOKEN }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  if o.access_token == false then o.access_token = nil end   -- refresh flow only
-  return assert(zlock.new(o))
+  return e:client(opts)   -- access_token = false: the refresh flow only
 end
 
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
@@ -59,11 +53,12 @@ function S.env(e, extra)
   return table.concat(parts, " ")
 end
 
---- Runs `bin/zlock ARGS...` against emulator `e` (nil: no emulator configured).
+--- Runs `bin/zlock ARGS...` against emulator `e` (nil: no org configured at all).
 -- @return stdout, exit status, stderr
 function S.zlock(e, args, env)
   local errf = os.tmpname()
-  local parts = { e and S.env(e, env) or "", "bin/zlock" }
+  local parts = { e and S.env(e, env) or "env -u ZOHO_API_DOMAIN -u ZOHO_ACCESS_TOKEN -u ZOHO_REFRESH_TOKEN "
+    .. "-u ZOHO_CLIENT_ID -u ZOHO_CLIENT_SECRET -u ZOHO_DC", "bin/zlock" }
   for _, a in ipairs(args) do parts[#parts + 1] = q(a) end
   parts[#parts + 1] = "2>" .. q(errf) .. " </dev/null"
   local p = assert(io.popen(table.concat(parts, " "), "r"))
@@ -122,12 +117,7 @@ end
 --- Locks in the emulator's state: a list, and a map record_id -> list of locks.
 function S.locks(e)
   local st = e:state()
-  local by = {}
-  for _, l in ipairs(st.locks) do
-    by[l.record_id] = by[l.record_id] or {}
-    table.insert(by[l.record_id], l)
-  end
-  return st.locks, by, st
+  return st.locks, require("zlock.testing").locks_by_record(st), st
 end
 
 --- Number of requests the emulator answered on a stats route (e.g. "lock_create"), any status.
@@ -180,12 +170,33 @@ function S.days_since(date)
   return require("zlock.policy").context().days_since(date)
 end
 
+--- Writes `text` to file `path` (replacing it).
+function S.write(path, text)
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+end
+
+--- Runs a shell command; returns its exit status and its output (stdout and stderr).
+function S.sh(cmd)
+  local p = io.popen(cmd .. " 2>&1")
+  local text = p:read("*a")
+  local _, _, code = p:close()
+  return code, text
+end
+
+--- Makes a fresh temporary directory; returns its name (remove it with `rm -rf`).
+function S.tmpdir()
+  local d = os.tmpname()
+  os.remove(d)
+  assert(os.execute("mkdir -p " .. S.quote(d)))
+  return d
+end
+
 --- Writes `text` to a fresh temporary file; returns its name.
 function S.tmpfile(text, suffix)
   local name = os.tmpname() .. (suffix or "")
-  local f = assert(io.open(name, "wb"))
-  f:write(text or "")
-  f:close()
+  S.write(name, text or "")
   return name
 end
 

@@ -7,13 +7,16 @@
 --   local res = e:req("GET", "/crm/v8/Deals/123/Locking_Information__s?fields=Locked_For__s")
 --   -- res.status, res.body (raw bytes), res.json (decoded or nil), res.headers
 --   e:stop()
+-- The process and the admin calls (`state`, `stats`, `reset`, `faults`) are zlock.testing's;
+-- this helper adds raw HTTP (`req`) and the concurrency probes the specs use.
+local emulator = require "zlock.testing.emulator"
 local http = require "socket.http"
 local ltn12 = require "ltn12"
 local cjson = require "cjson.safe"
 
 local M = {}
 
-M.BIN = os.getenv("ZLOCK_EMU") or "build/zlock-emu"
+M.BIN = "build/zlock-emu"
 -- The demo org's fixed credentials (also in `zlock-emu --help` and the README).
 M.ACCESS_TOKEN = "1000.zlockemu.demo-access-token"
 M.CLIENT_ID = "1000.ZLOCKEMUDEMOCLIENT"
@@ -21,48 +24,15 @@ M.CLIENT_SECRET = "zlock-emu-demo-client-secret"
 M.REFRESH_TOKEN = "1000.zlockemu.demo-refresh-token"
 
 local Emu = {}
-Emu.__index = Emu
 
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
---- Starts the emulator. `args` is a list of extra command-line arguments.
--- Returns the emulator object; raises when it does not come up.
+--- Starts the emulator (`zlock.testing.emulator`: it is also stopped by garbage collection and
+-- when this process ends). `args` is a list of extra command-line arguments.
+-- Returns the emulator object with this helper's methods too; raises when it does not come up.
 function M.start(args)
-  args = args or {}
-  local log = os.tmpname()
-  local parts = { "echo $$; exec", shell_quote(M.BIN), "--listen", "127.0.0.1:0" }
-  for _, a in ipairs(args) do parts[#parts + 1] = shell_quote(a) end
-  parts[#parts + 1] = "2>" .. shell_quote(log)
-  local pipe = assert(io.popen(table.concat(parts, " "), "r"))
-  local pid = pipe:read("*l")
-  local line = pipe:read("*l")
-  local url = line and line:match("^zlock%-emu listening on (http://127%.0%.0%.1:%d+)$")
-  if not url then
-    pipe:close()
-    local f = io.open(log); local msg = f and f:read("*a") or ""; if f then f:close() end
-    os.remove(log)
-    error("zlock-emu did not start (first line: " .. tostring(line) .. "): " .. msg, 2)
-  end
-  return setmetatable({ pid = tonumber(pid), pipe = pipe, url = url, log = log,
-                        token = M.ACCESS_TOKEN }, Emu)
-end
-
---- Stops the emulator with SIGTERM (or `sig`) and waits for it. Returns the exit result.
-function Emu:stop(sig)
-  if not self.pipe then return end
-  os.execute("kill -" .. (sig or "TERM") .. " " .. self.pid .. " 2>/dev/null")
-  local ok, how, code = self.pipe:close()
-  self.pipe = nil
-  os.remove(self.log)
-  return ok, how, code
-end
-
---- Contents of the emulator's stderr so far (for diagnostics).
-function Emu:stderr()
-  local f = io.open(self.log); if not f then return "" end
-  local s = f:read("*a"); f:close(); return s
+  local e = emulator.start{ args = args, bin = os.getenv("ZLOCK_EMU") or M.BIN }
+  e.token = M.ACCESS_TOKEN
+  for k, f in pairs(Emu) do e[k] = f end
+  return e
 end
 
 --- One HTTP request. `opts.body` is a string or a table (JSON-encoded);
@@ -92,22 +62,6 @@ function Emu:req(method, path, opts)
   local raw = table.concat(chunks)
   return { status = status, body = raw, json = (raw ~= "" and cjson.decode(raw)) or nil, headers = rh }
 end
-
-local function admin(self, method, path, body)
-  local res, err = self:req(method, path, { body = body, token = false })
-  assert(res, "emulator admin call failed: " .. tostring(err))
-  assert(res.status == 200, "emulator admin call " .. path .. " answered " .. res.status .. ": " .. res.body)
-  return res.json
-end
-
---- GET /__emu/state: every lock and every record's Locked__s.
-function Emu:state() return admin(self, "GET", "/__emu/state") end
---- GET /__emu/stats: requests by route and status, peak in flight, 429s, tokens minted.
-function Emu:stats() return admin(self, "GET", "/__emu/stats") end
---- POST /__emu/reset: back to the seeded org.
-function Emu:reset() return admin(self, "POST", "/__emu/reset", "{}") end
---- POST /__emu/faults: change fault and limit settings at run time.
-function Emu:faults(t) return admin(self, "POST", "/__emu/faults", t) end
 
 --- Sends one CRM GET (a lock list of `record_id`) on a connection of its own and never reads
 -- the reply: with a long `latency_ms` set first, it holds one of the emulator's concurrency
