@@ -21,14 +21,16 @@ _zlock() {
     --param) COMPREPLY=(); return ;;
   esac
   case $cmd in
-    '') COMPREPLY=($(compgen -W "get lock update unlock locks run help --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur")) ;;
-    help) COMPREPLY=($(compgen -W "get lock update unlock locks run" -- "$cur")) ;;
+    '') COMPREPLY=($(compgen -W "get lock update unlock locks run config help --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur")) ;;
+    help) COMPREPLY=($(compgen -W "get lock update unlock locks run config" -- "$cur")) ;;
     get) COMPREPLY=($(compgen -W " --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur")) ;;
     lock) COMPREPLY=($(compgen -W "--reason --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur")) ;;
     update) COMPREPLY=($(compgen -W "--reason --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur")) ;;
     unlock) COMPREPLY=($(compgen -W " --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur")) ;;
     locks) COMPREPLY=($(compgen -W "--long --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur")) ;;
     run) if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--dry-run --concurrency --journal --param --no-progress --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur"));
+        else COMPREPLY=($(compgen -f -X "!*.lua" -- "$cur") $(compgen -d -- "$cur")); fi ;;
+    config) if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--dry-run --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur"));
         else COMPREPLY=($(compgen -f -X "!*.lua" -- "$cur") $(compgen -d -- "$cur")); fi ;;
   esac
 }
