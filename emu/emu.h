@@ -165,6 +165,8 @@ void emu_config_apply_existing(emu_org *o, emu_module *m, int64_t now);
 emu_config *emu_config_from_json(emu_org *o, emu_module *m, json_t *item, const emu_config *old,
                                  json_t **err);
 json_t *emu_config_to_json(emu_org *o, const emu_module *m, const emu_config *c);
+/* Zoho's validation of a parsed configuration (config_check.c): NULL, or the error item. */
+json_t *emu_config_check(const emu_module *m, emu_config *c);
 
 /* ---- options ---- */
 typedef struct {

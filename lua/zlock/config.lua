@@ -20,6 +20,7 @@
 -- @module zlock.config
 local core = require "zlock.core"
 local errors = require "zlock.error"
+local json = require("cjson.safe").new()
 
 local M = {}
 
@@ -68,10 +69,32 @@ local function write_result(doc, status)
   return item
 end
 
+-- An empty Lua table under a M.LISTS member is sent as [] (lua-cjson writes {} for it, which
+-- Zoho refuses as INVALID_DATA).
+local LISTS = M.LISTS
+local EMPTY = "\1zlock:[]\1"
+
+local function mark_empty(v, depth)
+  if type(v) ~= "table" or depth > 32 then return v end
+  local out = {}
+  for k, x in pairs(v) do
+    if LISTS[k] and type(x) == "table" and next(x) == nil then out[k] = EMPTY else out[k] = mark_empty(x, depth + 1) end
+  end
+  return out
+end
+
+--- A request body as JSON, with empty configuration lists as `[]`.
+-- @tparam table body
+-- @treturn string
+function M.encode(body)
+  local s = assert(json.encode(mark_empty(body, 0)))
+  return (s:gsub('"\\u0001zlock:%[%]\\u0001"', "[]"))
+end
+
 local function send(c, method, path, module, body, query)
   query = query or {}
   query.module = module
-  local doc, status = c:request(method, path, { query = query, body = body })
+  local doc, status = c:request(method, path, { query = query, body = body and M.encode(body) })
   if doc == nil then return nil, status end
   return write_result(doc, status)
 end

@@ -90,7 +90,7 @@ describe("configuration as code", function()
       { name = "Spec holdings",
         criteria = { comparator = "equal", field = { api_name = "Account_Name" }, value = "Other" } },
       { name = "Second", criteria = { comparator = "equal", field = { api_name = "Account_Name" }, value = "Two" } },
-    } }, Leads = { locking_rules = {} }, Deals = false }
+    } }, Leads = { lock_type = "manual", locking_rules = {} }, Deals = false }
     local p = assert(cp.plan(c, changed))
     local s = by_module(p)
     assert.equals("update", s.Accounts.action)
@@ -99,6 +99,7 @@ describe("configuration as code", function()
     assert.equals("criteria", s.Accounts.rules[1].fields[1].field)
     assert.equals("add", s.Accounts.rules[2].action)
     assert.equals("delete", s.Leads.rules[1].action)
+    assert.same({ field = "lock_type", from = "both", to = "manual" }, s.Leads.fields[1])
     assert.equals("delete", s.Deals.action)
     local r = assert(cp.apply(c, p))
     assert.equals(0, r.failed)

@@ -41,27 +41,30 @@ describe("zlock.config operations", function()
     local id = res.id
     assert.equals("manual", c:lock_config("Accounts").lock_type)
 
-    assert.equals(id, assert(c:update_lock_config("Accounts", { lock_type = "both" }, id)).id)
-    assert.equals("both", c:lock_config("Accounts").lock_type)
-    assert(c:update_lock_config("Accounts", { id = id, lock_for_portal_users = true }))   -- no id in the path
+    assert.equals(id, assert(c:update_lock_config("Accounts", { lock_for_portal_users = true }, id)).id)
     assert.is_true(c:lock_config("Accounts").lock_for_portal_users)
+    assert(c:update_lock_config("Accounts", { id = id, lock_type = "both",   -- no id in the path
+      locking_rules = { { name = "First rule", criteria = CRIT } } }))
+    assert.equals("both", c:lock_config("Accounts").lock_type)
 
     assert(c:add_lock_rule("Accounts", { name = "Spec rule", criteria = CRIT }))
     local rules = c:lock_config("Accounts").locking_rules
-    assert.equals(1, #rules)
-    assert.equals("Spec rule", rules[1].name)
-    assert.equals("Spec Holdings", rules[1].criteria.value)
-    local rid = rules[1].id
+    assert.equals(2, #rules)
+    assert.equals("Spec rule", rules[2].name)
+    assert.equals("Spec Holdings", rules[2].criteria.value)
+    local rid = rules[2].id
 
     assert(c:update_lock_rule("Accounts", rid, { name = "Renamed rule", lock_existing_records = true }))
     rules = c:lock_config("Accounts").locking_rules
-    assert.equals(1, #rules)
-    assert.equals(rid, rules[1].id)
-    assert.equals("Renamed rule", rules[1].name)
-    assert.is_true(rules[1].lock_existing_records)
+    assert.equals(2, #rules)
+    assert.equals(rid, rules[2].id)
+    assert.equals("Renamed rule", rules[2].name)
+    assert.is_true(rules[2].lock_existing_records)
 
     assert(c:delete_lock_rule("Accounts", rid))
-    assert.equals(0, #c:lock_config("Accounts").locking_rules)
+    rules = c:lock_config("Accounts").locking_rules
+    assert.equals(1, #rules)
+    assert.equals("First rule", rules[1].name)
 
     local del = assert(c:delete_lock_config("Accounts", id))
     assert.equals(id, del.id)
