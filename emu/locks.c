@@ -268,7 +268,8 @@ static void one_lock(emu_ctx *c, emu_record *r)
     emu_lock *l = r->lock;
     if (strcmp(c->method, "GET") == 0) {
         const char *f = emu_query(c, "fields");
-        unsigned mask = LF_ALL;
+        /* Owner, Parent_Id and Created_* only when asked (not in the documented replies) */
+        unsigned mask = LF_ALL & ~(unsigned)(LF_OWNER | LF_PARENT | LF_CREATED);
         if (f && *f && !parse_fields(c, f, &mask)) return;
         emu_reply_json(c, 200, json_pack("{s:[o]}", "data", emu_lock_json(o, r, mask)));
         return;

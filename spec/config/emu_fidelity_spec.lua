@@ -37,6 +37,38 @@ describe("times with the user's offset", function()
   end)
 end)
 
+describe("lock replies", function()
+  local e, c
+
+  lazy_setup(function()
+    e = S.start()
+    c = S.client(e)
+  end)
+  lazy_teardown(function()
+    if c then c:close() end
+    if e then e:stop() end
+  end)
+
+  it("carry Owner, Parent_Id and Created_* only when fields asks for them", function()
+    local id = S.unlocked(e, "Deals")[1]
+    local lock = assert(c:lock("Deals", id, "keys check"))
+    local one = assert(c:get("Deals", id, lock.id))
+    assert.equals("Manual", one.Lock_Source__s)
+    assert.equals("keys check", one.Locked_Reason__s)
+    for _, k in ipairs{ "Owner", "Parent_Id", "Created_Time", "Modified_Time", "Created_By", "Modified_By" } do
+      assert.is_nil(one[k], k .. " not asked for")
+    end
+    local asked = assert(c:get("Deals", id, lock.id, { fields = { "Owner", "Parent_Id", "Created_Time" } }))
+    assert.is_table(asked.Owner)
+    assert.equals(id, asked.Parent_Id.id)
+    assert.matches("%-04:00$", asked.Created_Time)
+    local list = assert(c:get("Deals", id, { fields = "Lock_Source__s" }))
+    assert.is_nil(list[1].Owner)
+    assert.is_nil(list[1].Locked_Reason__s)
+    assert(c:unlock("Deals", id, lock.id))
+  end)
+end)
+
 describe("--auto-lock-delay", function()
   local e, c
 
