@@ -144,7 +144,8 @@ function M.update(c, module, changes, id)
   return send(c, "PUT", id and (M.PATH .. "/" .. id) or M.PATH, module, { [M.KEY] = { changes } })
 end
 
---- Deletes the module's configuration. Zoho removes every lock of the module with it.
+--- Deletes the module's configuration. Its locks cannot be read or changed without one: zlock-emu
+-- removes them (Zoho does not document what becomes of them).
 -- @param c client
 -- @tparam string module module API name
 -- @tparam string id the configuration id (required: Zoho refuses a DELETE without one)
