@@ -25,8 +25,8 @@ _zlock() {
     --fields) COMPREPLY=(); return ;;
   esac
   case $cmd in
-    '') COMPREPLY=($(compgen -W "get lock update unlock locks run fixture help --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur")) ;;
-    help) COMPREPLY=($(compgen -W "get lock update unlock locks run fixture" -- "$cur")) ;;
+    '') COMPREPLY=($(compgen -W "get lock update unlock locks run fixture config help --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur")) ;;
+    help) COMPREPLY=($(compgen -W "get lock update unlock locks run fixture config" -- "$cur")) ;;
     get) COMPREPLY=($(compgen -W " --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur")) ;;
     lock) COMPREPLY=($(compgen -W "--reason --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur")) ;;
     update) COMPREPLY=($(compgen -W "--reason --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur")) ;;
@@ -35,6 +35,8 @@ _zlock() {
     run) if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--dry-run --concurrency --journal --param --no-progress --rehearse --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur"));
         else COMPREPLY=($(compgen -f -X "!*.lua" -- "$cur") $(compgen -d -- "$cur")); fi ;;
     fixture) COMPREPLY=($(compgen -W "--criteria --coql --fields --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur")) ;;
+    config) if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--dry-run --json --api-domain --dc --env --verbose -v --proxy --help -h --version" -- "$cur"));
+        else COMPREPLY=($(compgen -f -X "!*.lua" -- "$cur") $(compgen -d -- "$cur")); fi ;;
   esac
 }
 complete -F _zlock zlock

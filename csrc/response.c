@@ -1,6 +1,7 @@
 /* response.c - HTTP status + body (or a transport failure) -> result or error (pure).
  * Accepts both Zoho error envelopes: the top-level {"code","details","message","status"}
- * and the wrapped {"data":[{...,"status":"error"}]}. */
+ * and the wrapped {"data":[{...,"status":"error"}]}; settings APIs wrap under their own key
+ * ({"record_locking_configurations":[{...}]}), which an error reply holds alone. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,6 +188,11 @@ void zl_response_classify(zl_op_kind kind, int status, const char *body, size_t 
     const char *item_status = item ? jstr(item, "status") : NULL;
 
     if (status < 200 || status >= 300) {
+        if (!item && !data && json_object_size(doc) == 1) {   /* {"<resource>":[{error}]} */
+            json_t *only = json_object_iter_value(json_object_iter(doc));
+            item = json_is_array(only) ? json_array_get(only, 0) : NULL;
+            if (!json_is_object(item)) item = NULL;
+        }
         json_t *eobj = jstr(doc, "code") ? doc : (item && jstr(item, "code") ? item : NULL);
         if (eobj) classify_error(kind, status, eobj, out);
         else if (status == 429) {

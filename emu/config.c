@@ -222,7 +222,6 @@ static bool parse_rules(emu_org *o, emu_config *c, json_t *rules, const emu_conf
 emu_config *emu_config_from_json(emu_org *o, emu_module *m, json_t *item, const emu_config *old,
                                  json_t **err)
 {
-    (void)m;
     *err = NULL;
     if (!json_is_object(item)) {
         *err = emu_error_item("INVALID_DATA", "invalid data", json_object());
@@ -249,10 +248,6 @@ emu_config *emu_config_from_json(emu_org *o, emu_module *m, json_t *item, const 
         goto fail;
     }
     if (!parse_rules(o, c, json_object_get(item, "locking_rules"), old, err)) goto fail;
-    if (c->lock_type == 1 && c->nrules == 0) {
-        *err = field_err("MANDATORY_NOT_FOUND", "required field not found", "locking_rules", NULL);
-        goto fail;
-    }
     static const char *const keys[] = { "locked_for", "excluded_fields", "restricted_actions",
         "lock_for_portal_users", "restricted_communications", "restricted_custom_buttons",
         "lock_excluded_profiles", NULL };
@@ -273,6 +268,7 @@ emu_config *emu_config_from_json(emu_org *o, emu_module *m, json_t *item, const 
         if (s && strcmp(s, "update") == 0) c->restrict_update = true;
         if (s && strcmp(s, "delete") == 0) c->restrict_delete = true;
     }
+    if ((*err = emu_config_check(m, c))) goto fail;
     return c;
 fail:
     emu_config_free(c);

@@ -8,6 +8,7 @@
  * Creating or changing rules with lock_existing_records locks matching records at once;
  * deleting a configuration removes every lock of the module. */
 #include "emu.h"
+#include "permission.h"
 
 #include <string.h>
 #include <time.h>
@@ -32,10 +33,10 @@ static void write_config(emu_ctx *c, emu_module *m, bool create, uint64_t path_i
         json_decref(root);
         return;
     }
-    if (create && m->config) {
-        reply_item(c, 400, emu_error_item("DUPLICATE_DATA",
-                   "record locking configuration already exists for the module",
-                   json_pack("{s:o}", "id", emu_jid(m->config->id))));
+    if (create && m->config) {   /* one configuration per module (details UNCONFIRMED) */
+        reply_item(c, 400, emu_error_item("LIMIT_EXCEEDED", "limit exceeded",
+                   json_pack("{s:s,s:s,s:i,s:i}", "api_name", "module", "json_path", "$.module",
+                             "limit", 1, "available_limit", 0)));
         json_decref(root);
         return;
     }
@@ -79,8 +80,13 @@ static void write_config(emu_ctx *c, emu_module *m, bool create, uint64_t path_i
 static void delete_config(emu_ctx *c, emu_module *m, uint64_t id)
 {
     const char *ids = emu_query(c, "ids");
-    if (!id && ids) emu_parse_id(ids, &id);
-    if (!m->config || (id && id != m->config->id)) {
+    if (!id && !ids) {   /* Zoho's ids is mandatory on the collection's DELETE */
+        emu_reply_error(c, 400, "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing",
+                        json_pack("{s:s}", "param", "ids"));
+        return;
+    }
+    if (!id) emu_parse_id(ids, &id);
+    if (!id || !m->config || (id && id != m->config->id)) {
         emu_reply_error_rpi(c, 400, "INVALID_DATA", "the id given seems to be invalid", 2);
         return;
     }
@@ -128,9 +134,15 @@ void emu_config_route(emu_ctx *c)
     if (get) pthread_rwlock_rdlock(&s->org_lock);
     else pthread_rwlock_wrlock(&s->org_lock);
     emu_module *m = emu_org_module_ci(s->org, mod);
-    if (!m) {
+    if (!m && emu_module_unlockable(mod)) {
+        emu_reply_error(c, 400, "NOT_SUPPORTED", "record locking is not supported for the module",
+                        json_pack("{s:s}", "param_name", "module"));
+    } else if (!m) {
         emu_reply_error(c, 400, "INVALID_MODULE", "the module name given seems to be invalid",
                         json_pack("{s:s}", "param_name", "module"));
+    } else if (!get && !emu_user_may_configure(s->org, c->user)) {
+        emu_reply_no_permission(c, "You do not have permission to configure record locking",
+                                EMU_PERM_CONFIGURE);
     } else if (get) {
         if (one && (!m->config || m->config->id != id))
             emu_reply_error_rpi(c, 400, "INVALID_DATA", "the id given seems to be invalid", 2);

@@ -28,7 +28,8 @@ uint64_t emu_rng_below(emu_rng *r, uint64_t n);  /* [0, n) */
 /* ---- small utilities (util.c) ---- */
 double emu_now(void);                            /* wall clock, seconds */
 double emu_mono(void);                           /* monotonic clock, seconds */
-void emu_fmt_time(int64_t t, char out[32]);      /* 2026-11-27T10:00:00+00:00 */
+void emu_fmt_time(int64_t t, char out[32]);      /* 2026-11-27T06:00:00-04:00: the request's user's offset */
+void emu_set_tz(int minutes);                    /* that offset, for this thread's request */
 void emu_fmt_date(int64_t t, char out[16]);      /* 2026-11-27 */
 bool emu_parse_id(const char *s, uint64_t *out); /* 1..19 digits */
 void emu_fmt_id(uint64_t id, char out[24]);
@@ -59,6 +60,7 @@ typedef struct {
 
 typedef struct {
     char id[24], name[64], email[96], role[32], profile[32];
+    int tz_min;                   /* the user's time zone offset: times in replies carry it */
 } emu_user;
 
 typedef struct emu_lock {
@@ -167,6 +169,8 @@ void emu_config_apply_existing(emu_org *o, emu_module *m, int64_t now);
 emu_config *emu_config_from_json(emu_org *o, emu_module *m, json_t *item, const emu_config *old,
                                  json_t **err);
 json_t *emu_config_to_json(emu_org *o, const emu_module *m, const emu_config *c);
+/* Zoho's validation of a parsed configuration (config_check.c): NULL, or the error item. */
+json_t *emu_config_check(const emu_module *m, emu_config *c);
 
 /* ---- options ---- */
 typedef struct {
@@ -186,6 +190,7 @@ typedef struct {
     bool verbose;
     bool allow_remote;
     long threads;
+    long auto_lock_delay_ms;      /* 0: automatic rules run inside the request */
 } emu_opts;
 
 /* ---- run-time settings changed through POST /__emu/faults ---- */
@@ -242,10 +247,17 @@ typedef struct emu_server {
     int queued, pending;          /* queued; queued or running */
     int threads, idle;            /* worker threads; those waiting for a job */
     bool stopping;
+    struct emu_autolock *autolock; /* --auto-lock-delay (autolock.c); NULL: none */
 } emu_server;
 
 /* Sleeps `ms` milliseconds, or less when the server stops (server.c). */
 void emu_sleep(emu_server *s, double ms);
+
+/* ---- asynchronous automatic locking (autolock.c) ---- */
+int emu_autolock_start(emu_server *s, long delay_ms);   /* no-op for delay_ms <= 0 */
+void emu_autolock_stop(emu_server *s);
+/* Runs the module's automatic rules on r now, or delay_ms later (caller holds the org write lock). */
+void emu_autolock_record(emu_server *s, emu_record *r, int64_t now);
 
 /* ---- a request being answered ---- */
 typedef struct emu_ctx {

@@ -4,6 +4,7 @@
  *   GET    /crm/{v}/{module}/{record_id}/Locking_Information__s/{lock_id}   one
  *   PUT    /crm/{v}/{module}/{record_id}/Locking_Information__s/{lock_id}   reason (200)
  *   DELETE /crm/{v}/{module}/{record_id}/Locking_Information__s/{lock_id}   unlock (200) */
+#include "permission.h"
 #include "emu.h"
 
 #include <stdio.h>
@@ -267,7 +268,8 @@ static void one_lock(emu_ctx *c, emu_record *r)
     emu_lock *l = r->lock;
     if (strcmp(c->method, "GET") == 0) {
         const char *f = emu_query(c, "fields");
-        unsigned mask = LF_ALL;
+        /* Owner, Parent_Id and Created_* only when asked (not in the documented replies) */
+        unsigned mask = LF_ALL & ~(unsigned)(LF_OWNER | LF_PARENT | LF_CREATED);
         if (f && *f && !parse_fields(c, f, &mask)) return;
         emu_reply_json(c, 200, json_pack("{s:[o]}", "data", emu_lock_json(o, r, mask)));
         return;
@@ -280,7 +282,7 @@ static void one_lock(emu_ctx *c, emu_record *r)
             return;
         }
         if (!admin && l->locked_by != c->user) {
-            emu_reply_error(c, 403, "NO_PERMISSION", "You do not have permission to unlock this record", NULL);
+            emu_reply_no_permission(c, "You do not have permission to unlock this record", EMU_PERM_LOCK);
             return;
         }
         emu_reply_json(c, 200, json_pack("{s:[o]}", "data",
@@ -296,7 +298,7 @@ static void one_lock(emu_ctx *c, emu_record *r)
         return;
     }
     if (!admin && l->locked_by != c->user) {
-        emu_reply_error(c, 403, "NO_PERMISSION", "You do not have permission to update this record lock", NULL);
+        emu_reply_no_permission(c, "You do not have permission to update this record lock", EMU_PERM_LOCK);
         return;
     }
     json_t *root;

@@ -48,6 +48,8 @@ static void usage(FILE *f)
 "  --random-seed N           seed for latency jitter and fault dice (default: time based)\n"
 "  --access-token TOKEN      the static access token (default the demo token below)\n"
 "  --client-id ID --client-secret S --refresh-token R   the OAuth client (default demo below)\n"
+"  --auto-lock-delay MS      run automatic locking rules MS milliseconds after the change that\n"
+"                            triggers them, not inside its request (default 0)\n"
 "  --verbose                 log every request to stderr (default: quiet)\n"
 "  --exit-with-parent        exit (as on SIGTERM, saving --state) when the process that started\n"
 "                            the emulator is gone (checked 4 times a second): a test runner\n"
@@ -169,7 +171,8 @@ int main(int argc, char **argv)
     o.refresh_token = EMU_DEMO_REFRESH_TOKEN;
 
     enum { O_LISTEN = 256, O_SEED, O_RECORDS, O_STATE, O_LATENCY, O_CONC, O_CREDITS, O_CWIN, O_TTL,
-           O_FAIL, O_DROP, O_DROPMODE, O_TOKEN, O_CID, O_CSECRET, O_REFRESH, O_RSEED, O_VERBOSE, O_HELP, O_REMOTE, O_PARENT };
+           O_FAIL, O_DROP, O_DROPMODE, O_TOKEN, O_CID, O_CSECRET, O_REFRESH, O_RSEED, O_VERBOSE, O_HELP, O_REMOTE,
+           O_PARENT, O_AUTODELAY };
     static const struct option longopts[] = {
         { "listen", required_argument, NULL, O_LISTEN }, { "seed", required_argument, NULL, O_SEED },
         { "records", required_argument, NULL, O_RECORDS }, { "state", required_argument, NULL, O_STATE },
@@ -187,6 +190,7 @@ int main(int argc, char **argv)
         { "random-seed", required_argument, NULL, O_RSEED },
         { "allow-remote", no_argument, NULL, O_REMOTE },
         { "exit-with-parent", no_argument, NULL, O_PARENT },
+        { "auto-lock-delay", required_argument, NULL, O_AUTODELAY },
         { "verbose", no_argument, NULL, O_VERBOSE }, { "help", no_argument, NULL, O_HELP },
         { NULL, 0, NULL, 0 },
     };
@@ -251,6 +255,9 @@ int main(int argc, char **argv)
             break;
         case O_REMOTE: o.allow_remote = true; break;
         case O_PARENT: parent = getppid(); break;
+        case O_AUTODELAY:
+            if (!parse_long(a, 0, 3600000, &o.auto_lock_delay_ms)) return bad("--auto-lock-delay wants MS >= 0, got '%s'", a);
+            break;
         case O_VERBOSE: o.verbose = true; break;
         case O_HELP: usage(stdout); return 0;
         case ':': return bad("option %s needs a value", argv[optind - 1]);
@@ -276,7 +283,10 @@ int main(int argc, char **argv)
 
     static emu_server s;   /* large (statistics): not on the stack; one per process here */
     char err[512] = "";
-    if (emu_server_init(&s, &o, err, sizeof err) != 0 || emu_server_start(&s, err, sizeof err) != 0) {
+    if (emu_server_init(&s, &o, err, sizeof err) != 0 || emu_autolock_start(&s, o.auto_lock_delay_ms) != 0
+        || emu_server_start(&s, err, sizeof err) != 0) {
+        if (!*err) snprintf(err, sizeof err, "cannot start the automatic locking thread");
+        emu_autolock_stop(&s);
         fprintf(stderr, "zlock-emu: %s\n", err);
         emu_server_destroy(&s);
         return 1;
@@ -286,6 +296,7 @@ int main(int argc, char **argv)
 
     wait_for_stop(&set, parent);
     emu_server_stop(&s);
+    emu_autolock_stop(&s);
     int rc = 0;
     if (o.state_file) {
         if (!emu_persist_save_file(s.org, o.state_file, err, sizeof err)) {

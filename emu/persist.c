@@ -1,6 +1,6 @@
 /* The state file (--state) and seed files (--seed FILE.json) share one JSON format:
  * {"format":"zlock-emu-state","version":1,"next_id":"..","current_user":0,
- *  "users":[{id,name,email,role,profile}],
+ *  "users":[{id,name,email,role,profile,offset_minutes}],
  *  "modules":[{"api_name":"Deals", "singular":..,"plural":..,"id":..,"custom":false,
  *              "fields":[{api_name,type,lookup,picklist}]        (optional for standard modules)
  *              "name_field":"Deal_Name",                          (optional)
@@ -70,8 +70,9 @@ json_t *emu_persist_dump(emu_org *o)
     json_t *users = json_array(), *mods = json_array();
     for (size_t i = 0; i < o->nusers; i++) {
         emu_user *u = &o->users[i];
-        json_array_append_new(users, json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", u->id, "name", u->name,
-                                               "email", u->email, "role", u->role, "profile", u->profile));
+        json_array_append_new(users, json_pack("{s:s,s:s,s:s,s:s,s:s,s:i}", "id", u->id, "name", u->name,
+                                               "email", u->email, "role", u->role, "profile", u->profile,
+                                               "offset_minutes", u->tz_min));
     }
     for (size_t i = 0; i < o->nmodules; i++) json_array_append_new(mods, dump_module(o, &o->modules[i]));
     return json_pack("{s:s,s:i,s:o,s:i,s:o,s:o}", "format", "zlock-emu-state", "version", 1,
@@ -289,6 +290,9 @@ emu_org *emu_persist_load(json_t *j, char *err, size_t errlen)
             snprintf(x->email, sizeof x->email, "%s", (s = json_string_value(json_object_get(u, "email"))) ? s : "user@example.com");
             snprintf(x->role, sizeof x->role, "%s", (s = json_string_value(json_object_get(u, "role"))) ? s : "CEO");
             snprintf(x->profile, sizeof x->profile, "%s", (s = json_string_value(json_object_get(u, "profile"))) ? s : "Administrator");
+            json_int_t off = json_integer_value(json_object_get(u, "offset_minutes"));   /* 0 when absent */
+            if (off < -720 || off > 840) FAIL("user %zu: offset_minutes out of range", i);
+            x->tz_min = (int)off;
             o->nusers = i + 1;
         }
     } else {

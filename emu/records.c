@@ -270,7 +270,7 @@ static void write_items(emu_ctx *c, emu_module *m, uint64_t path_id, bool create
             }
             store_item(m, r, item);
             r->modified = now;
-            emu_config_apply(o, r, now);
+            emu_autolock_record(c->s, r, now);
             res = emu_success_item(create ? "record added" : "record updated", done_details(o, r, c->user));
             ok++;
         }

@@ -113,6 +113,7 @@ static bool check_token(emu_ctx *c)
     pthread_rwlock_rdlock(&c->s->org_lock);
     const emu_org *o = c->s->org;
     c->user = (user == EMU_STANDARD_USER && (size_t)user < o->nusers) ? user : o->current_user;
+    emu_set_tz(o->users[c->user].tz_min);
     pthread_rwlock_unlock(&c->s->org_lock);
     return true;
 }
@@ -172,6 +173,7 @@ void emu_dispatch(emu_ctx *c)
 {
     c->credits_remaining = -1;
     c->user = 0;
+    emu_set_tz(0);   /* the admin API and OAuth answer in UTC */
     if (strncmp(c->url, "/__emu/", 7) == 0) {
         c->route = EMU_R_ADMIN;
         if (!c->loopback) {

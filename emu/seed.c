@@ -44,11 +44,11 @@ static const char *const deal_types[] = { "New Business", "Existing Business" };
 
 void emu_seed_users(emu_org *o)
 {
-    static const struct { const char *name, *email, *role, *profile; } u[] = {
-        { "Patricia Boyle", "patricia.boyle@zlock-emu.example", "CEO", "Administrator" },
-        { "Ravi Shankar", "ravi.shankar@zlock-emu.example", "Manager", "Standard" },
-        { "Mei Lin", "mei.lin@zlock-emu.example", "Sales Rep", "Standard" },
-        { "Jonas Weber", "jonas.weber@zlock-emu.example", "Sales Rep", "Standard" },
+    static const struct { const char *name, *email, *role, *profile; int tz_min; } u[] = {
+        { "Patricia Boyle", "patricia.boyle@zlock-emu.example", "CEO", "Administrator", -240 },
+        { "Ravi Shankar", "ravi.shankar@zlock-emu.example", "Manager", "Standard", 60 },
+        { "Mei Lin", "mei.lin@zlock-emu.example", "Sales Rep", "Standard", 330 },
+        { "Jonas Weber", "jonas.weber@zlock-emu.example", "Sales Rep", "Standard", 0 },
     };
     for (size_t i = 0; i < 4; i++) {
         emu_user *x = &o->users[i];
@@ -57,6 +57,7 @@ void emu_seed_users(emu_org *o)
         snprintf(x->email, sizeof x->email, "%s", u[i].email);
         snprintf(x->role, sizeof x->role, "%s", u[i].role);
         snprintf(x->profile, sizeof x->profile, "%s", u[i].profile);
+        x->tz_min = u[i].tz_min;
     }
     o->nusers = 4;
     o->current_user = 0;

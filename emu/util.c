@@ -33,12 +33,19 @@ double emu_mono(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* A connection's thread serves one request at a time: the offset of its user. */
+static _Thread_local int tz_min;
+
+void emu_set_tz(int minutes) { tz_min = minutes; }
+
 void emu_fmt_time(int64_t t, char out[32])
 {
-    time_t tt = (time_t)t;
+    time_t tt = (time_t)(t + (int64_t)tz_min * 60);
     struct tm tm;
     gmtime_r(&tt, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    int a = tz_min < 0 ? -tz_min : tz_min;
+    snprintf(out + n, 32 - n, "%c%02d:%02d", tz_min < 0 ? '-' : '+', a / 60 % 100, a % 60);
 }
 
 void emu_fmt_date(int64_t t, char out[16])

@@ -47,6 +47,10 @@ int main(void) {
                 "\"json_path\":\"$.data[0].Locked_Reason__s\"},\"message\":\"required field not found\",\"status\":\"error\"}]}",
                 0) == ZL_OUT_ERROR && STREQ(C.err.code, "MANDATORY_NOT_FOUND") && strstr(C.err.details, "Locked_Reason__s"),
        "wrapped error envelope");
+    OK(classify(ZL_OP_REQUEST, 400, "{\"record_locking_configurations\":[{\"code\":\"LIMIT_EXCEEDED\",\"details\":{"
+                "\"api_name\":\"module\"},\"message\":\"limit exceeded\",\"status\":\"error\"}]}", 0) == ZL_OUT_ERROR &&
+       STREQ(C.err.code, "LIMIT_EXCEEDED") && strstr(C.err.details, "module"),
+       "error wrapped under a settings API's own key");
     OK(classify(ZL_OP_LOCK, 403, "{\"code\":\"NOT_ALLOWED\",\"details\":{\"resource_path_index\":1},"
                 "\"message\":\"record is already locked\",\"status\":\"error\"}", 0) == ZL_OUT_ALREADY_LOCKED &&
        STREQ(C.err.code, "NOT_ALLOWED"), "lock 403 'record is already locked' recognised");

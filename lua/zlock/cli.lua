@@ -13,7 +13,7 @@ local out = require "zlock.cli_out"
 local M = {}
 
 --- Modules that register commands (each returns a list of command tables), in help order.
-M.MODULES = { "zlock.cli_ops", "zlock.cli_run", "zlock.cli_fixture" }
+M.MODULES = { "zlock.cli_ops", "zlock.cli_run", "zlock.cli_fixture", "zlock.cli_config" }
 
 --- Options every command takes: `{flag, VALUE or nil, help, key=, short=, choices=, file=}`
 -- (`choices` and `file` guide the shell completions).

@@ -139,10 +139,13 @@ zlock.locked = forward("locked")
 -- @function request
 zlock.request = forward("request")
 
--- c:search/records/coql/locks and c:bulk, loaded on first use (keeps `require "zlock"` fast);
+-- c:search/records/coql/locks, c:bulk and the configuration methods (zlock.config), loaded on first
+-- use (keeps `require "zlock"` fast);
 -- those modules never require "zlock": no cycle.
 local LAZY = { search = "zlock.select", records = "zlock.select", coql = "zlock.select", locks = "zlock.select",
   search_pages = "zlock.select", records_pages = "zlock.select", coql_pages = "zlock.select", bulk = "zlock.bulk" }
+for _, m in ipairs{ "lock_config", "create_lock_config", "update_lock_config", "delete_lock_config",
+                   "add_lock_rule", "update_lock_rule", "delete_lock_rule" } do LAZY[m] = "zlock.config" end
 setmetatable(Client, { __index = function(_, k)
   local name = LAZY[k]
   if not name then return nil end

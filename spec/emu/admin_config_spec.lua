@@ -198,7 +198,8 @@ describe("zlock-emu record locking configuration API", function()
     shape.status(e:req("DELETE", lock_path("Accounts", acc, lid)), 200, "unlock the account")
 
     local put = e:req("PUT", CFG .. "/" .. cid .. "?module=Accounts", { body = { record_locking_configurations = {
-      { id = cid, lock_type = "both" } } } })
+      { id = cid, lock_type = "both", locking_rules = { { name = "never", criteria = {
+        comparator = "equal", field = { api_name = "Account_Name" }, value = "zz-no-such-account" } } } } } } })
     shape.status(put, 200, "update configuration")
     assert.are.equal("SUCCESS", config_item(put).code)
     assert.are.equal("both", org.config(e, "Accounts").lock_type)
@@ -269,18 +270,23 @@ describe("zlock-emu configuration semantics", function()
     return config_item(res).details.id
   end
 
-  it("restricted_actions decides whether a locked record can be edited", function()
+  it("update is always restricted; restricted_actions decides whether a locked record can be deleted", function()
     local cid = create("Accounts", '{"record_locking_configurations":[{"lock_type":"manual","restricted_actions":[]}]}')
+    assert.are.same({ "update" }, org.config(e, "Accounts").restricted_actions, "update added")
     local acc = org.fresh(e, "Accounts")
-    shape.status((org.lock(e, "Accounts", acc, "soft lock")), 201, "lock")
-    shape.status(e:req("PUT", "/crm/v8/Accounts/" .. acc, { body = { data = { { Description = "a" } } } }), 200,
-      "edit allowed while update is not restricted")
+    shape.status((org.lock(e, "Accounts", acc, "a lock")), 201, "lock")
+    shape.wrapped_error(e:req("PUT", "/crm/v8/Accounts/" .. acc, { body = { data = { { Description = "a" } } } }),
+      { status = 400, code = "RECORD_LOCKED", details = { action = "record_locking" } })
+    local other = org.fresh(e, "Accounts")
+    shape.status((org.lock(e, "Accounts", other, "deletable")), 201, "lock another")
+    shape.status(e:req("DELETE", "/crm/v8/Accounts/" .. other), 200, "delete allowed while delete is not restricted")
     -- bulk form of the configuration PUT: no id in the path, the id in the body
     local put = e:req("PUT", CFG .. "?module=Accounts", { body = { record_locking_configurations = {
-      { id = cid, restricted_actions = { "update" } } } } })
+      { id = cid, restricted_actions = { "delete" } } } } })
     shape.status(put, 200, "bulk configuration update")
-    shape.wrapped_error(e:req("PUT", "/crm/v8/Accounts/" .. acc, { body = { data = { { Description = "b" } } } }),
-      { status = 400, code = "RECORD_LOCKED", details = { action = "record_locking" } })
+    assert.are.same({ "update", "delete" }, org.config(e, "Accounts").restricted_actions)
+    local del = e:req("DELETE", "/crm/v8/Accounts/" .. acc)
+    assert(del and del.status >= 400 and del.body:find("RECORD_LOCKED", 1, true), shape.show(del))
     -- bulk form of the configuration DELETE: ?ids=
     shape.status(e:req("DELETE", CFG .. "?module=Accounts&ids=" .. cid), 200, "bulk configuration delete")
     shape.status(e:req("GET", CFG .. "?module=Accounts"), 204, "gone")
