@@ -37,7 +37,6 @@ typedef struct zl_item {
     bool token_xfer;
     zl_window_ticket ticket;     /* the API request in flight, as the window knows it */
     bool slot;                   /* holds a place in the window (ticket) for its next request */
-    bool started;                /* its call has been stepped at least once */
     int64_t accepted_ms;
     int sends;                   /* API requests made for this item (every call) */
     int prior_attempts;          /* those made by calls given up on 429 and restarted */
@@ -99,8 +98,8 @@ void zl_item_free(zl_bulk *b, zl_item *it);
 /* Its call is done: queues the result and lets the item go, or starts the call again
  * (throttled) and keeps it. */
 void zl_item_finish(zl_bulk *b, zl_item *it);
-/* The engine has halted (see zl_bulk.halted): ends the item with that error, before any
- * request of its own. True when it did. */
+/* The engine has halted (see zl_bulk.halted): ends an item that has sent no request yet with
+ * that error. True when it did. */
 bool zl_item_end_on_halt(zl_bulk *b, zl_item *it);
 /* Ends the item with error e (NULL: out of memory) and lets it go. */
 void zl_item_conclude_error(zl_bulk *b, zl_item *it, const zl_error *e, int attempts);

@@ -116,8 +116,6 @@ void zl_bulk_reap(zl_bulk *b) {
 /* ------------------------------------------------------------ stepping */
 
 static void step(zl_bulk *b, zl_item *it) {
-    if (!it->started && zl_item_end_on_halt(b, it)) return;
-    it->started = true;
     for (;;) {
         zl_step s;
         zl_call_next(it->call, &s);
@@ -141,6 +139,11 @@ static void step(zl_bulk *b, zl_item *it) {
             b->ntoken++;
             return;
         case ZL_STEP_SEND:
+            if (it->sends == 0 && b->halted) {   /* before its first request */
+                slot_drop(b, it);
+                zl_item_end_on_halt(b, it);
+                return;
+            }
             if (s.is_token_request) {
                 slot_drop(b, it);
             } else if (!it->slot && !slot_take(b, it)) {
@@ -180,10 +183,11 @@ static void wake_waiting(zl_bulk *b) {
 
 void zl_bulk_advance(zl_bulk *b) {
     wake_waiting(b);
-    /* requests that waited for room go first, in order; then whatever is ready */
-    while (b->pend_h && slot_take(b, b->pend_h)) step(b, zl_item_fifo_pop(&b->pend_h, &b->pend_t));
+    /* what is ready first (fed replies end, and may halt the engine, before anything new is
+     * sent; retries are older than what waits for room), then requests waiting for room, in order */
     zl_item *it;
     while ((it = zl_item_fifo_pop(&b->ready_h, &b->ready_t))) step(b, it);
+    while (b->pend_h && slot_take(b, b->pend_h)) step(b, zl_item_fifo_pop(&b->pend_h, &b->pend_t));
 }
 
 long zl_bulk_next_wake(zl_bulk *b) {

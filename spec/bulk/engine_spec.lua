@@ -421,7 +421,7 @@ describe("the C bulk engine's lean results", function()
 end)
 
 describe("the C bulk engine's threads option (deprecated)", function()
-  it("takes c:bulk{ threads = N } (0 to 16) and ignores it (one thread), refusing anything else before a request", function()
+  it("takes c:bulk{ threads = N } (0 to 16) and ignores it, refusing anything else before a request", function()
     with_emu({ "--records", "Deals=30" }, function(e)
       local c = S.client(e)
       for _, bad in ipairs{ 17, -1, 1.5, "2", true } do
