@@ -123,7 +123,9 @@ M.list = {
     emu = { "--records", "Deals=40", "--concurrency-limit", "1", "--latency", "300" },
     client = function(e)
       return { api_domain = e.url, access_token = emu.ACCESS_TOKEN,
-               retries = { max_attempts = 10, base_delay = 0.05, max_delay = 0.2 } }
+               -- enough attempts for 5 items of 300 ms behind one place: the core's retries
+               -- alone carry them (restarts after running out of attempts are the C engine's)
+               retries = { max_attempts = 30, base_delay = 0.05, max_delay = 0.3 } }
     end,
     engine_opts = { concurrency = 4, throttle_pause = 0.05 },
     setup = function(e, ctx)
