@@ -18,7 +18,8 @@
 --                             --         table identity: the same record may come twice)
 --                             -- returns true, or false when full (the runner then polls);
 --                             -- after true, an optional `due`: false tells the runner that a
---                             -- poll(0) now would return nothing (it then skips it)
+--                             -- poll(0) now has nothing to do (it may skip it, and polls when
+--                             -- the engine is full)
 --     engine:poll(timeout_s)  -- drives I/O for up to timeout_s seconds (returns early when
 --                             -- something finished); returns an array (possibly empty) of
 --                             -- {item=<the submitted table, same identity>, outcome=,
