@@ -4,14 +4,18 @@
 # (bench/curl_bulk_loop.c on one thread: the same requests with no zlock), each locking N1 and
 # then N2 fresh Deals at the same concurrency against zlock-emu. The per-lock figure is
 # (Ir(N2) - Ir(N1)) / (N2 - N1): start-up (the interpreter, libcurl, the first connections) cancels out.
-# Also CPU time per lock (user + system) of the N2 runs, without valgrind. Target: zlock's
-# runner at most 1.3x libcurl alone.
-# A measurement, not a test. Usage: bench/bulk_callgrind.sh [N1=300] [N2=1300] [CONCURRENCY=10]
+# Also CPU time per lock (user + system, without valgrind; user space and kernel) over CPU_N
+# locks, the median of ROUNDS runs per side, interleaved (it swings with the machine's load).
+# Target: zlock's runner at most 1.3x libcurl alone.
+# A measurement, not a test.
+# Usage: bench/bulk_callgrind.sh [N1=300] [N2=1300] [CONCURRENCY=10] [CPU_N=20000] [ROUNDS=3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N1=${1:-300}
 N2=${2:-1300}
 CONC=${3:-10}
+CPU_N=${4:-20000}
+ROUNDS=${5:-3}
 . bench/emu_common.sh
 bulk_bench_setup
 command -v valgrind >/dev/null || { echo "valgrind missing" >&2; exit 1; }
@@ -31,28 +35,36 @@ client() {  # SIDE: the command that locks every id in $TMP/ids
     libcurl) echo build/bench/curl_bulk_loop "$EMU_URL" "$EMU_TOKEN" "$TMP/ids" "$CONC" 1 ;;
   esac
 }
-ir() {  # SIDE N -> instructions of the whole client process
+# The emulator is started here, never in a $(...) subshell: emu_stop must see its PID.
+ir() {  # SIDE N -> IR: instructions of the whole client process
   fresh_emu "$2"
   # shellcheck disable=SC2046
   valgrind --tool=callgrind --callgrind-out-file="$TMP/cg" $(client "$1") >"$TMP/o" 2>"$TMP/vg"
   grep -q "locks $2 failed 0" "$TMP/o" || { echo "$1: not all $2 locked: $(cat "$TMP/o")" >&2; exit 1; }
-  sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$TMP/cg"
+  IR=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$TMP/cg")
 }
-cpu() {  # SIDE N -> CPU microseconds per lock
+cpu() {  # SIDE N -> US: CPU microseconds per lock
   fresh_emu "$2"
   # shellcheck disable=SC2046
   /usr/bin/time -f "%U %S" -o "$TMP/t" $(client "$1") >"$TMP/o"
-  awk -v n="$2" '{ printf "%.1f", 1e6 * ($1 + $2) / n }' "$TMP/t"
+  US=$(awk -v n="$2" '{ printf "%.1f", 1e6 * ($1 + $2) / n }' "$TMP/t")
 }
 
 echo "# $(nproc) cores; concurrency $CONC; per lock = (Ir($N2) - Ir($N1)) / $((N2 - N1))"
 declare -A PER CPU
 for side in libcurl engine runner; do
-  a=$(ir "$side" "$N1")
-  b=$(ir "$side" "$N2")
+  ir "$side" "$N1"; a=$IR
+  ir "$side" "$N2"; b=$IR
   PER[$side]=$(awk -v a="$a" -v b="$b" -v n=$((N2 - N1)) 'BEGIN { printf "%.0f", (b - a) / n }')
-  CPU[$side]=$(cpu "$side" "$N2")
-  printf "%-8s %8s instructions/lock   %6s us CPU/lock\n" "$side" "${PER[$side]}" "${CPU[$side]}"
+done
+for round in $(seq 1 "$ROUNDS"); do
+  for side in libcurl engine runner; do cpu "$side" "$CPU_N"; CPU[$side]="${CPU[$side]:-} $US"; done
+done
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+for side in libcurl engine runner; do
+  printf "%-8s %8s instructions/lock   CPU us/lock:%s (median %s)\n" "$side" "${PER[$side]}" "${CPU[$side]}" \
+    "$(median "${CPU[$side]}")"
+  CPU[$side]=$(median "${CPU[$side]}")
 done
 for side in engine runner; do
   awk -v s="$side" -v z="${PER[$side]}" -v c="${PER[libcurl]}" -v zt="${CPU[$side]}" -v ct="${CPU[libcurl]}" 'BEGIN {

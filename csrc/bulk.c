@@ -1,7 +1,7 @@
 /* bulk.c - the C bulk engine's public API (zlock_bulk.h) and its loop: submit steps a new item
- * at once (its request is added to the multi when the window has room); poll runs libcurl on
- * the ready sockets, feeds the replies and steps what can move, until something finished or
- * the time is up. One thread, the caller's; see bulk_internal.h for the item states. */
+ * at once (its request goes out when the window has room); poll runs libcurl on the ready
+ * sockets, feeds the replies and steps what can move, until something finished or the time is
+ * up. One thread, the caller's; see bulk_internal.h for the item states. */
 #include <stdlib.h>
 #include <string.h>
 #include "bulk_internal.h"
@@ -57,6 +57,13 @@ zl_bulk *zl_bulk_new(zl_client *c, const zl_bulk_opts *o, zl_error *err) {
     return b;
 }
 
+/* Transfers added since libcurl last ran go out now. */
+static void kick(zl_bulk *b) {
+    if (!b->added) return;
+    b->added = false;
+    zl_bio_kick(&b->io);
+}
+
 bool zl_bulk_submit(zl_bulk *b, const zl_op *op, uint64_t tag) {
     if (!b || !op) return false;
     if (b->nitems >= capacity(b) || !zl_doneq_reserve(&b->done, b->nitems + 1)) return false;
@@ -72,7 +79,8 @@ bool zl_bulk_submit(zl_bulk *b, const zl_op *op, uint64_t tag) {
     }
     it->tag = tag;
     zl_item_start(b, it);
-    zl_bulk_advance(b);                   /* its request joins the multi if the window has room */
+    zl_bulk_advance(b);                   /* its request goes out now if the window has room */
+    kick(b);
     return true;
 }
 
@@ -82,10 +90,7 @@ size_t zl_bulk_poll(zl_bulk *b, long timeout_ms, zl_bulk_result *out, size_t max
     bool looked = false;
     for (;;) {
         zl_bulk_advance(b);
-        if (b->added) {                   /* new transfers go out now */
-            b->added = false;
-            zl_bio_kick(&b->io);
-        }
+        kick(b);
         if (zl_doneq_len(&b->done) > 0 || b->nlive == 0) break;
         long wait = (long)(deadline - zl_bulk_now_ms(b));
         if (looked && wait <= 0) break;
@@ -102,7 +107,7 @@ size_t zl_bulk_poll(zl_bulk *b, long timeout_ms, zl_bulk_result *out, size_t max
 }
 
 bool zl_bulk_due(const zl_bulk *b) {
-    return b && (b->added || zl_doneq_len(&b->done) > 0);
+    return b && zl_doneq_len(&b->done) > 0;
 }
 
 size_t zl_bulk_inflight(const zl_bulk *b) {

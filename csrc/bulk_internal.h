@@ -51,7 +51,7 @@ struct zl_bulk {
     zl_item *live;               /* accepted, not finished */
     size_t nlive, ntimer, ntoken;
     zl_item *ready_h, *ready_t, *pend_h, *pend_t;
-    bool added;                  /* transfers added since libcurl last ran its timeout */
+    bool added;                  /* transfers added since libcurl last ran its timeout (kick) */
     size_t nitems;               /* submitted and not yet returned by poll */
     zl_doneq done;               /* finished items (bulk_done.c) */
     bool halted;                 /* a call ended with an error every item would meet: TOKEN

@@ -114,10 +114,9 @@ size_t zl_bulk_poll(zl_bulk *b, long timeout_ms, zl_bulk_result *out, size_t max
 /* Items submitted and not yet returned by poll. */
 size_t zl_bulk_inflight(const zl_bulk *b);
 
-/* Whether a zl_bulk_poll(b, 0, ...) now has work: finished items are waiting, or a request
- * submitted since the last poll is still to be handed to libcurl. False when every request is
- * in flight or waiting for room in the window: a caller that submits faster than replies come
- * may skip that poll (it will poll when the engine is full). */
+/* Whether finished items wait for zl_bulk_poll. A caller that submits faster than replies
+ * come may skip polling while this is false and poll when the engine is full: submit sends
+ * what the window allows by itself, and replies wait in the sockets meanwhile. */
 bool zl_bulk_due(const zl_bulk *b);
 
 void zl_bulk_stats_get(const zl_bulk *b, zl_bulk_stats *st);

@@ -4,7 +4,7 @@
  *             throttle_budget (seconds), throttle_pause (seconds),
  *             lean (true: a lock/update/unlock result is {outcome=, id=, reconciled=true}: no body)
  *   :submit(tag, kind, module, record_id, lock_id, reason [, params [, rerun]]) -> true, due | false (full)
- *        (due: false when a poll(0) now has nothing to do, see zl_bulk_due)
+ *        (due: false when no finished item waits for a poll, see zl_bulk_due)
  *       kind: "get_one" | "list" | "lock" | "update" | "unlock"; tag: any Lua value (not nil)
  *   :poll(timeout_ms) -> array of {tag=, result={outcome, status, body, lock_id, reconciled,
  *                        ambiguous, attempts, error}} (error: an already_ outcome's why)
@@ -89,7 +89,7 @@ static int l_submit(lua_State *L) {
     lua_pushvalue(L, 2);
     lua_rawseti(L, -2, (lua_Integer)tag);
     lua_pushboolean(L, 1);
-    lua_pushboolean(L, zl_bulk_due(u->b));   /* false: a poll(0) now has nothing to do */
+    lua_pushboolean(L, zl_bulk_due(u->b));   /* false: no finished item waits */
     return 2;
 }
 

@@ -17,8 +17,8 @@
 --                             --         lock_id=, reason=} (an engine tells items apart by
 --                             --         table identity: the same record may come twice)
 --                             -- returns true, or false when full (the runner then polls);
---                             -- after true, an optional `due`: false tells the runner that a
---                             -- poll(0) now has nothing to do (it may skip it, and polls when
+--                             -- after true, an optional `due`: false tells the runner that
+--                             -- nothing finished waits for a poll (it may skip polling until
 --                             -- the engine is full)
 --     engine:poll(timeout_s)  -- drives I/O for up to timeout_s seconds (returns early when
 --                             -- something finished); returns an array (possibly empty) of

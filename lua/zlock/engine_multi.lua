@@ -60,7 +60,7 @@ end
 --- Accepts an item (see `zlock.bulk`: `{op=, module=, record_id=, lock_id=, reason=}`).
 -- @tparam table item
 -- @treturn boolean true when accepted, false when full (poll first)
--- @treturn[opt] boolean after true: false when a `poll(0)` now has nothing to do
+-- @treturn[opt] boolean after true: false when no finished item waits for a `poll`
 function Engine:submit(item)
   if self.closed then error("engine is closed", 2) end
   local kind = self.kind_of(item)
