@@ -14,8 +14,9 @@ local unpack = table.unpack or unpack   -- luacheck: compat
 
 local M = {}
 
-local function token_client(e)
-  return { api_domain = e.url, access_token = emu.ACCESS_TOKEN }
+-- Client options with the static token (and `retries`, when given).
+local function token_client(retries)
+  return function(e) return { api_domain = e.url, access_token = emu.ACCESS_TOKEN, retries = retries } end
 end
 
 local function lock_items(ids, reason, prefix)
@@ -45,7 +46,7 @@ M.list = {
   {
     name = "all four ops give the blocking calls' results, and errors per item",
     emu = { "--records", "Deals=40" },
-    client = token_client,
+    client = token_client(),
     engine_opts = { concurrency = 4 },
     setup = function(e, ctx) ctx.ids = S.unlocked(e, "Deals", 6) end,
     phases = {
@@ -121,12 +122,9 @@ M.list = {
   {
     name = "429s are retried: every item succeeds once",
     emu = { "--records", "Deals=40", "--concurrency-limit", "1", "--latency", "300" },
-    client = function(e)
-      return { api_domain = e.url, access_token = emu.ACCESS_TOKEN,
-               -- enough attempts for 5 items of 300 ms behind one place: the core's retries
-               -- alone carry them (restarts after running out of attempts are the C engine's)
-               retries = { max_attempts = 30, base_delay = 0.05, max_delay = 0.3 } }
-    end,
+    -- enough attempts for 5 items of 300 ms behind one place: the core's retries alone carry
+    -- them (restarting a call that ran out of attempts is the C engine's alone)
+    client = token_client{ max_attempts = 30, base_delay = 0.05, max_delay = 0.3 },
     engine_opts = { concurrency = 4, throttle_pause = 0.05 },
     setup = function(e, ctx)
       ctx.ids = S.unlocked(e, "Deals", 5)
@@ -147,10 +145,7 @@ M.list = {
   {
     name = "lost replies are reconciled: each record ends with exactly its item's lock, then none",
     emu = { "--records", "Deals=60", "--drop-rate", "0.3", "--random-seed", "3" },
-    client = function(e)
-      return { api_domain = e.url, access_token = emu.ACCESS_TOKEN,
-               retries = { max_attempts = 10, base_delay = 0.01, max_delay = 0.05 } }
-    end,
+    client = token_client{ max_attempts = 10, base_delay = 0.01, max_delay = 0.05 },
     engine_opts = { concurrency = 4 },
     setup = function(e, ctx) ctx.ids = S.unlocked(e, "Deals", 40) end,
     phases = {
@@ -222,7 +217,7 @@ M.list = {
   {
     name = "spent API credits halt the run: the rest fail with CREDITS_EXHAUSTED, none vanishes",
     emu = { "--records", "Deals=80", "--credits", "12", "--credits-window", "3600" },
-    client = token_client,
+    client = token_client(),
     engine_opts = { concurrency = 4 },
     runner = true,
     setup = function(e, ctx)
