@@ -158,23 +158,19 @@ static void step(zl_bulk *b, zl_item *it) {
     }
 }
 
-/* Whether the refresh an item waits for is over (or was never this client's to wait for). */
-static bool token_settled(zl_client *c, uint64_t seq) {
-    uint64_t now_seq;
-    bool refreshing;
-    zl_client_refresh_state(c, &now_seq, &refreshing);
-    return now_seq != seq || !refreshing;
-}
-
-/* Timers that are due and token waits that are over make their items ready. */
+/* Timers that are due and token waits that are over (the refresh an item waits for ended, or
+ * none is under way) make their items ready. */
 static void wake_waiting(zl_bulk *b) {
     if (!b->ntimer && !b->ntoken) return;
     int64_t now = zl_bulk_now_ms(b);
+    uint64_t seq = 0;
+    bool refreshing = false;
+    if (b->ntoken) zl_client_refresh_state(b->c, &seq, &refreshing);
     for (zl_item *it = b->live; it; it = it->next) {
         if (it->st == IT_TIMER && it->due_ms <= now) {
             b->ntimer--;
             make_ready(b, it);
-        } else if (it->st == IT_TOKEN && token_settled(b->c, it->token_seq)) {
+        } else if (it->st == IT_TOKEN && (seq != it->token_seq || !refreshing)) {
             b->ntoken--;
             make_ready(b, it);
         }
