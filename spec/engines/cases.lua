@@ -97,6 +97,10 @@ M.list = {
         assert.equals("NOT_LOCKED", out.unlock_none.err.code)
         assert.is_nil(out.bad_op.result)
         assert.equals("INVALID_ARGUMENT", out.bad_op.err.code)
+        -- the core's outcomes, the same on every engine
+        assert.equals("locked", out.lock1.outcome)
+        assert.equals("got", out.list_none.outcome)
+        assert.equals("failed", out.bad_op.outcome)
       end,
       function(e, ctx, out)
         assert.equals(ctx.lock1, out.update.result.details.id)
@@ -105,6 +109,10 @@ M.list = {
         assert.is_nil(out.again.result)
         assert.equals("NOT_ALLOWED", out.again.err.code)
         assert.equals(403, out.again.err.http_status)
+        assert.equals("already_locked", out.again.outcome)
+        assert.equals("updated", out.update.outcome)
+        assert.equals("unlocked", out.unlock2.outcome)
+        assert.equals("unlocked", out.unlock3.outcome)
         local _, by = S.locks(e)
         assert.equals("conformance 2", by[ctx.ids[1]][1].reason)
         assert.is_nil(by[ctx.ids[2]])

@@ -37,7 +37,7 @@ local function engine_run(eng, items, deadline)
       if seen[d.item] then error("item returned twice: " .. tostring(key)) end
       seen[d.item] = true
       if d.result == nil and d.err == nil then error("item with neither result nor error: " .. tostring(key)) end
-      out[key] = { result = plain(d.result), err = plain_err(d.err) }
+      out[key] = { outcome = d.outcome, result = plain(d.result), err = plain_err(d.err) }
     end
   end
   for _, it in ipairs(items) do
