@@ -73,6 +73,7 @@ build = {
       ["zlock.cli_run"] = "lua/zlock/cli_run.lua",
       ["zlock.client"] = "lua/zlock/client.lua",
       ["zlock.cqueues"] = "lua/zlock/cqueues.lua",
+      ["zlock.engine"] = "lua/zlock/engine.lua",
       ["zlock.engine_multi"] = "lua/zlock/engine_multi.lua",
       ["zlock.engine_seq"] = "lua/zlock/engine_seq.lua",
       ["zlock.error"] = "lua/zlock/error.lua",
