@@ -78,6 +78,7 @@ build = {
       ["zlock.config"] = "lua/zlock/config.lua",
       ["zlock.config_plan"] = "lua/zlock/config_plan.lua",
       ["zlock.cqueues"] = "lua/zlock/cqueues.lua",
+      ["zlock.engine"] = "lua/zlock/engine.lua",
       ["zlock.engine_multi"] = "lua/zlock/engine_multi.lua",
       ["zlock.engine_seq"] = "lua/zlock/engine_seq.lua",
       ["zlock.error"] = "lua/zlock/error.lua",

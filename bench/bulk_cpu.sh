@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CPU time per lock (user + system, microseconds) of each side of bench/bulk_throughput.sh:
-# wrk, zlock's runner (c:bulk), zlock's engine alone, libcurl alone (bench/curl_bulk_loop.c: the
+# wrk, zlock's runner (c:bulk), zlock's engine alone, libcurl alone (bench/curl_bulk_loop.c on one thread, as zlock: the
 # same requests on bare libcurl, no zlock) and the emulator serving each of them.
 # On a machine where client and emulator share the cores, the rate is about
 # cores / (client + emulator CPU per lock): this shows where a ratio to wrk comes from.
@@ -44,6 +44,6 @@ for round in $(seq 1 "$ROUNDS"); do
     report "zlock_$mode" "$(awk '{ print $1 + $2 }' "$TMP/t")" "$(sed -n 's/.* locks \([0-9]*\) .*/\1/p' "$TMP/o")"
   done
   fresh_emu
-  /usr/bin/time -f "%U %S" -o "$TMP/t" build/bench/curl_bulk_loop "$EMU_URL" "$EMU_TOKEN" "$TMP/ids_n" 16 2 >"$TMP/o"
+  /usr/bin/time -f "%U %S" -o "$TMP/t" build/bench/curl_bulk_loop "$EMU_URL" "$EMU_TOKEN" "$TMP/ids_n" 16 1 >"$TMP/o"
   report "libcurl_alone" "$(awk '{ print $1 + $2 }' "$TMP/t")" "$(sed -n 's/.* locks \([0-9]*\) .*/\1/p' "$TMP/o")"
 done

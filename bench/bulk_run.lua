@@ -10,7 +10,6 @@ local socket = require "socket"
 
 local url, file = arg[1], arg[2]
 local conc, mode, limit = tonumber(arg[3] or 16), arg[4] or "runner", tonumber(arg[5])
-local threads = tonumber(os.getenv("ZLOCK_THREADS") or "0")
 local ids = {}
 for line in io.lines(file) do
   ids[#ids + 1] = line
@@ -22,7 +21,7 @@ local reason = "bench " .. mode
 local t0 = socket.gettime()
 local locked, failed, stats = 0, 0
 if mode == "engine" then
-  local eng = assert(c:bulk_engine{ concurrency = conc, threads = threads })
+  local eng = assert(c:bulk_engine{ concurrency = conc })
   local i = 1
   while i <= #ids or eng:inflight() > 0 do
     while i <= #ids and eng:submit{ op = "lock", module = "Deals", record_id = ids[i], reason = reason } do

@@ -4,7 +4,9 @@
 # same route (POST .../Locking_Information__s, one record per request) with 16 connections.
 # A third peer, libcurl alone (bench/curl_bulk_loop.c: the same requests on bare libcurl multi
 # handles, no zlock), shows how much of the gap to wrk is libcurl's and how much zlock's.
-# Each side gets a fresh zlock-emu with the same records. A measurement, not a test.
+# Each side gets a fresh zlock-emu with the same records. A plain figure of loopback speed, with
+# no target: what zlock aims at is CPU per lock (bench/bulk_callgrind.sh) and the latency-bound
+# rates (bench/bulk_latency.sh). A measurement, not a test.
 # Usage: bench/bulk_throughput.sh [N=100000] [WRK_DURATION=3s] [ROUNDS=5]
 # (wrk must not run out of records: other_replies stays 0)
 set -euo pipefail
@@ -27,7 +29,7 @@ fresh_emu() {
   [ "$(wc -l <"$TMP/ids")" -ge "$N" ] || { echo "fewer than $N unlocked deals" >&2; exit 1; }
 }
 
-echo "# $(nproc) cores shared by zlock-emu and the client; $N locks, concurrency 16 (libcurl alone: 2 threads);"
+echo "# $(nproc) cores shared by zlock-emu and the client; $N locks, concurrency 16 (libcurl alone: 1 thread, as zlock);"
 echo "# wrk -t2 -c16 -d$DURATION;"
 echo "# $ROUNDS rounds, interleaved (the machine is shared: the best and the median of each side are compared)"
 rate() { sed -n 's/.*locks_per_s \([0-9.]*\).*/\1/p' <<<"$1"; }
@@ -45,7 +47,7 @@ for round in $(seq 1 "$ROUNDS"); do
   ENG=$(lua5.4 bench/bulk_run.lua "$EMU_URL" "$TMP/ids" 16 engine)
   echo "round $round: $ENG"
   fresh_emu
-  CUR=$(build/bench/curl_bulk_loop "$EMU_URL" "$EMU_TOKEN" "$TMP/ids" 16 2)
+  CUR=$(build/bench/curl_bulk_loop "$EMU_URL" "$EMU_TOKEN" "$TMP/ids" 16 1)
   echo "round $round: $CUR"
   W=$(best "$W" "$(rate "$WRK")"); R=$(best "$R" "$(rate "$RUN")"); E=$(best "$E" "$(rate "$ENG")")
   C=$(best "$C" "$(rate "$CUR")")
@@ -59,7 +61,7 @@ done
 awk -v w="$W" -v r="$R" -v e="$E" -v c="$C" -v mw="$(median "$WS")" -v mr="$(median "$RS")" -v me="$(median "$ES")" \
     -v mc="$(median "$CS")" 'BEGIN {
   printf "best locks/s: wrk %d, zlock runner %d, zlock engine %d, libcurl alone %d\n", w, r, e, c
-  printf "ratio zlock runner / wrk = %.0f%%   zlock engine / wrk = %.0f%%   (target >= 80%%)\n", 100 * r / w, 100 * e / w
+  printf "ratio zlock runner / wrk = %.0f%%   zlock engine / wrk = %.0f%%\n", 100 * r / w, 100 * e / w
   printf "ratio libcurl alone / wrk = %.0f%%   zlock runner / libcurl alone = %.0f%%\n", 100 * c / w, 100 * r / c
   printf "median locks/s: wrk %d, zlock runner %d, zlock engine %d, libcurl alone %d; ratios to wrk %.0f%%, %.0f%%, %.0f%%\n",
     mw, mr, me, mc, 100 * mr / mw, 100 * me / mw, 100 * mc / mw }'
@@ -68,4 +70,4 @@ awk -v pr="$(median "$PR")" -v pe="$(median "$PE")" -v rs="$PR" -v es="$PE" -v c
   printf "per-round ratios runner:%s\n", rs; printf "per-round ratios engine:%s\n", es
   printf "per-round ratios libcurl alone:%s\n", cs; printf "per-round ratios runner / libcurl alone:%s\n", rcs
   printf "median of per-round ratios: libcurl alone / wrk = %.0f%%   zlock runner / libcurl alone = %.0f%%\n", pc, prc
-  printf "median of per-round ratios: zlock runner / wrk = %.0f%%   zlock engine / wrk = %.0f%%   (target >= 80%%)\n", pr, pe }'
+  printf "median of per-round ratios: zlock runner / wrk = %.0f%%   zlock engine / wrk = %.0f%%\n", pr, pe }'

@@ -7,7 +7,7 @@
 .PHONY: core ctest-core
 
 CORE_PURE   := buf error request response retry dc auth client call call_phase outcome token $(if $(wildcard csrc/window.c),window) $(if $(wildcard csrc/op_copy.c),op_copy)
-CORE_IO     := curl_lazy transport_curl $(if $(wildcard csrc/batch.c),batch batch_shard batch_end batch_io batch_done)
+CORE_IO     := curl_lazy transport_curl bulk bulk_item bulk_end bulk_io bulk_done
 CORE_BIND   := binding/lua_core binding/lua_client binding/lua_call binding/lua_json binding/lua_op binding/lua_signal \
                binding/lua_file binding/lua_env \
                $(if $(wildcard csrc/binding/lua_engine.c),binding/lua_engine)
@@ -47,10 +47,10 @@ $(BUILD)/tests/core_%_test: test/core_%_test.c test/tap.h $(CORE_TOBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -Icsrc -Itest $< $(CORE_TOBJS) -o $@ $(shell pkg-config --libs jansson) -lpthread
 
-# The bulk engine's test (B2) drives real transfers: it also links the libcurl transport (dlopen'ed).
-CORE_TIO := $(addprefix $(CORE_TOBJDIR)/,curl_lazy.o transport_curl.o batch.o batch_shard.o batch_end.o batch_io.o batch_done.o)
+# The C bulk engine's test drives real transfers: it also links the libcurl transport (dlopen'ed).
+CORE_TIO := $(addprefix $(CORE_TOBJDIR)/,curl_lazy.o transport_curl.o bulk.o bulk_item.o bulk_end.o bulk_io.o bulk_done.o)
 .SECONDARY: $(CORE_TIO)
-$(BUILD)/tests/core_batch_test: test/core_batch_test.c test/tap.h $(CORE_TOBJS) $(CORE_TIO)
+$(BUILD)/tests/core_bulk_test: test/core_bulk_test.c test/tap.h $(CORE_TOBJS) $(CORE_TIO)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -Icsrc -Itest $(shell pkg-config --cflags libcurl) $< $(CORE_TOBJS) $(CORE_TIO) -o $@ \
 	  $(shell pkg-config --libs jansson) -lpthread -ldl

@@ -1,6 +1,6 @@
 /*
  * window.h - the adaptive concurrency window of the bulk engine (AIMD), pure: no I/O, no
- * clock, no allocation. batch.c asks it whether a request may go out, tells it when one goes
+ * clock, no allocation. bulk_item.c asks it whether a request may go out, tells it when one goes
  * out and what came back; the C tests drive it with made-up replies.
  *
  *   slow start   starts at `initial` (default min(max, 4)); +1 per admitted reply, i.e. it

@@ -7,14 +7,14 @@
  *   core.decode(json_text) -> value | nil, why    (lua_json.c; null = cjson.null)
  *   core.sleep(ms)   core.version   core.curl_version()   core.engine (the bulk engine)
  *   core.defaults() -> {name = default}   core.limits() -> {name = {min, max}}
- *        (the C settings, named like their zl_config / zl_batch_opts fields)
+ *        (the C settings, named like their zl_config / zl_bulk_opts fields)
  *   core.trap_sigint(err[, safe[, notice]])  core.sigint_count()   (lua_signal.c: Ctrl-C)
  * No libcurl work happens at require time: libcurl is dlopen'ed at the first transfer. */
 #include <stdio.h>
 #include "lua_binding.h"
 #include "internal.h"
 #include "transport_curl.h"
-#include "zlock_batch.h"
+#include "zlock_bulk.h"
 
 void zlb_push_error(lua_State *L, const zl_error *e) {
     lua_createtable(L, 0, 5);
@@ -96,12 +96,12 @@ static void set_num(lua_State *L, const char *k, double v) {
     lua_setfield(L, -2, k);
 }
 
-/* core.defaults(): what zl_config_init and zl_batch_opts_init set (their one home). */
+/* core.defaults(): what zl_config_init and zl_bulk_opts_init set (their one home). */
 static int l_defaults(lua_State *L) {
     zl_config c;
     zl_config_init(&c);
-    zl_batch_opts b;
-    zl_batch_opts_init(&b);
+    zl_bulk_opts b;
+    zl_bulk_opts_init(&b);
     lua_createtable(L, 0, 14);
     lua_pushstring(L, c.api_version);
     lua_setfield(L, -2, "api_version");
@@ -129,15 +129,15 @@ static void set_limit(lua_State *L, const char *k, double min, double max) {
     lua_setfield(L, -2, k);
 }
 
-/* core.limits(): the allowed ranges the core enforces (zl_config_limits, zlock_batch.h). */
+/* core.limits(): the allowed ranges the core enforces (zl_config_limits, zlock_bulk.h). */
 static int l_limits(lua_State *L) {
     size_t n;
     const zl_config_limit *l = zl_config_limits(&n);
     lua_createtable(L, 0, (int)n + 3);
     for (size_t i = 0; i < n; i++) set_limit(L, l[i].name, l[i].min, l[i].max);
     set_limit(L, "api_version", ZL_API_VERSION_MIN, ZL_API_VERSION_MAX);
-    set_limit(L, "concurrency", 1, ZL_BATCH_MAX_CONCURRENCY);
-    set_limit(L, "threads", 0, ZL_BATCH_MAX_THREADS);
+    set_limit(L, "concurrency", 1, ZL_BULK_MAX_CONCURRENCY);
+    set_limit(L, "threads", 0, ZL_BULK_MAX_THREADS);
     return 1;
 }
 

@@ -1,10 +1,10 @@
-/* lua_engine.c - the bulk engine userdata (zlock_batch.h) for Lua, no callbacks into Lua.
+/* lua_engine.c - the C bulk engine userdata (zlock_bulk.h) for Lua, no callbacks into Lua.
  *   core.engine(client, opts) -> engine | nil, err
  *       opts: concurrency (max in flight, default 10), initial, decrease, probe, capacity,
- *             throttle_budget (seconds), throttle_pause (seconds), threads (I/O threads, 0 = auto),
+ *             throttle_budget (seconds), throttle_pause (seconds),
  *             lean (true: a lock/update/unlock result is {outcome=, id=, reconciled=true}: no body)
  *   :submit(tag, kind, module, record_id, lock_id, reason [, params [, rerun]]) -> true, due | false (full)
- *        (due: false when a poll(0) now would find nothing, see zl_batch_due)
+ *        (due: false when no finished item waits for a poll, see zl_bulk_due)
  *       kind: "get_one" | "list" | "lock" | "update" | "unlock"; tag: any Lua value (not nil)
  *   :poll(timeout_ms) -> array of {tag=, result={outcome, status, body, lock_id, reconciled,
  *                        ambiguous, attempts, error}} (error: an already_ outcome's why)
@@ -13,13 +13,13 @@
  * The tags of items in flight live in a table referenced from the registry (per Lua state). */
 #include <string.h>
 #include "lua_binding.h"
-#include "zlock_batch.h"
+#include "zlock_bulk.h"
 
 #define ZLB_ENGINE "zlock.core.engine"
 #define POLL_BATCH 32
 
 typedef struct {
-    zl_batch *b;
+    zl_bulk *b;
     int pending;         /* registry ref of {tag number -> Lua tag value} */
     uint64_t next_tag;
     bool lean;           /* no reply body for lock/update/unlock results */
@@ -34,8 +34,8 @@ static zlb_engine *check_engine(lua_State *L) {
 static int l_new(lua_State *L) {
     zlb_client *cu = luaL_checkudata(L, 1, ZLB_CLIENT);
     if (!cu->c) return luaL_error(L, "zlock client is closed");
-    zl_batch_opts o;
-    zl_batch_opts_init(&o);
+    zl_bulk_opts o;
+    zl_bulk_opts_init(&o);
     if (!lua_isnoneornil(L, 2)) {
         luaL_checktype(L, 2, LUA_TTABLE);
         o.concurrency = (int)zlb_opt_num(L, 2, "concurrency", o.concurrency);
@@ -45,7 +45,6 @@ static int l_new(lua_State *L) {
         o.capacity = (int)zlb_opt_num(L, 2, "capacity", o.capacity);
         o.throttle_budget_ms = (long)(zlb_opt_num(L, 2, "throttle_budget", o.throttle_budget_ms / 1000.0) * 1000);
         o.throttle_pause_ms = (long)(zlb_opt_num(L, 2, "throttle_pause", o.throttle_pause_ms / 1000.0) * 1000);
-        o.threads = (int)zlb_opt_num(L, 2, "threads", o.threads);
     }
     bool lean = false;
     if (!lua_isnoneornil(L, 2)) {
@@ -62,7 +61,7 @@ static int l_new(lua_State *L) {
     luaL_getmetatable(L, ZLB_ENGINE);
     lua_setmetatable(L, -2);
     zl_error err = {0};
-    u->b = zl_batch_new(cu->c, &o, &err);
+    u->b = zl_bulk_new(cu->c, &o, &err);
     if (!u->b) {
         int n = zlb_fail(L, &err);
         zl_error_clear(&err);
@@ -80,17 +79,17 @@ static int l_submit(lua_State *L) {
     zl_op op;
     zl_param ps[ZLB_MAX_PARAMS];
     zlb_read_op(L, 3, &op, ps);
-    /* make room for the tag first: no Lua error may happen once the batch holds the item */
+    /* make room for the tag first: no Lua error may happen once the engine holds the item */
     lua_rawgeti(L, LUA_REGISTRYINDEX, u->pending);
     uint64_t tag = ++u->next_tag;
-    if (!zl_batch_submit(u->b, &op, tag)) {
+    if (!zl_bulk_submit(u->b, &op, tag)) {
         lua_pushboolean(L, 0);
         return 1;
     }
     lua_pushvalue(L, 2);
     lua_rawseti(L, -2, (lua_Integer)tag);
     lua_pushboolean(L, 1);
-    lua_pushboolean(L, zl_batch_due(u->b));   /* false: a poll(0) now would find nothing */
+    lua_pushboolean(L, zl_bulk_due(u->b));   /* false: no finished item waits */
     return 2;
 }
 
@@ -100,7 +99,7 @@ static void set_int(lua_State *L, const char *k, lua_Integer v) {
 }
 
 /* A new result table with the core's outcome and, for the already_ outcomes, their why. */
-static void push_outcome(lua_State *L, const zl_batch_result *r, bool lean) {
+static void push_outcome(lua_State *L, const zl_bulk_result *r, bool lean) {
     lua_createtable(L, 0, lean ? 3 : 8);
     lua_pushstring(L, zl_outcome_name(r->outcome));
     lua_setfield(L, -2, "outcome");
@@ -112,7 +111,7 @@ static void push_outcome(lua_State *L, const zl_batch_result *r, bool lean) {
 
 /* A result as the core gives it ({status, body, lock_id, reconciled, attempts}), or in lean
  * mode, for a lock / update / unlock, already the table the caller gets: {outcome=, id=, reconciled=true} */
-static void push_result(lua_State *L, const zl_batch_result *r, bool lean) {
+static void push_result(lua_State *L, const zl_bulk_result *r, bool lean) {
     push_outcome(L, r, lean && (r->kind == ZL_OP_LOCK || r->kind == ZL_OP_UPDATE || r->kind == ZL_OP_UNLOCK));
     if (lean && (r->kind == ZL_OP_LOCK || r->kind == ZL_OP_UPDATE || r->kind == ZL_OP_UNLOCK)) {
         if (r->lock_id[0]) {
@@ -147,11 +146,11 @@ static int l_poll(lua_State *L) {
     int pending = lua_gettop(L);
     lua_newtable(L);
     int n = 0;
-    zl_batch_result rs[POLL_BATCH];
-    size_t got = zl_batch_poll(u->b, timeout_ms, rs, POLL_BATCH);
+    zl_bulk_result rs[POLL_BATCH];
+    size_t got = zl_bulk_poll(u->b, timeout_ms, rs, POLL_BATCH);
     for (;;) {
         for (size_t i = 0; i < got; i++) {
-            zl_batch_result *r = &rs[i];
+            zl_bulk_result *r = &rs[i];
             lua_createtable(L, 0, 3);          /* room for the `item` zlock.engine_multi adds */
             lua_rawgeti(L, pending, (lua_Integer)r->tag);
             lua_setfield(L, -2, "tag");
@@ -165,10 +164,10 @@ static int l_poll(lua_State *L) {
                 lua_setfield(L, -2, "err");
             }
             lua_rawseti(L, -2, ++n);
-            zl_batch_result_clear(r);
+            zl_bulk_result_clear(r);
         }
         if (got < POLL_BATCH) break;
-        got = zl_batch_poll(u->b, 0, rs, POLL_BATCH);   /* more already finished */
+        got = zl_bulk_poll(u->b, 0, rs, POLL_BATCH);   /* more already finished */
         if (!got) break;
     }
     return 1;
@@ -176,14 +175,14 @@ static int l_poll(lua_State *L) {
 
 static int l_inflight(lua_State *L) {
     zlb_engine *u = check_engine(L);
-    lua_pushinteger(L, (lua_Integer)zl_batch_inflight(u->b));
+    lua_pushinteger(L, (lua_Integer)zl_bulk_inflight(u->b));
     return 1;
 }
 
 static int l_stats(lua_State *L) {
     zlb_engine *u = check_engine(L);
-    zl_batch_stats s;
-    zl_batch_stats_get(u->b, &s);
+    zl_bulk_stats s;
+    zl_bulk_stats_get(u->b, &s);
     lua_createtable(L, 0, 16);
     set_int(L, "concurrency", s.window);
     set_int(L, "max", s.max);
@@ -206,7 +205,7 @@ static int l_stats(lua_State *L) {
 static int l_close(lua_State *L) {
     zlb_engine *u = luaL_checkudata(L, 1, ZLB_ENGINE);
     if (u->b) {
-        zl_batch_free(u->b);
+        zl_bulk_free(u->b);
         u->b = NULL;
     }
     if (u->pending != LUA_NOREF) {

@@ -47,49 +47,15 @@
 --   lock id, finds no manual lock): outcome `already_unlocked`.
 -- * get: read-only.
 --
--- ## The engine interface (what a concurrent engine, e.g. the C one on libcurl multi, implements)
--- An engine runs items concurrently; the runner feeds it and drains results; there are no
--- callbacks from C into Lua.
---
---     engine:submit(item)     -- item = {op="lock"|"update"|"unlock"|"get", module=, record_id=,
---                             --         lock_id=, reason=} (an engine tells items apart by
---                             --         table identity: the same record may come twice)
---                             -- returns true, or false when full (the runner then polls);
---                             -- after true, an optional `due`: false tells the runner that a
---                             -- poll(0) now would return nothing (it then skips it)
---     engine:poll(timeout_s)  -- drives I/O for up to timeout_s seconds (returns early when
---                             -- something finished); returns an array (possibly empty) of
---                             -- {item=<the submitted table, same identity>, outcome=,
---                             --  result=, err=}
---     engine:inflight()       -- number of items submitted and not yet returned by poll
---     engine:stats()          -- {concurrency=<current limit>, max=<configured max>,
---                             --  retries=<count>, throttled=<429s seen>}
---     engine:close()          -- idempotent; items still in flight are abandoned
---
--- * `outcome` is the core's (see Outcomes; `failed` when there is no result). `result`/`err`
---   are what the client's blocking call returns for the same op: lock -> the lock table
---   (`result.id` is the lock id); update/unlock -> Zoho's success item (`details.id`); get ->
---   the lock list (array, `{}` when 204) or one lock; `err` is the zlock error table (`code`,
---   `message`, `http_status`, `details`, `retryable`): the failure, or for `already_locked` /
---   `already_unlocked` the answer that said so (then `result` is the lock that holds the
---   record, when the core listed it). The engines get all of it from the client's `_perform` /
---   `_settle` (zlock.client), which read the core's result.
---   `item.lock_id` may be nil for unlock (the core lists the record's locks and removes its
---   manual lock) and for get (list the record's locks). `item.rerun` (set by the runner on
---   locks) goes to the core as `zl_op.rerun`.
--- * The runner validates items before `submit` with the core's checks (`core.check_*`), so an
---   engine may assume well-formed items; every submitted item must come
---   back from `poll` exactly once, with a result or an error, never dropped.
--- * Retries (429, 5xx, transport), the single-flight token refresh and the lock reconciliation
---   of the core apply to every item, as in the blocking calls.
--- * How the runner finds it: if the client has a method `bulk_engine`, the runner calls
---   `client:bulk_engine{concurrency = N}` and uses the engine it returns (nil, err: falls back to
---   the sequential engine, `zlock.engine_seq`). `opts.engine` overrides both (an engine object).
+-- ## Engines
+-- The runner schedules its items on an engine chosen by `zlock.engine` (which also states the
+-- contract every engine keeps): the C engine on libcurl multi, nginx light threads inside
+-- OpenResty, or one item at a time. `opts.engine` gives it an engine object of your own.
 -- @module zlock.bulk
 local core = require "zlock.core"
 local journal_mod = require "zlock.journal"
 local progress_mod = require "zlock.progress"
-local engine_seq = require "zlock.engine_seq"
+local engine_mod = require "zlock.engine"
 local options = require "zlock.options"
 local zerror = require "zlock.error"
 
@@ -143,16 +109,6 @@ end
 local Run = {}
 Run.__index = Run
 
-local function pick_engine(client, opts)
-  if opts.engine then return opts.engine end
-  if opts.dry_run then return nil end
-  if opts.sequential ~= true and type(client.bulk_engine) == "function" then
-    local eng = client:bulk_engine{ concurrency = opts.concurrency, threads = opts.threads, lean = opts.lean }
-    if eng then return eng end
-  end
-  return engine_seq.new(client)
-end
-
 --- Starts a bulk run on a client (also reachable as `c:bulk(opts)`).
 -- @param client a zlock client
 -- @tparam[opt] table opts (types, defaults and ranges: `zlock.options`, section `bulk`; an
@@ -164,8 +120,8 @@ end
 --  on stderr and do not stop the run), `progress` (true: bar on stderr when it is a terminal;
 --  a function(state) receives `{done, total, failed, skipped}`), `total` (expected item count, for
 --  the bar; see `run:set_total`), `label` (bar label), `engine` (an engine object),
---  `sequential` (true: never the C engine), `threads` (the C engine's I/O threads; 0: two
---  with a second CPU).
+--  `sequential` (true: one item at a time), `threads` (deprecated, ignored: the C engine runs
+--  on the caller's thread).
 -- @return run object, or nil and an error (journal cannot be opened)
 function M.new(client, opts)
   opts = opts or {}
@@ -190,9 +146,8 @@ function M.new(client, opts)
   elseif type(p) == "function" then
     self.progress_fn = p
   end
-  self.engine = pick_engine(client, { engine = opts.engine, dry_run = self.dry_run,
+  self.engine = engine_mod.choose(client, { engine = opts.engine, dry_run = self.dry_run,
                                       concurrency = conc, sequential = opts.sequential,
-                                      threads = opts.threads,
                                       -- nobody reads the result tables: spare decoding them
                                       lean = opts.on_result == nil })
   return self

@@ -508,17 +508,29 @@ function Client:request(method, path, opts)
   return doc, res.status
 end
 
---- The concurrent bulk engine for `c:bulk`: the transport's own engine when it has
--- one (nginx light threads), else the C engine on libcurl multi (`zlock.engine_multi`).
+--- The concurrent bulk engine for this client (`zlock.engine` chooses it: the transport's own
+-- engine inside nginx, else the C engine on libcurl multi, `zlock.engine_multi`).
 -- @tparam table opts `concurrency` (max in flight; default: `zlock.options`), engine options
 -- @return the engine, or `nil` and a reason
 function Client:bulk_engine(opts)
-  local t = self._transport
-  if t and t.bulk_engine then return t:bulk_engine(self, opts) end
-  if t then return nil, "the C bulk engine needs the libcurl transport" end
-  local ok, m = pcall(require, "zlock.engine_multi")
-  if not ok then return nil, m end
-  return m.new(self, opts)
+  return require("zlock.engine").concurrent(self, opts)
+end
+
+--- The Lua transport this client runs on (the `ngx` one, or a table given as `transport`), or
+-- nil when it runs on the C core's libcurl transport.
+-- @return the transport, or nil
+function Client:transport()
+  return self._transport
+end
+
+--- What an engine built on the C core drives: the C client (`zlock.core`); `settle(kind,
+-- core_result)`, which turns a core result into the outcome, value and error a bulk item gets
+-- (`_settle`); and `kind(item)`, the core call kind of an item (`_kind`).
+-- @return the C client, `settle` and `kind`, or `nil` and a reason (a Lua transport: its calls
+--  are not libcurl's)
+function Client:engine_core()
+  if self._transport then return nil, "the C bulk engine needs the libcurl transport" end
+  return self._core, Client._settle, Client._kind
 end
 
 --- Installs an access token obtained elsewhere (e.g. from an nginx shared dict).

@@ -1,5 +1,5 @@
---- The concurrent bulk engine: the C engine (`zlock.core` engine, libcurl multi, adaptive
--- concurrency) behind the engine interface of `zlock.bulk` (see its LDoc).
+--- The C bulk engine (`zlock.core` engine: libcurl multi on the caller's thread, adaptive
+-- concurrency) behind the engine contract (`zlock.engine`).
 --
 --     local eng = assert(c:bulk_engine{ concurrency = 10 })   -- or engine_multi.new(c, opts)
 --     eng:submit{ op = "lock", module = "Deals", record_id = id, reason = "r" }
@@ -7,8 +7,9 @@
 --     eng:stats()  -- concurrency (current window), max, retries, throttled, max_inflight, ...
 --     eng:close()
 --
--- Many items are in flight at once on one client (one libcurl multi handle, keep-alive
--- connections reused, HTTP/2 multiplexed over TLS when offered). The number of API requests in
+-- Many items are in flight at once on one client (one libcurl multi handle, driven inside
+-- `submit` and `poll` on the caller's thread; keep-alive connections reused, HTTP/2
+-- multiplexed over TLS when offered). The number of API requests in
 -- flight adapts: it starts at min(concurrency, 4), grows while replies come back, cuts to 70% on a
 -- 429 TOO_MANY_REQUESTS (once per overshoot) and grows back slowly, so it settles just under the
 -- org's limit without being told it. Retries, the single-flight token refresh (shared by every
@@ -34,31 +35,32 @@ Engine.__index = Engine
 --  (starting window, default min(concurrency, 4)), `decrease` (window factor on a 429, default
 --  0.7), `probe` (windows of replies per +1 at the known limit, default 8), `capacity` (items
 --  accepted at once; default 2 * window + 8), `throttle_budget` / `throttle_pause` (seconds),
---  `threads` (I/O threads; default 0: two on a machine with more than one CPU, else one),
+--  `threads` (deprecated, ignored: the engine runs on the caller's thread),
 --  `lean` (true: a lock / update / unlock result is only `{id=, reconciled=}`, its reply body
 --  left undecoded; the bulk runner asks for it when no `on_result` will see the results)
 -- @return the engine, or nil and an error
 function M.new(client, opts)
   opts = opts or {}
   if type(core.engine) ~= "function" then return nil, "this zlock.core has no bulk engine" end
-  if type(client) ~= "table" or not client._core or type(client._settle) ~= "function" then
+  if type(client) ~= "table" or type(client.engine_core) ~= "function" then
     return nil, "a zlock client is required"
   end
+  local cc, settle, kind_of = client:engine_core()
+  if not cc then return nil, settle end
   local copts = {}
   for _, k in ipairs{ "concurrency", "initial", "decrease", "probe", "capacity",
-                      "throttle_budget", "throttle_pause", "threads", "lean" } do
+                      "throttle_budget", "throttle_pause", "lean" } do
     copts[k] = opts[k]
   end
-  local ce, err = core.engine(client._core, copts)
+  local ce, err = core.engine(cc, copts)
   if not ce then return nil, errors.new(err) end
-  return setmetatable({ c = ce, settle = client._settle, kind_of = client._kind, ready = {},
-                        closed = false }, Engine)
+  return setmetatable({ c = ce, settle = settle, kind_of = kind_of, ready = {}, closed = false }, Engine)
 end
 
 --- Accepts an item (see `zlock.bulk`: `{op=, module=, record_id=, lock_id=, reason=}`).
 -- @tparam table item
 -- @treturn boolean true when accepted, false when full (poll first)
--- @treturn[opt] boolean after true: false when a `poll(0)` now would return nothing
+-- @treturn[opt] boolean after true: false when no finished item waits for a `poll`
 function Engine:submit(item)
   if self.closed then error("engine is closed", 2) end
   local kind = self.kind_of(item)

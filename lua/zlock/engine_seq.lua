@@ -1,9 +1,9 @@
 --- The sequential bulk engine: one item at a time over the client's blocking calls.
 --
 -- Correct everywhere (every Lua, every client, no libcurl multi needed): the fallback the bulk
--- runner uses when the C core offers no concurrent engine. It implements the engine interface
--- documented in `zlock.bulk` exactly; the retry, token refresh, lock reconciliation rules and
--- the outcomes are the core's, as for the client's own `get`/`lock`/`update`/`unlock`.
+-- runner uses when the C core offers no concurrent engine. It keeps the engine contract of
+-- `zlock.engine` exactly; the retry, token refresh, lock reconciliation rules and the outcomes
+-- are the core's, as for the client's own `get`/`lock`/`update`/`unlock`.
 -- @module zlock.engine_seq
 local zerror = require "zlock.error"
 

@@ -87,7 +87,7 @@ local SECTIONS = {
     { name = "concurrency", type = "integer", c = "concurrency", scale = 1, layer = "runner, engine",
       doc = "calls in flight at most (the C engine adapts below it on 429)" },
     { name = "threads", type = "integer", c = "threads", scale = 1, layer = "engine",
-      doc = "the C engine's I/O threads (0: automatic)" },
+      doc = "deprecated, ignored: the C engine runs on the caller's thread" },
     { name = "journal", type = "string", layer = "runner", doc = "journal file: resume support" },
     { name = "journal_identity", type = "table", layer = "runner",
       doc = "the policy the journal belongs to (`zlock.journal.identity`): another is refused" },

@@ -308,7 +308,7 @@ describe("the C bulk engine after a lost reply", function()
       local ids = S.unlocked(e, "Deals", 8)
       local hold_id = S.unlocked(e, "Deals", 9)[9]
       assert(e:faults{ latency_ms = 5000, concurrency_limit = 16 })
-      local eng = assert(engine_multi.new(c, { concurrency = 8, initial = 8, throttle_pause = 0.05, threads = 1 }))
+      local eng = assert(engine_multi.new(c, { concurrency = 8, initial = 8, throttle_pause = 0.05 }))
       local reason = "restart after a lost reply"
       local items = lock_items(ids, reason)
       for _, it in ipairs(items) do assert.is_true(eng:submit(it)) end
@@ -373,7 +373,7 @@ describe("the C bulk engine's retries", function()
       local c = S.client(e, { retries = { max_attempts = 7, base_delay = 0.005, max_delay = 0.02 } })
       local ids = S.unlocked(e, "Deals", 80)
       local hold_id = S.unlocked(e, "Deals", 81)[81]
-      local eng = assert(engine_multi.new(c, { concurrency = 4, throttle_pause = 0.01, threads = 1 }))
+      local eng = assert(engine_multi.new(c, { concurrency = 4, throttle_pause = 0.01 }))
       local items = lock_items(ids, "retries")
       local done, i, holders = {}, 1, {}
       local deadline = socket.gettime() + 120
@@ -420,8 +420,8 @@ describe("the C bulk engine's lean results", function()
   end)
 end)
 
-describe("the C bulk engine on several I/O threads", function()
-  it("takes c:bulk{ threads = N } (0 to 16) and refuses anything else before a request", function()
+describe("the C bulk engine's threads option (deprecated)", function()
+  it("takes c:bulk{ threads = N } (0 to 16) and ignores it, refusing anything else before a request", function()
     with_emu({ "--records", "Deals=30" }, function(e)
       local c = S.client(e)
       for _, bad in ipairs{ 17, -1, 1.5, "2", true } do
@@ -435,30 +435,30 @@ describe("the C bulk engine on several I/O threads", function()
         for _, id in ipairs(ids) do run:get("Deals", id) end
         local sum = run:finish()
         assert.equals(10, sum.counts.got)
-        assert.equals(threads, sum.engine.threads)
+        assert.equals(1, sum.engine.threads)
       end
     end)
   end)
+end)
 
-  for _, threads in ipairs{ 1, 2, 4 } do
-    it(("keeps one window and the exact state on %d thread(s), under 429s, lost replies and"
-        .. " token expiry"):format(threads), function()
+describe("the C bulk engine under 429s, lost replies and token expiry at once", function()
+  for _, seed in ipairs{ 11, 12, 14 } do
+    it(("keeps its window and the exact state (seed %d)"):format(seed), function()
       -- 1,200 locks at 5 in flight and 10 ms each take 2.4 s at least: the 1 s token expires
       with_emu({ "--records", "Deals=1300", "--concurrency-limit", "5", "--latency", "10", "--drop-rate", "0.05",
-                 "--fail-rate", "0.05", "--token-ttl", "1", "--random-seed", tostring(10 + threads) }, function(e)
+                 "--fail-rate", "0.05", "--token-ttl", "1", "--random-seed", tostring(seed) }, function(e)
         local c = S.client(e, { access_token = false, accounts_domain = S.url(e), client_id = emu.CLIENT_ID,
                                 client_secret = emu.CLIENT_SECRET, refresh_token = emu.REFRESH_TOKEN,
                                 retries = { max_attempts = 8, base_delay = 0.01, max_delay = 0.05 } })
         local ids = S.unlocked(e, "Deals", 1200)
         assert.equals(1200, #ids)
-        local eng = assert(engine_multi.new(c, { concurrency = 8, threads = threads, throttle_pause = 0.05 }))
-        local done = by_key(run_items(eng, lock_items(ids, "threads " .. threads)))
+        local eng = assert(engine_multi.new(c, { concurrency = 8, throttle_pause = 0.05 }))
+        local done = by_key(run_items(eng, lock_items(ids, "seed " .. seed)))
         local st = eng:stats()
-        assert.equals(threads, st.threads)
-        assert.is_true(st.max_inflight <= 8, "one window for every thread: " .. st.max_inflight .. " in flight")
+        assert.is_true(st.max_inflight <= 8, "the window holds: " .. st.max_inflight .. " in flight")
         assert.is_true(st.throttled > 0, "the limit of 5 was met")
         assert.is_true(st.token_requests >= 2, "tokens minted as they expired: " .. st.token_requests)
-        assert_locked_once(e, ids, done, "threads " .. threads)
+        assert_locked_once(e, ids, done, "seed " .. seed)
         eng:close()
       end)
     end)

@@ -1,6 +1,6 @@
 --- A bulk engine for nginx: items run in light threads (`ngx.thread.spawn`), at most
 -- `concurrency` at a time, each one a blocking-looking client call that really yields on
--- cosockets. It implements the engine interface documented in `zlock.bulk`, so
+-- cosockets. It implements the engine contract of `zlock.engine`, so
 --
 --     ngx.timer.at(0, function(premature)
 --       if premature then return end

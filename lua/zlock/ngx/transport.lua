@@ -149,12 +149,4 @@ function Transport:send_token(call, step, core)
   self.shared:refresh(call, step, core, function(s) return self:send(s) end)
 end
 
---- A bulk engine on light threads (`zlock.ngx.engine`) for `c:bulk{}` inside nginx.
--- @param client the zlock client
--- @tparam[opt] table opts `concurrency`
--- @return engine
-function Transport:bulk_engine(client, opts) -- luacheck: no self
-  return require("zlock.ngx.engine").new(client, opts)
-end
-
 return M

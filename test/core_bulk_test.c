@@ -1,8 +1,7 @@
-/* core_batch_test.c - the bulk engine (zlock_batch.h) from plain C against a real zlock-emu
+/* core_bulk_test.c - the C bulk engine (zlock_bulk.h) from plain C against a real zlock-emu
  * (started here on a free loopback port; skipped when build/zlock-emu is missing): option
  * checks, invalid ops returned as failures, locks under a concurrency limit (429s, window
- * cuts, every item once), errors, unlocks, and freeing a batch with items in flight, on 1, 2
- * and 4 I/O threads sharing one window. */
+ * cuts, every item once), errors, unlocks, and freeing an engine with items in flight. */
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,7 +11,7 @@
 #include <unistd.h>
 #include "tap.h"
 #include "zlock.h"
-#include "zlock_batch.h"
+#include "zlock_bulk.h"
 
 #define NREC 60
 
@@ -80,14 +79,14 @@ static int unlocked_deals(zl_client *c, char ids[][ZL_ID_MAX + 1], int max) {
 }
 
 /* Runs ops through b until all are back; counts successes; copies lock ids by tag. */
-static int run(zl_batch *b, const zl_op *ops, int n, char lock_ids[][ZL_ID_MAX + 1], int *returned,
+static int run(zl_bulk *b, const zl_op *ops, int n, char lock_ids[][ZL_ID_MAX + 1], int *returned,
                char *first_err_code, int *first_err_status) {
     int next = 0, ok = 0;
     *returned = 0;
-    while (next < n || zl_batch_inflight(b) > 0) {
-        while (next < n && zl_batch_submit(b, &ops[next], (uint64_t)next)) next++;
-        zl_batch_result rs[16];
-        size_t k = zl_batch_poll(b, 200, rs, 16);
+    while (next < n || zl_bulk_inflight(b) > 0) {
+        while (next < n && zl_bulk_submit(b, &ops[next], (uint64_t)next)) next++;
+        zl_bulk_result rs[16];
+        size_t k = zl_bulk_poll(b, 200, rs, 16);
         for (size_t j = 0; j < k; j++) {
             (*returned)++;
             bool nothing = rs[j].outcome == ZL_OUTCOME_ALREADY_LOCKED || rs[j].outcome == ZL_OUTCOME_ALREADY_UNLOCKED;
@@ -98,26 +97,26 @@ static int run(zl_batch *b, const zl_op *ops, int n, char lock_ids[][ZL_ID_MAX +
                 strcpy(first_err_code, rs[j].err.code);
                 *first_err_status = rs[j].err.http_status;
             }
-            zl_batch_result_clear(&rs[j]);
+            zl_bulk_result_clear(&rs[j]);
         }
     }
     return ok;
 }
 
-/* Locks, locks again (refused), unlocks and frees with items in flight, on `threads` I/O
- * threads under one window of 8 (the emulator admits 3 at once). */
-static void rounds(zl_client *c, char ids[][ZL_ID_MAX + 1], int nids, int threads) {
+/* Locks, locks again (refused), unlocks and frees with items in flight, under a window of 8
+ * (the emulator admits 3 at once). */
+static void rounds(zl_client *c, char ids[][ZL_ID_MAX + 1], int nids) {
     static char locks[NREC][ZL_ID_MAX + 1];
     memset(locks, 0, sizeof locks);
     zl_error err = {0};
-    zl_batch_opts o;
-    zl_batch_opts_init(&o);
+    zl_bulk_opts o;
+    zl_bulk_opts_init(&o);
     o.concurrency = 8;
     o.initial = 8;
     o.throttle_pause_ms = 50;
-    o.threads = threads;
-    zl_batch *b = zl_batch_new(c, &o, &err);
-    OK(b != NULL, "batch of 8 on %d thread(s)", threads);
+    o.threads = 4;                        /* deprecated: ignored */
+    zl_bulk *b = zl_bulk_new(c, &o, &err);
+    OK(b != NULL, "engine of 8");
     if (!b) return;
 
     /* an invalid op comes back as a failure, like every item */
@@ -135,13 +134,13 @@ static void rounds(zl_client *c, char ids[][ZL_ID_MAX + 1], int nids, int thread
     int have = 0;
     for (int i = 0; i < nids; i++) have += locks[i][0] != '\0';
     OK(have == nids, "every lock has its lock id");
-    zl_batch_stats st;
-    zl_batch_stats_get(b, &st);
+    zl_bulk_stats st;
+    zl_bulk_stats_get(b, &st);
     OK(st.throttled > 0 && st.cuts > 0, "429s seen (%lu) and the window cut (%lu times)", st.throttled, st.cuts);
     OK(st.window < 8 && st.window >= 1, "window settled below the maximum (%d)", st.window);
-    OK(st.max_inflight <= 8 && st.items == 0 && st.requests >= (unsigned long)nids && st.threads == threads,
-       "stats consistent (one window over %d thread(s): at most %d in flight)", st.threads, st.max_inflight);
-    OK(st.connects >= 1 && st.connects <= (unsigned long)(8 + 2 * threads) + st.throttled,
+    OK(st.max_inflight <= 8 && st.items == 0 && st.requests >= (unsigned long)nids && st.threads == 1,
+       "stats consistent (%d in flight at most, %d thread)", st.max_inflight, st.threads);
+    OK(st.connects >= 1 && st.connects <= 8 + st.throttled,
        "connections reused (%lu)", st.connects);
 
     /* the same locks again: Zoho's error, per item */
@@ -158,22 +157,22 @@ static void rounds(zl_client *c, char ids[][ZL_ID_MAX + 1], int nids, int thread
     /* freed with items in flight (valgrind: nothing leaks) */
     for (int i = 0; i < 10; i++)
         ops[i] = (zl_op){ .kind = ZL_OP_LIST, .module = "Deals", .record_id = ids[i] };
-    for (int i = 0; i < 10; i++) zl_batch_submit(b, &ops[i], (uint64_t)i);
-    zl_batch_result rs[4];
-    size_t k = zl_batch_poll(b, 0, rs, 4);
-    for (size_t j = 0; j < k; j++) zl_batch_result_clear(&rs[j]);
-    OK(zl_batch_inflight(b) == 10 - k, "%zu items still in flight at free", zl_batch_inflight(b));
-    zl_batch_free(b);
+    for (int i = 0; i < 10; i++) zl_bulk_submit(b, &ops[i], (uint64_t)i);
+    zl_bulk_result rs[4];
+    size_t k = zl_bulk_poll(b, 0, rs, 4);
+    for (size_t j = 0; j < k; j++) zl_bulk_result_clear(&rs[j]);
+    OK(zl_bulk_inflight(b) == 10 - k, "%zu items still in flight at free", zl_bulk_inflight(b));
+    zl_bulk_free(b);
 }
 
 int main(void) {
     char url[128];
     zl_error err = {0};
-    zl_batch_opts o;
+    zl_bulk_opts o;
 
-    zl_batch_opts_init(&o);
+    zl_bulk_opts_init(&o);
     o.concurrency = 0;
-    OK(zl_batch_new(NULL, &o, &err) == NULL && STREQ(err.code, "INVALID_ARGUMENT"), "no client: refused");
+    OK(zl_bulk_new(NULL, &o, &err) == NULL && STREQ(err.code, "INVALID_ARGUMENT"), "no client: refused");
     zl_error_clear(&err);
 
     if (emu_start(url, sizeof url)) {
@@ -191,22 +190,22 @@ int main(void) {
     OK(c != NULL, "client on %s", url);
     if (!c) { emu_stop(); return tap_done(); }
 
-    OK(zl_batch_new(c, &o, &err) == NULL && STREQ(err.code, "INVALID_ARGUMENT"), "concurrency 0: refused");
+    OK(zl_bulk_new(c, &o, &err) == NULL && STREQ(err.code, "INVALID_ARGUMENT"), "concurrency 0: refused");
     zl_error_clear(&err);
-    zl_batch_opts_init(&o);
+    zl_bulk_opts_init(&o);
     o.decrease = 2;
-    OK(zl_batch_new(c, &o, &err) == NULL && STREQ(err.code, "INVALID_ARGUMENT"), "decrease 2: refused");
+    OK(zl_bulk_new(c, &o, &err) == NULL && STREQ(err.code, "INVALID_ARGUMENT"), "decrease 2: refused");
     zl_error_clear(&err);
-    zl_batch_opts_init(&o);
-    o.threads = 17;
-    OK(zl_batch_new(c, &o, &err) == NULL && STREQ(err.code, "INVALID_ARGUMENT"), "17 threads: refused");
+    zl_bulk_opts_init(&o);
+    o.capacity = -1;
+    OK(zl_bulk_new(c, &o, &err) == NULL && STREQ(err.code, "INVALID_ARGUMENT"), "capacity -1: refused");
     zl_error_clear(&err);
 
     static char ids[NREC][ZL_ID_MAX + 1];
     int nids = unlocked_deals(c, ids, NREC);
     OK(nids == NREC, "%d unlocked deals found", nids);
 
-    for (int threads = 1; threads <= 4; threads *= 2) rounds(c, ids, nids, threads);
+    rounds(c, ids, nids);
     zl_client_free(c);
     emu_stop();
     return tap_done();
