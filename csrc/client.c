@@ -162,8 +162,9 @@ zl_client *zl_client_new(const zl_config *cfg, zl_error *err) {
                     ? "must be production, sandbox or developer"
                     : "must be one of us, eu, in, au, jp, cn, ca, sa");
     const char *why = NULL;
-    c->api_domain_fixed = nonempty(cfg->api_domain);
-    c->api_domain = zl_url_normalize(c->api_domain_fixed ? cfg->api_domain : api, &why);
+    /* an explicit api_domain, or an env other than production, wins over a token reply's domain */
+    c->api_domain_fixed = nonempty(cfg->api_domain) || (nonempty(cfg->env) && strcmp(cfg->env, "production") != 0);
+    c->api_domain = zl_url_normalize(nonempty(cfg->api_domain) ? cfg->api_domain : api, &why);
     if (!c->api_domain) return fail(c, err, "api_domain", why);
     c->accounts_domain = zl_url_normalize(nonempty(cfg->accounts_domain) ? cfg->accounts_domain : acc, &why);
     if (!c->accounts_domain) return fail(c, err, "accounts_domain", why);
@@ -197,6 +198,8 @@ zl_client *zl_client_new(const zl_config *cfg, zl_error *err) {
     c->retry.max_delay_ms = cfg->max_delay_ms;
     c->prng = cfg->seed ? cfg->seed
                         : (uint64_t)sys_mono(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)c;
+    if (nonempty(cfg->access_token) && !zl_token_ok(cfg->access_token))
+        return fail(c, err, "access_token", "holds control characters");
     if (nonempty(cfg->access_token) &&
         zl_client_install_token_locked(c, cfg->access_token, cfg->token_expires_at, 0))
         return fail(c, err, "access_token", "could not be stored (out of memory)");
@@ -206,7 +209,7 @@ zl_client *zl_client_new(const zl_config *cfg, zl_error *err) {
 }
 
 int zl_client_set_token(zl_client *c, const char *token, double expires_at) {
-    if (!c || !token || !*token) return -1;
+    if (!c || !zl_token_ok(token)) return -1;
     pthread_mutex_lock(&c->mu);
     int rc = zl_client_install_token_locked(c, token, expires_at, 0);
     pthread_cond_broadcast(&c->cv);

@@ -125,6 +125,13 @@ void zl_call_feed_token_reply(zl_call *call, int status, const char *body, size_
 void zl_call_feed_token(zl_call *call, const char *token, double expires_at) {
     zl_client *c = call->c;
     if (!token || !*token) return;
+    if (!zl_token_ok(token)) {
+        zl_error e = {0};
+        zl_err_set(&e, "TOKEN", 0, false, "refused a stored access token that holds control characters");
+        zl_call_release_refresh(call, true, &e);
+        zl_call_finish_error(call, &e);
+        return;
+    }
     pthread_mutex_lock(&c->mu);
     zl_client_install_token_locked(c, token, expires_at, 0);
     pthread_mutex_unlock(&c->mu);
