@@ -156,6 +156,7 @@ static void feed_finished(zl_shard *sh) {
     while ((it = zl_fifo_pop(&sh->fin_h, &sh->fin_t))) {
         zl_call_feed_credits(it->call, it->f_credits);
         zl_call_feed(it->call, it->f_status, it->f_body, it->f_len, it->f_te);   /* copies what it keeps */
+        if (it->token_xfer) zl_call_token_share_after(it->call);   /* token stores: zlock.h */
         pool_put(sh, it->x);
         it->x = NULL;
         it->f_body = NULL;
@@ -174,6 +175,7 @@ static void step(zl_shard *sh, zl_item *it) {
         switch (s.kind) {
         case ZL_STEP_DONE:
             slot_drop(sh, it);
+            zl_call_token_share_after(it->call);   /* a cancelled refresh's store lock */
             zl_shard_finish(sh, it);
             return;
         case ZL_STEP_WAIT:
@@ -193,6 +195,9 @@ static void step(zl_shard *sh, zl_item *it) {
         case ZL_STEP_SEND:
             if (s.is_token_request) {
                 slot_drop(sh, it);
+                /* a stored token saves the request; this may block the shard briefly (a file
+                   lock or a Redis round trip, bounded by the client's timeouts) */
+                if (zl_call_token_share_before(it->call) == ZL_SHARE_FED) continue;
             } else if (!it->slot && !slot_take(sh, it)) {
                 it->st = IT_PENDING;
                 zl_fifo_push(&sh->pend_h, &sh->pend_t, it);

@@ -82,6 +82,7 @@ double  zl_client_wall(zl_client *c) { return c->wall(c->clock_ud); }
 
 static void destroy(zl_client *c) {
     if (c->transport_destroy) c->transport_destroy(c->transport);
+    zl_token_share_close(c);
     free(c->api_domain); free(c->accounts_domain); free(c->api_version);
     free(c->client_id); free(c->client_secret); free(c->refresh_token);
     free((char *)c->net.ca_file); free((char *)c->net.user_agent);
@@ -203,6 +204,7 @@ zl_client *zl_client_new(const zl_config *cfg, zl_error *err) {
     if (nonempty(cfg->access_token) &&
         zl_client_install_token_locked(c, cfg->access_token, cfg->token_expires_at, 0))
         return fail(c, err, "access_token", "could not be stored (out of memory)");
+    if (zl_token_share_open(c, cfg->token_store, cfg->redis_url, cfg->token_cache_dir, err)) { destroy(c); return NULL; }
     if (!c->api_version || !c->net.user_agent || (c->can_refresh && (!c->client_id || !c->client_secret || !c->refresh_token)))
         return fail(c, err, "client", "could not be allocated (out of memory)");
     return c;

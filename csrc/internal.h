@@ -133,6 +133,13 @@ void    zl_client_scrub(zl_client *c, zl_error *e);
  * with make() on first use; destroy() runs when the client is freed. NULL when make() fails. */
 void   *zl_client_transport_state(zl_client *c, void *(*make)(void), void (*destroy)(void *));
 
+/* Adopts a domain named with a token unless api_domain is fixed (token.c: the domain rule).
+ * 0, or -1 and *why when the domain is unusable. */
+int     zl_client_learn_api_domain(zl_client *c, const char *domain, const char **why);
+/* Opens / closes the client's token store (token_share.c). */
+int     zl_token_share_open(zl_client *c, const char *kind, const char *url, const char *dir, zl_error *err);
+void    zl_token_share_close(zl_client *c);
+
 /* call.c */
 zl_client *zl_call_client(zl_call *call);
 /* After a successful DONE: hands over the reply body (malloc'd, NUL-terminated, *len set);

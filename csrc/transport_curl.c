@@ -360,6 +360,8 @@ zl_step_kind zl_call_run(zl_call *call, zl_step *wait) {
             }
             continue;
         }
+        /* a token another process stored saves the request (token stores: zlock.h) */
+        if (s.is_token_request && zl_call_token_share_before(call) == ZL_SHARE_FED) continue;
         if (!x) {
             c = zl_call_client(call);
             if (!(x = pool_take(c))) { zl_call_cancel(call, "INTERNAL", "could not create a libcurl handle"); continue; }
@@ -367,6 +369,7 @@ zl_step_kind zl_call_run(zl_call *call, zl_step *wait) {
         }
         if (zl_xfer_prepare(x, &s)) {
             zl_call_feed(call, 0, NULL, 0, ZL_TERR_OTHER);
+            if (s.is_token_request) zl_call_token_share_after(call);
             continue;
         }
         CURLcode rc = curl_easy_perform(x->h);
@@ -377,7 +380,9 @@ zl_step_kind zl_call_run(zl_call *call, zl_step *wait) {
         zl_xfer_finish(x, rc, &status, &body, &len, &te);
         zl_call_feed_credits(call, zl_xfer_credits(x, status));
         zl_call_feed(call, status, body, len, te);
+        if (s.is_token_request) zl_call_token_share_after(call);
     }
+    if (s.kind == ZL_STEP_DONE) zl_call_token_share_after(call);   /* a cancelled refresh's lock */
     if (x) {
         /* the pool holds transfers without a client reference (no cycle) */
         zl_client_free(x->c);

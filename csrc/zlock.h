@@ -159,6 +159,11 @@ typedef struct zl_config {
     const char *client_secret;
     const char *refresh_token;
     double      refresh_ahead_s;  /* refresh this early (capped at a tenth of the lifetime) */
+    /* Token store shared by processes / hosts on the refresh flow (see zl_call_token_share_before):
+     * "file" (default), "redis" (default when redis_url is set) or "none". */
+    const char *token_store;
+    const char *redis_url;        /* redis://[user:pass@]host[:port][/db] (rediss:// for TLS) */
+    const char *token_cache_dir;  /* file store directory; default $XDG_CACHE_HOME/zlock or ~/.cache/zlock */
     /* Transport (libcurl). */
     long   connect_timeout_ms;
     long   timeout_ms;            /* whole request */
@@ -286,6 +291,22 @@ int zl_call_throttled(const zl_call *call);
 /* Satisfies a SEND with is_token_request from outside (e.g. a token another nginx worker
  * refreshed): installs the token as zl_client_set_token() does and moves on. */
 void zl_call_feed_token(zl_call *call, const char *token, double expires_at);
+/* Token stores: one access token per (accounts domain, client id, refresh token) across
+ * processes. The in-process single flight stays in the call (one call of a client owns a
+ * refresh: its SEND has is_token_request); the store extends it across processes, and its I/O
+ * is the driver's: before performing a SEND with is_token_request, a driver calls
+ * zl_call_token_share_before(). ZL_SHARE_FED: the call took a token another process stored
+ * (no request; go to next()). ZL_SHARE_SEND: perform the request, zl_call_feed() it, then call
+ * zl_call_token_share_after() (saves the new token for all, releases the store's refresh
+ * lock). Both may block up to connect_timeout + timeout (a file lock or a Redis round trip):
+ * a non-blocking host (nginx) does not call them; it shares through its own store on
+ * cosockets (lua/zlock/ngx/token.lua) and runs its clients with token_store "none".
+ * A store that fails is dropped for the client's life with one warning on stderr. */
+typedef enum { ZL_SHARE_SEND, ZL_SHARE_FED } zl_share_verdict;
+zl_share_verdict zl_call_token_share_before(zl_call *call);
+void zl_call_token_share_after(zl_call *call);
+/* The client's token store: "file", "redis" or "none". */
+const char *zl_client_token_store(const zl_client *c);
 /* Ends the call now with `code` (e.g. "CANCELLED") and message. */
 void zl_call_cancel(zl_call *call, const char *code, const char *message);
 

@@ -54,6 +54,9 @@ int zlb_client_new(lua_State *L) {
     cfg.client_secret = opt_str(L, 1, "client_secret");
     cfg.refresh_token = opt_str(L, 1, "refresh_token");
     cfg.refresh_ahead_s = setting(L, "refresh_ahead_s", cfg.refresh_ahead_s);
+    cfg.token_store = opt_str(L, 1, "token_store");
+    cfg.redis_url = opt_str(L, 1, "redis_url");
+    cfg.token_cache_dir = opt_str(L, 1, "token_cache_dir");
     cfg.ca_file = opt_str(L, 1, "ca_file");
     cfg.user_agent = opt_str(L, 1, "user_agent");
     cfg.connect_timeout_ms = (long)setting(L, "connect_timeout_ms", (double)cfg.connect_timeout_ms);
@@ -180,6 +183,8 @@ static int l_info(lua_State *L) {
     lua_setfield(L, -2, "connects");
     lua_pushboolean(L, zl_client_can_refresh(c));
     lua_setfield(L, -2, "can_refresh");
+    lua_pushstring(L, zl_client_token_store(c));
+    lua_setfield(L, -2, "token_store");
     return 1;
 }
 
