@@ -19,7 +19,8 @@ describe("zlock-emu token endpoint", function()
   end
   local function works(tok)
     local id = e:state().locks[1].record_id
-    return e:req("GET", "/crm/v8/Deals/" .. id .. "/Locking_Information__s?fields=Locked_For__s", { token = tok }).status
+    local path = "/crm/v8/Deals/" .. id .. "/Locking_Information__s?fields=Locked_For__s"
+    return e:req("GET", path, { token = tok }).status
   end
   local function per_rt() return e:stats().tokens_by_refresh_token["...-token"] end
 
