@@ -66,6 +66,16 @@ void zl_token_share_close(zl_client *c) {
     c->share = NULL;
 }
 
+double zl_client_stored_token_expiry(zl_client *c) {
+    zl_token_share *sh = c->share;
+    zl_stored_token t;
+    char why[200];
+    const char *bad;
+    if (!sh || !sh->store || sh->store->load(sh->store, &t, why, sizeof why) != 1) return -1;
+    if (t.api_domain[0]) zl_client_learn_api_domain(c, t.api_domain, &bad);
+    return t.expires_at;
+}
+
 const char *zl_client_token_store(const zl_client *c) {
     return c->share ? c->share->store->name : "none";
 }

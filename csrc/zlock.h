@@ -197,6 +197,18 @@ zl_client *zl_client_new(const zl_config *cfg, zl_error *err);
 /* Drops the caller's reference (idempotent on NULL). */
 void zl_client_free(zl_client *c);
 
+/* A self client's grant code exchanged for credentials (OAuth authorization_code grant) at
+ * cfg's accounts domain (dc, or accounts_domain), with cfg's client_id, client_secret,
+ * timeouts and CA file. Blocking (libcurl), one request, no retry (a code is single-use).
+ * 0 and *out (free with zl_grant_free), or -1 and *err (TOKEN: refused, e.g. an expired
+ * code; CONNECT / TIMEOUT ...). Neither secret appears in *err. */
+typedef struct zl_grant {
+    char *refresh_token, *access_token, *api_domain;   /* api_domain may be NULL */
+    double expires_in;
+} zl_grant;
+int  zl_auth_exchange_code(const zl_config *cfg, const char *code, zl_grant *out, zl_error *err);
+void zl_grant_free(zl_grant *g);
+
 /* Installs an access token obtained elsewhere (e.g. an nginx shared dict), valid until
  * expires_at (Unix seconds, 0 = unknown). Returns 0, -1 on bad input / no memory. */
 int zl_client_set_token(zl_client *c, const char *token, double expires_at);
@@ -307,6 +319,9 @@ zl_share_verdict zl_call_token_share_before(zl_call *call);
 void zl_call_token_share_after(zl_call *call);
 /* The client's token store: "file", "redis" or "none". */
 const char *zl_client_token_store(const zl_client *c);
+/* Expiry (Unix seconds; 0 unknown) of the token the client's store holds; -1 when none.
+ * Adopts the entry's API domain as a stored token would (the domain rule). */
+double zl_client_stored_token_expiry(zl_client *c);
 /* Ends the call now with `code` (e.g. "CANCELLED") and message. */
 void zl_call_cancel(zl_call *call, const char *code, const char *message);
 

@@ -38,8 +38,7 @@ static double setting(lua_State *L, const char *k, double def) {
     return v;
 }
 
-int zlb_client_new(lua_State *L) {
-    luaL_checktype(L, 1, LUA_TTABLE);
+void zlb_read_config(lua_State *L, zl_config *cfg_out) {
     zl_config cfg;
     zl_config_init(&cfg);
     cfg.api_domain = opt_str(L, 1, "api_domain");
@@ -68,6 +67,13 @@ int zlb_client_new(lua_State *L) {
     cfg.max_delay_ms = (long)setting(L, "max_delay_ms", (double)cfg.max_delay_ms);
     double seed = zlb_opt_num(L, 1, "seed", 0);
     cfg.seed = seed >= 1 && seed < 18446744073709551616.0 ? (uint64_t)seed : 0;
+    *cfg_out = cfg;
+}
+
+int zlb_client_new(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    zl_config cfg;
+    zlb_read_config(L, &cfg);
     zlb_client *u = lua_newuserdata(L, sizeof *u);
     u->c = NULL;
     luaL_getmetatable(L, ZLB_CLIENT);
@@ -170,7 +176,8 @@ static int l_info(lua_State *L) {
     zlb_client *u = check_client(L);
     zl_client *c = u->c;
     char api[512];
-    lua_createtable(L, 0, 6);
+    double stored = zl_client_stored_token_expiry(c);   /* first: it may name the API domain */
+    lua_createtable(L, 0, 8);
     lua_pushstring(L, zl_client_api_domain(c, api, sizeof api));
     lua_setfield(L, -2, "api_domain");
     lua_pushstring(L, zl_client_accounts_domain(c));
@@ -185,6 +192,10 @@ static int l_info(lua_State *L) {
     lua_setfield(L, -2, "can_refresh");
     lua_pushstring(L, zl_client_token_store(c));
     lua_setfield(L, -2, "token_store");
+    if (stored >= 0) {
+        lua_pushnumber(L, stored);
+        lua_setfield(L, -2, "stored_token_expires_at");
+    }
     return 1;
 }
 

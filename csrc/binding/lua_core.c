@@ -117,6 +117,8 @@ static const luaL_Reg funcs[] = {
     { "curl_version", l_curl_version },
     { "decode", zlb_json_decode },
     { "client", zlb_client_new },
+    { "exchange_code", zlb_exchange_code },
+    { "write_private", zlb_write_private },
     { "check_module", l_check_module },
     { "check_id", l_check_id },
     { "check_reason", l_check_reason },

@@ -39,20 +39,25 @@ Commands:
   unlock MODULE RECORD_ID [LOCK_ID]   remove a lock (without LOCK_ID: the manual lock)
   locks [MODULE] [--long]             audit: every lock, by module, source and age
                                       (--long: one line per lock; costs ~1 call per locked record)
+  auth [...] / auth status            save a refresh token from a grant code; show what is
+                                      in use (zlock auth --help)
 
 Options:
   --json             machine-readable JSON on stdout
   --api-domain URL   e.g. https://www.zohoapis.eu, or http://127.0.0.1:PORT for zlock-emu
   --dc DC            data centre: us eu in au jp cn ca sa
+  --profile NAME     credentials profile (~/.config/zlock/credentials; also ZLOCK_PROFILE)
   -h, --help         this text
 
 Environment: ZOHO_ACCESS_TOKEN, or ZOHO_CLIENT_ID + ZOHO_CLIENT_SECRET + ZOHO_REFRESH_TOKEN;
-  ZOHO_DC, ZOHO_API_DOMAIN, ZOHO_ACCOUNTS_DOMAIN, ZOHO_API_VERSION (default v8).
+  ZOHO_DC, ZOHO_ENV, ZOHO_API_DOMAIN, ZOHO_ACCOUNTS_DOMAIN, ZOHO_API_VERSION (default v8);
+  ZLOCK_PROFILE, ZLOCK_REDIS_URL (share tokens across hosts), ZLOCK_TOKEN_STORE (file|redis|none).
 Exit status: 0 all done, 1 some item or the call failed, 2 usage error.
 ]]
 
 -- Options that take a value, and flags.
 local VALUE_OPTS = { ["--api-domain"] = "api_domain", ["--dc"] = "dc", ["--concurrency"] = "concurrency",
+                     ["--profile"] = "profile",
                      ["--journal"] = "journal", ["--reason"] = "reason", ["--param"] = "param" }
 local FLAGS = { ["--json"] = "json", ["--dry-run"] = "dry_run", ["--long"] = "long", ["--help"] = "help",
                 ["-h"] = "help", ["--no-progress"] = "no_progress" }
@@ -213,8 +218,11 @@ local function client(opts)
   local zlock = require "zlock"
   require("zlock.select").install(zlock.Client)
   require("zlock.bulk").install(zlock.Client)
-  local o = zlock.env_options{ api_domain = opts.api_domain, dc = opts.dc }
-  return zlock.new(o)
+  local p, err = require("zlock.credentials").profile(opts.profile)
+  if not p and err then return nil, err end
+  p = p or {}
+  p.api_domain, p.dc = opts.api_domain or p.api_domain, opts.dc or p.dc
+  return zlock.new(zlock.env_options(p))
 end
 
 local ID_OPS = {}
@@ -440,6 +448,8 @@ end
 -- @tparam table argv arguments (without the program name)
 -- @treturn integer
 function M.main(argv)
+  local auth = require "zlock.cli_auth"
+  if auth.is_auth(argv or {}) then return auth.main(argv) end
   local cmd, msg = M.parse(argv or {})
   if not cmd then return usage_error(msg) end
   if cmd.opts.help or cmd.command == "help" then out(M.USAGE); return 0 end
