@@ -6,7 +6,7 @@
 # (LUA_INCDIR wins over pkg-config; -fPIC etc. live in CORE_MUST, not in CFLAGS).
 .PHONY: core ctest-core
 
-CORE_PURE   := buf error request response retry dc auth client call token sha256 token_share token_file $(if $(wildcard csrc/window.c),window) $(if $(wildcard csrc/op_copy.c),op_copy)
+CORE_PURE   := buf error request response retry dc auth client call token sha256 token_share token_file token_redis $(if $(wildcard csrc/window.c),window) $(if $(wildcard csrc/op_copy.c),op_copy)
 CORE_IO     := curl_lazy transport_curl auth_code $(if $(wildcard csrc/batch.c),batch batch_shard batch_end batch_io batch_done)
 CORE_BIND   := binding/lua_core binding/lua_client binding/lua_call binding/lua_json binding/lua_op \
                $(if $(wildcard csrc/binding/lua_engine.c),binding/lua_engine) binding/lua_auth
@@ -16,8 +16,8 @@ LIBFLAG     ?= -shared
 CORE_MUST   := -fPIC -fvisibility=hidden -Icsrc
 CORE_LUA_PC := $(LUA)
 CORE_LUA_CFLAGS := $(if $(LUA_INCDIR),-I$(LUA_INCDIR),$(shell pkg-config --cflags $(CORE_LUA_PC) 2>/dev/null))
-CORE_DEP_CFLAGS := $(shell pkg-config --cflags libcurl jansson)
-CORE_DEP_LIBS   := $(shell pkg-config --libs jansson) -lpthread -ldl   # libcurl: dlopen'ed (curl_lazy.c)
+CORE_DEP_CFLAGS := $(shell pkg-config --cflags libcurl jansson hiredis)
+CORE_DEP_LIBS   := $(shell pkg-config --libs jansson hiredis) -lpthread -ldl   # libcurl: dlopen'ed (curl_lazy.c)
 CORE_OBJDIR := $(BUILD)/obj/core/$(LUA)
 CORE_SO     := $(BUILD)/$(LUA)/zlock/core.so
 CORE_HDRS   := $(wildcard csrc/*.h csrc/binding/*.h)
@@ -40,11 +40,11 @@ CORE_TOBJS   := $(addprefix $(CORE_TOBJDIR)/,$(addsuffix .o,$(CORE_PURE)))
 
 $(CORE_TOBJDIR)/%.o: csrc/%.c $(CORE_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(WARN) -Icsrc $(shell pkg-config --cflags jansson libcurl) -c $< -o $@
+	$(CC) $(CFLAGS) $(WARN) -Icsrc $(shell pkg-config --cflags jansson libcurl hiredis) -c $< -o $@
 
 $(BUILD)/tests/core_%_test: test/core_%_test.c test/tap.h $(CORE_TOBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(WARN) -Icsrc -Itest $< $(CORE_TOBJS) -o $@ $(shell pkg-config --libs jansson) -lpthread
+	$(CC) $(CFLAGS) $(WARN) -Icsrc -Itest $< $(CORE_TOBJS) -o $@ $(shell pkg-config --libs jansson hiredis) -lpthread
 
 # The bulk engine's test (B2) drives real transfers: it also links the libcurl transport (dlopen'ed).
 CORE_TIO := $(addprefix $(CORE_TOBJDIR)/,curl_lazy.o transport_curl.o batch.o batch_shard.o batch_end.o batch_io.o batch_done.o)
@@ -52,7 +52,7 @@ CORE_TIO := $(addprefix $(CORE_TOBJDIR)/,curl_lazy.o transport_curl.o batch.o ba
 $(BUILD)/tests/core_batch_test: test/core_batch_test.c test/tap.h $(CORE_TOBJS) $(CORE_TIO)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -Icsrc -Itest $(shell pkg-config --cflags libcurl) $< $(CORE_TOBJS) $(CORE_TIO) -o $@ \
-	  $(shell pkg-config --libs jansson) -lpthread -ldl
+	  $(shell pkg-config --libs jansson hiredis) -lpthread -ldl
 
 ctest-core: $(addprefix $(BUILD)/tests/,$(CORE_TESTS))
 	@for t in $^; do $$t || exit 1; done

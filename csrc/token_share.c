@@ -11,10 +11,6 @@
 #include "sha256.h"
 #include "token_store.h"
 
-#ifndef ZL_REDIS_STORE
-#define ZL_REDIS_STORE(c, url, why, n) (snprintf(why, n, "cannot be used: this build has no Redis store"), (zl_token_store *)NULL)
-#endif
-
 typedef struct zl_token_share {
     zl_token_store *store;
     const zl_call *locked_by;   /* the call whose refresh holds the store lock, or NULL */
@@ -39,7 +35,7 @@ int zl_token_share_open(zl_client *c, const char *kind, const char *url, const c
     }
     if (!c->can_refresh || strcmp(kind, "none") == 0) return 0;   /* nothing to share */
     char why[200] = "";
-    zl_token_store *s = strcmp(kind, "redis") == 0 ? ZL_REDIS_STORE(c, url, why, sizeof why)
+    zl_token_store *s = strcmp(kind, "redis") == 0 ? zl_token_redis_store(c, url, why, sizeof why)
                                                    : zl_token_file_store(c, dir, why, sizeof why);
     if (!s) {
         if (strcmp(kind, "redis") == 0) {
@@ -60,8 +56,10 @@ int zl_token_share_open(zl_client *c, const char *kind, const char *url, const c
 void zl_token_share_close(zl_client *c) {
     zl_token_share *sh = c->share;
     if (!sh) return;
-    if (sh->locked_by) sh->store->unlock(sh->store);
-    sh->store->free(sh->store);
+    if (sh->store) {
+        if (sh->locked_by) sh->store->unlock(sh->store);
+        sh->store->free(sh->store);
+    }
     free(sh);
     c->share = NULL;
 }

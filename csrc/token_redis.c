@@ -1,0 +1,217 @@
+/* token_redis.c - the Redis token store (hiredis), for fleets: one access token per key for
+ * every host. Keys: "zlock:token:<key>" = "<api_domain>\n<access token>" with a PX expiry set
+ * from the token's lifetime, and "zlock:lock:<key>" = the refresh lock (SET NX PX, released by
+ * a compare-and-delete script, so a holder whose lock expired never deletes another's). Expiry
+ * is Redis's clock: a load reads the entry's PTTL, never compares host clocks. Connects lazily
+ * with the client's connect timeout; every command has the client's timeout. The URL's
+ * password never appears in a message. rediss:// (TLS) is refused: this hiredis has no TLS. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+#include <hiredis.h>
+#include "token_store.h"
+
+typedef struct redis_store {
+    zl_token_store base;
+    redisContext *rc;
+    char host[256], user[128], pass[256];
+    int port, db;
+    long connect_ms, cmd_ms;
+    char token_key[96], lock_key[96], lock_val[64];
+    bool locked;
+} redis_store;
+
+static const char UNLOCK[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+static const char LOAD[] = "return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}";
+
+static struct timeval tv_of(long ms) { return (struct timeval){ ms / 1000, (ms % 1000) * 1000 }; }
+
+static double wall(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void drop_conn(redis_store *r) {
+    if (r->rc) redisFree(r->rc);
+    r->rc = NULL;
+}
+
+/* One command; NULL and *why on a failure (the connection is dropped then). */
+static redisReply *cmd(redis_store *r, char *why, size_t whyn, int argc, const char **argv) {
+    if (!r->rc) {
+        r->rc = redisConnectWithTimeout(r->host, r->port, tv_of(r->connect_ms));
+        if (!r->rc || r->rc->err) {
+            snprintf(why, whyn, "cannot connect to %s:%d: %s", r->host, r->port, r->rc ? r->rc->errstr : "out of memory");
+            drop_conn(r);
+            return NULL;
+        }
+        redisSetTimeout(r->rc, tv_of(r->cmd_ms));
+        redisReply *a = NULL;
+        if (r->pass[0]) {
+            const char *av[] = { "AUTH", r->user, r->pass };
+            a = r->user[0] ? redisCommandArgv(r->rc, 3, av, NULL) : redisCommandArgv(r->rc, 2, (const char *[]){ "AUTH", r->pass }, NULL);
+            bool ok = a && a->type != REDIS_REPLY_ERROR;
+            if (a) freeReplyObject(a);
+            if (!ok) { snprintf(why, whyn, "%s:%d refused the credentials of the URL", r->host, r->port); drop_conn(r); return NULL; }
+        }
+        if (r->db) {
+            char db[16];
+            snprintf(db, sizeof db, "%d", r->db);
+            a = redisCommandArgv(r->rc, 2, (const char *[]){ "SELECT", db }, NULL);
+            bool ok = a && a->type != REDIS_REPLY_ERROR;
+            if (a) freeReplyObject(a);
+            if (!ok) { snprintf(why, whyn, "%s:%d refused SELECT %d", r->host, r->port, r->db); drop_conn(r); return NULL; }
+        }
+    }
+    redisReply *rep = redisCommandArgv(r->rc, argc, argv, NULL);
+    if (!rep) {
+        bool slow = r->rc->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+        snprintf(why, whyn, "%s:%d: %s", r->host, r->port,
+                 slow ? "no reply in time" : r->rc->errstr[0] ? r->rc->errstr : "no reply");
+        drop_conn(r);
+        return NULL;
+    }
+    if (rep->type == REDIS_REPLY_ERROR) {
+        snprintf(why, whyn, "%s:%d answered %.120s", r->host, r->port, rep->str ? rep->str : "an error");
+        freeReplyObject(rep);
+        return NULL;
+    }
+    return rep;
+}
+
+static int r_load(zl_token_store *s, zl_stored_token *out, char *why, size_t whyn) {
+    redis_store *r = (redis_store *)s;
+    const char *av[] = { "EVAL", LOAD, "1", r->token_key };
+    redisReply *rep = cmd(r, why, whyn, 4, av);
+    if (!rep) return -1;
+    int found = 0;
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 && rep->element[0]->type == REDIS_REPLY_STRING &&
+        rep->element[1]->type == REDIS_REPLY_INTEGER && rep->element[1]->integer > 0) {
+        const char *v = rep->element[0]->str, *nl = memchr(v, '\n', rep->element[0]->len);
+        size_t dl = nl ? (size_t)(nl - v) : 0, tl = nl ? rep->element[0]->len - dl - 1 : 0;
+        if (nl && dl < sizeof out->api_domain && tl > 0 && tl < sizeof out->token) {
+            memcpy(out->api_domain, v, dl);
+            out->api_domain[dl] = '\0';
+            memcpy(out->token, nl + 1, tl);
+            out->token[tl] = '\0';
+            out->expires_at = wall() + (double)rep->element[1]->integer / 1000.0;   /* Redis's clock */
+            found = 1;
+        }
+    }
+    freeReplyObject(rep);
+    return found;
+}
+
+static int r_save(zl_token_store *s, const zl_stored_token *t, char *why, size_t whyn) {
+    redis_store *r = (redis_store *)s;
+    long long ms = t->expires_at > 0 ? (long long)((t->expires_at - wall()) * 1000) : 3600000;
+    if (ms < 1000) return 0;                    /* expiring anyway: not worth sharing */
+    char val[ZL_STORED_TOKEN_MAX + ZL_STORED_DOMAIN_MAX + 2], px[24];
+    snprintf(val, sizeof val, "%s\n%s", t->api_domain, t->token);
+    snprintf(px, sizeof px, "%lld", ms);
+    const char *av[] = { "SET", r->token_key, val, "PX", px };
+    redisReply *rep = cmd(r, why, whyn, 5, av);
+    if (!rep) return -1;
+    freeReplyObject(rep);
+    return 0;
+}
+
+static int r_lock(zl_token_store *s, long ttl_ms, long wait_ms, char *why, size_t whyn) {
+    redis_store *r = (redis_store *)s;
+    char px[24];
+    snprintf(px, sizeof px, "%ld", ttl_ms > 0 ? ttl_ms : 30000);
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        const char *av[] = { "SET", r->lock_key, r->lock_val, "NX", "PX", px };
+        redisReply *rep = cmd(r, why, whyn, 6, av);
+        if (!rep) return -1;
+        bool got = rep->type == REDIS_REPLY_STATUS;   /* OK; nil when held by another */
+        freeReplyObject(rep);
+        if (got) { r->locked = true; return 1; }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >= wait_ms) return 0;
+        nanosleep(&(struct timespec){ 0, 10000000L }, NULL);
+    }
+}
+
+static void r_unlock(zl_token_store *s) {
+    redis_store *r = (redis_store *)s;
+    if (!r->locked) return;
+    r->locked = false;
+    char why[200];
+    const char *av[] = { "EVAL", UNLOCK, "1", r->lock_key, r->lock_val };
+    redisReply *rep = cmd(r, why, sizeof why, 5, av);
+    if (rep) freeReplyObject(rep);               /* a failure: the lock expires by itself */
+}
+
+static void r_free(zl_token_store *s) {
+    redis_store *r = (redis_store *)s;
+    drop_conn(r);
+    memset(r->pass, 0, sizeof r->pass);
+    free(r);
+}
+
+/* redis://[user:pass@]host[:port][/db]. 0, or -1 and *why (never naming the password). */
+static int parse_url(redis_store *r, const char *url, char *why, size_t whyn) {
+    if (strncasecmp(url, "rediss://", 9) == 0) {
+        snprintf(why, whyn, "rediss:// (TLS) is not supported by this build (hiredis without TLS): "
+                 "use redis:// to a loopback or private address, or a TLS tunnel");
+        return -1;
+    }
+    if (strncasecmp(url, "redis://", 8) != 0) { snprintf(why, whyn, "must start with redis://"); return -1; }
+    const char *p = url + 8, *at = strrchr(p, '@'), *slash;
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        size_t ul = colon ? (size_t)(colon - p) : 0, pl = colon ? (size_t)(at - colon - 1) : (size_t)(at - p);
+        if (ul >= sizeof r->user || pl >= sizeof r->pass) { snprintf(why, whyn, "credentials too long"); return -1; }
+        memcpy(r->user, p, ul);
+        memcpy(r->pass, colon ? colon + 1 : p, pl);
+        p = at + 1;
+    }
+    slash = strchr(p, '/');
+    size_t hl = slash ? (size_t)(slash - p) : strlen(p);
+    const char *colon = memchr(p, ':', hl);
+    size_t hostl = colon ? (size_t)(colon - p) : hl;
+    if (hostl == 0 || hostl >= sizeof r->host) { snprintf(why, whyn, "has no host"); return -1; }
+    memcpy(r->host, p, hostl);
+    r->port = 6379;
+    if (colon) {
+        char *end;
+        long v = strtol(colon + 1, &end, 10);
+        if (end != p + hl || v < 1 || v > 65535) { snprintf(why, whyn, "has a bad port"); return -1; }
+        r->port = (int)v;
+    }
+    if (slash && slash[1]) {
+        char *end;
+        long v = strtol(slash + 1, &end, 10);
+        if (*end || v < 0 || v > 1000000) { snprintf(why, whyn, "has a bad database number"); return -1; }
+        r->db = (int)v;
+    }
+    return 0;
+}
+
+zl_token_store *zl_token_redis_store(const zl_client *c, const char *url, char *why, size_t whyn) {
+    redis_store *r = calloc(1, sizeof *r);
+    if (!r) { snprintf(why, whyn, "out of memory"); return NULL; }
+    if (parse_url(r, url, why, whyn)) { r_free(&r->base); return NULL; }
+    r->connect_ms = c->connect_timeout_ms;
+    r->cmd_ms = c->timeout_ms;
+    char key[65];
+    zl_token_store_key(c, key);
+    snprintf(r->token_key, sizeof r->token_key, "zlock:token:%s", key);
+    snprintf(r->lock_key, sizeof r->lock_key, "zlock:lock:%s", key);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(r->lock_val, sizeof r->lock_val, "%ld-%lx-%lx", (long)getpid(), (unsigned long)ts.tv_nsec,
+             (unsigned long)(uintptr_t)r);
+    r->base = (zl_token_store){ "redis", r_load, r_save, r_lock, r_unlock, r_free };
+    return &r->base;
+}

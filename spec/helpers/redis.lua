@@ -1,0 +1,67 @@
+--- Test helper: a redis-server on a free loopback port, as a user process (no persistence),
+-- stopped by its PID.
+--
+--   local redis = require "helpers.redis"
+--   local r = redis.start{ password = "pw" }   -- r.port, r.url ("redis://:pw@127.0.0.1:PORT")
+--   r:cli("KEYS", "*")                          -- redis-cli output
+--   r:stop()
+local socket = require "socket"
+
+local M = {}
+
+local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+--- A TCP port nobody listens on right now.
+function M.free_port()
+  local s = assert(socket.bind("127.0.0.1", 0))
+  local _, port = s:getsockname()
+  s:close()
+  return tonumber(port)
+end
+
+local R = {}
+R.__index = R
+
+function M.start(opts)
+  opts = opts or {}
+  local port = M.free_port()
+  local args = { "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "''", "--appendonly", "no" }
+  if opts.password then args[#args + 1] = "--requirepass"; args[#args + 1] = q(opts.password) end
+  local log = os.tmpname()
+  local pipe = assert(io.popen("echo $$; exec " .. table.concat(args, " ") .. " >" .. q(log) .. " 2>&1", "r"))
+  local pid = tonumber(pipe:read("*l"))
+  local self = setmetatable({ pid = pid, pipe = pipe, port = port, log = log, password = opts.password }, R)
+  for _ = 1, 100 do
+    local c = socket.tcp()
+    c:settimeout(0.1)
+    local ok = c:connect("127.0.0.1", port)
+    c:close()
+    if ok then
+      self.url = "redis://" .. (opts.password and (":" .. opts.password .. "@") or "") .. "127.0.0.1:" .. port
+      return self
+    end
+    socket.sleep(0.05)
+  end
+  self:stop()
+  error("redis-server did not start on port " .. port)
+end
+
+--- Runs redis-cli against the server; returns its output.
+function R:cli(...)
+  local parts = { "redis-cli", "-p", self.port }
+  if self.password then parts[#parts + 1] = "--no-auth-warning -a " .. q(self.password) end
+  for _, a in ipairs{ ... } do parts[#parts + 1] = q(a) end
+  local p = assert(io.popen(table.concat(parts, " ") .. " 2>&1", "r"))
+  local s = p:read("*a"); p:close()
+  return s
+end
+
+function R:stop()
+  if not self.pipe then return end
+  os.execute("kill " .. self.pid .. " 2>/dev/null")
+  self.pipe:close()
+  self.pipe = nil
+  os.remove(self.log)
+end
+
+return M
