@@ -450,7 +450,8 @@ describe("the C bulk engine on several I/O threads", function()
                  "--fail-rate", "0.05", "--token-ttl", "1", "--random-seed", tostring(10 + threads) }, function(e)
         local c = S.client(e, { access_token = false, accounts_domain = S.url(e), client_id = emu.CLIENT_ID,
                                 client_secret = emu.CLIENT_SECRET, refresh_token = emu.REFRESH_TOKEN,
-                                token_store = "none", retries = { max_attempts = 8, base_delay = 0.01, max_delay = 0.05 } })
+                                token_store = "none",
+                                retries = { max_attempts = 8, base_delay = 0.01, max_delay = 0.05 } })
         local ids = S.unlocked(e, "Deals", 1200)
         assert.equals(1200, #ids)
         local eng = assert(engine_multi.new(c, { concurrency = 8, threads = threads, throttle_pause = 0.05 }))
