@@ -19,8 +19,7 @@
 typedef struct redis_store {
     zl_token_store base;
     redisContext *rc;
-    char host[256], user[128], pass[256];
-    int port, db;
+    zl_redis_url u;
     long connect_ms, cmd_ms;
     char token_key[96], lock_key[96], lock_val[64];
     bool locked;
@@ -46,40 +45,40 @@ static void drop_conn(redis_store *r) {
 /* One command; NULL and *why on a failure (the connection is dropped then). */
 static redisReply *cmd(redis_store *r, char *why, size_t whyn, int argc, const char **argv) {
     if (!r->rc) {
-        r->rc = redisConnectWithTimeout(r->host, r->port, tv_of(r->connect_ms));
+        r->rc = redisConnectWithTimeout(r->u.host, r->u.port, tv_of(r->connect_ms));
         if (!r->rc || r->rc->err) {
-            snprintf(why, whyn, "cannot connect to %s:%d: %s", r->host, r->port, r->rc ? r->rc->errstr : "out of memory");
+            snprintf(why, whyn, "cannot connect to %s:%d: %s", r->u.host, r->u.port, r->rc ? r->rc->errstr : "out of memory");
             drop_conn(r);
             return NULL;
         }
         redisSetTimeout(r->rc, tv_of(r->cmd_ms));
         redisReply *a = NULL;
-        if (r->pass[0]) {
-            const char *av[] = { "AUTH", r->user, r->pass };
-            a = r->user[0] ? redisCommandArgv(r->rc, 3, av, NULL) : redisCommandArgv(r->rc, 2, (const char *[]){ "AUTH", r->pass }, NULL);
+        if (r->u.pass[0]) {
+            const char *av[] = { "AUTH", r->u.user, r->u.pass };
+            a = r->u.user[0] ? redisCommandArgv(r->rc, 3, av, NULL) : redisCommandArgv(r->rc, 2, (const char *[]){ "AUTH", r->u.pass }, NULL);
             bool ok = a && a->type != REDIS_REPLY_ERROR;
             if (a) freeReplyObject(a);
-            if (!ok) { snprintf(why, whyn, "%s:%d refused the credentials of the URL", r->host, r->port); drop_conn(r); return NULL; }
+            if (!ok) { snprintf(why, whyn, "%s:%d refused the credentials of the URL", r->u.host, r->u.port); drop_conn(r); return NULL; }
         }
-        if (r->db) {
+        if (r->u.db) {
             char db[16];
-            snprintf(db, sizeof db, "%d", r->db);
+            snprintf(db, sizeof db, "%d", r->u.db);
             a = redisCommandArgv(r->rc, 2, (const char *[]){ "SELECT", db }, NULL);
             bool ok = a && a->type != REDIS_REPLY_ERROR;
             if (a) freeReplyObject(a);
-            if (!ok) { snprintf(why, whyn, "%s:%d refused SELECT %d", r->host, r->port, r->db); drop_conn(r); return NULL; }
+            if (!ok) { snprintf(why, whyn, "%s:%d refused SELECT %d", r->u.host, r->u.port, r->u.db); drop_conn(r); return NULL; }
         }
     }
     redisReply *rep = redisCommandArgv(r->rc, argc, argv, NULL);
     if (!rep) {
         bool slow = r->rc->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
-        snprintf(why, whyn, "%s:%d: %s", r->host, r->port,
+        snprintf(why, whyn, "%s:%d: %s", r->u.host, r->u.port,
                  slow ? "no reply in time" : r->rc->errstr[0] ? r->rc->errstr : "no reply");
         drop_conn(r);
         return NULL;
     }
     if (rep->type == REDIS_REPLY_ERROR) {
-        snprintf(why, whyn, "%s:%d answered %.120s", r->host, r->port, rep->str ? rep->str : "an error");
+        snprintf(why, whyn, "%s:%d answered %.120s", r->u.host, r->u.port, rep->str ? rep->str : "an error");
         freeReplyObject(rep);
         return NULL;
     }
@@ -155,12 +154,12 @@ static void r_unlock(zl_token_store *s) {
 static void r_free(zl_token_store *s) {
     redis_store *r = (redis_store *)s;
     drop_conn(r);
-    memset(r->pass, 0, sizeof r->pass);
+    memset(&r->u, 0, sizeof r->u);
     free(r);
 }
 
-/* redis://[user:pass@]host[:port][/db]. 0, or -1 and *why (never naming the password). */
-static int parse_url(redis_store *r, const char *url, char *why, size_t whyn) {
+int zl_redis_url_parse(const char *url, zl_redis_url *r, char *why, size_t whyn) {
+    memset(r, 0, sizeof *r);
     if (strncasecmp(url, "rediss://", 9) == 0) {
         snprintf(why, whyn, "rediss:// (TLS) is not supported by this build (hiredis without TLS): "
                  "use redis:// to a loopback or private address, or a TLS tunnel");
@@ -201,9 +200,10 @@ static int parse_url(redis_store *r, const char *url, char *why, size_t whyn) {
 zl_token_store *zl_token_redis_store(const zl_client *c, const char *url, char *why, size_t whyn) {
     redis_store *r = calloc(1, sizeof *r);
     if (!r) { snprintf(why, whyn, "out of memory"); return NULL; }
-    if (parse_url(r, url, why, whyn)) { r_free(&r->base); return NULL; }
-    r->connect_ms = c->connect_timeout_ms;
-    r->cmd_ms = c->timeout_ms;
+    if (zl_redis_url_parse(url, &r->u, why, whyn)) { r_free(&r->base); return NULL; }
+    const zl_client_net *net = zl_client_net_settings(c);
+    r->connect_ms = net->connect_timeout_ms;
+    r->cmd_ms = net->timeout_ms;
     char key[65];
     zl_token_store_key(c, key);
     snprintf(r->token_key, sizeof r->token_key, "zlock:token:%s", key);

@@ -40,6 +40,10 @@ void zlb_read_config(lua_State *L, zl_config *cfg);
 int  zlb_exchange_code(lua_State *L);
 /* core.write_private(dir, name, text) -> true | nil, msg (0700 dir, 0600 file, atomic) */
 int  zlb_write_private(lua_State *L);
+/* lua_store.c: what Lua token stores (nginx) share with the core's */
+int  zlb_redis_url(lua_State *L);
+int  zlb_token_store_key(lua_State *L);
+int  zlb_learn_api_domain(lua_State *L);
 /* lua_json.c: core.decode(text) -> value | nil, message */
 int  zlb_json_decode(lua_State *L);
 void zlb_client_register(lua_State *L);

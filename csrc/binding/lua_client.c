@@ -6,6 +6,8 @@
  *        crossing; returns early only for a backoff, so on_retry runs in plain Lua)
  *   :request(method, path, params, body, idempotent(-1|0|1)) -> call | nil, err
  *   :set_token(token, expires_at)   :token() -> token, expires_at   :info() -> table
+ *   :token_store_key() -> hex key of this client's token store entry (lua_store.c)
+ *   :learn_api_domain(domain) -> true | nil, why: the domain rule for a domain a store named
  *   :close() (idempotent; also __gc and, on 5.4, __close)
  * The token is never part of __tostring or of any error. */
 #include <stdlib.h>
@@ -219,7 +221,8 @@ static int l_tostring(lua_State *L) {
 void zlb_client_register(lua_State *L) {
     static const luaL_Reg methods[] = {
         { "call", l_call }, { "run", l_run }, { "request", l_request }, { "set_token", l_set_token },
-        { "token", l_token }, { "info", l_info }, { "close", l_close }, { NULL, NULL }
+        { "token", l_token }, { "token_store_key", zlb_token_store_key },
+        { "learn_api_domain", zlb_learn_api_domain }, { "info", l_info }, { "close", l_close }, { NULL, NULL }
     };
     static const luaL_Reg meta[] = {
         { "__gc", l_close }, { "__close", l_close }, { "__tostring", l_tostring }, { NULL, NULL }

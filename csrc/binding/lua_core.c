@@ -119,6 +119,7 @@ static const luaL_Reg funcs[] = {
     { "client", zlb_client_new },
     { "exchange_code", zlb_exchange_code },
     { "write_private", zlb_write_private },
+    { "redis_url", zlb_redis_url },
     { "check_module", l_check_module },
     { "check_id", l_check_id },
     { "check_reason", l_check_reason },
