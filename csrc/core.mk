@@ -6,7 +6,7 @@
 # (LUA_INCDIR wins over pkg-config; -fPIC etc. live in CORE_MUST, not in CFLAGS).
 .PHONY: core ctest-core
 
-CORE_PURE   := buf error request response retry dc auth client call token sha256 token_share token_file token_redis $(if $(wildcard csrc/window.c),window) $(if $(wildcard csrc/op_copy.c),op_copy)
+CORE_PURE   := buf error request response retry dc auth client call token sha256 token_share token_file token_redis redis_conn $(if $(wildcard csrc/window.c),window) $(if $(wildcard csrc/op_copy.c),op_copy)
 CORE_IO     := curl_lazy transport_curl auth_code $(if $(wildcard csrc/batch.c),batch batch_shard batch_end batch_io batch_done)
 CORE_BIND   := binding/lua_core binding/lua_client binding/lua_call binding/lua_json binding/lua_op \
                $(if $(wildcard csrc/binding/lua_engine.c),binding/lua_engine) binding/lua_auth binding/lua_store

@@ -1,10 +1,11 @@
-/* token_redis.c - the Redis token store (hiredis), for fleets: one access token per key for
+/* token_redis.c - the Redis token store (hiredis's RESP codec), for fleets: one access token per key for
  * every host. Keys: "zlock:token:<key>" = "<api_domain>\n<access token>" with a PX expiry set
  * from the token's lifetime, and "zlock:lock:<key>" = the refresh lock (SET NX PX, released by
  * a compare-and-delete script, so a holder whose lock expired never deletes another's). Expiry
  * is Redis's clock: a load reads the entry's PTTL, never compares host clocks. Connects lazily
  * with the client's connect timeout; every command has the client's timeout. The URL's
- * password never appears in a message. rediss:// (TLS) is refused: this hiredis has no TLS. */
+ * password never appears in a message. rediss:// is TLS with certificate and host name
+ * verification (redis_conn.c; the client's ca_file, else the system's CAs). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,13 +14,14 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
-#include <hiredis.h>
+#include "redis_conn.h"
 #include "token_store.h"
 
 typedef struct redis_store {
     zl_token_store base;
-    redisContext *rc;
+    zl_redis_conn *rc;
     zl_redis_url u;
+    char *ca_file;
     long connect_ms, cmd_ms;
     char token_key[96], lock_key[96], lock_val[64];
     bool locked;
@@ -29,8 +31,6 @@ static const char UNLOCK[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 static const char LOAD[] = "return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}";
 
-static struct timeval tv_of(long ms) { return (struct timeval){ ms / 1000, (ms % 1000) * 1000 }; }
-
 static double wall(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -38,42 +38,46 @@ static double wall(void) {
 }
 
 static void drop_conn(redis_store *r) {
-    if (r->rc) redisFree(r->rc);
+    zl_redis_close(r->rc);
     r->rc = NULL;
+}
+
+/* AUTH and SELECT on a fresh connection. 0, or -1 and *why. */
+static int setup(redis_store *r, char *why, size_t whyn) {
+    char db[16];
+    snprintf(db, sizeof db, "%d", r->u.db);
+    const char *auth3[] = { "AUTH", r->u.user, r->u.pass }, *auth2[] = { "AUTH", r->u.pass }, *sel[] = { "SELECT", db };
+    for (int step = 0; step < 2; step++) {
+        if (step == 0 && !r->u.pass[0]) continue;
+        if (step == 1 && !r->u.db) continue;
+        redisReply *a = step == 0 ? zl_redis_command(r->rc, r->u.user[0] ? 3 : 2, r->u.user[0] ? auth3 : auth2, why, whyn)
+                                  : zl_redis_command(r->rc, 2, sel, why, whyn);
+        bool ok = a && a->type != REDIS_REPLY_ERROR;
+        if (a) freeReplyObject(a);
+        if (!ok) {
+            if (a) snprintf(why, whyn, "%s:%d refused %s", r->u.host, r->u.port,
+                            step == 0 ? "the credentials of the URL" : "the database number");
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* One command; NULL and *why on a failure (the connection is dropped then). */
 static redisReply *cmd(redis_store *r, char *why, size_t whyn, int argc, const char **argv) {
+    char w[600] = "";
     if (!r->rc) {
-        r->rc = redisConnectWithTimeout(r->u.host, r->u.port, tv_of(r->connect_ms));
-        if (!r->rc || r->rc->err) {
-            snprintf(why, whyn, "cannot connect to %s:%d: %s", r->u.host, r->u.port, r->rc ? r->rc->errstr : "out of memory");
+        r->rc = zl_redis_connect(r->u.host, r->u.port, r->u.tls, r->ca_file, r->connect_ms, r->cmd_ms, why, whyn);
+        if (!r->rc) return NULL;
+        if (setup(r, w, sizeof w)) {
+            snprintf(why, whyn, "%s", w);
             drop_conn(r);
             return NULL;
         }
-        redisSetTimeout(r->rc, tv_of(r->cmd_ms));
-        redisReply *a = NULL;
-        if (r->u.pass[0]) {
-            const char *av[] = { "AUTH", r->u.user, r->u.pass };
-            a = r->u.user[0] ? redisCommandArgv(r->rc, 3, av, NULL) : redisCommandArgv(r->rc, 2, (const char *[]){ "AUTH", r->u.pass }, NULL);
-            bool ok = a && a->type != REDIS_REPLY_ERROR;
-            if (a) freeReplyObject(a);
-            if (!ok) { snprintf(why, whyn, "%s:%d refused the credentials of the URL", r->u.host, r->u.port); drop_conn(r); return NULL; }
-        }
-        if (r->u.db) {
-            char db[16];
-            snprintf(db, sizeof db, "%d", r->u.db);
-            a = redisCommandArgv(r->rc, 2, (const char *[]){ "SELECT", db }, NULL);
-            bool ok = a && a->type != REDIS_REPLY_ERROR;
-            if (a) freeReplyObject(a);
-            if (!ok) { snprintf(why, whyn, "%s:%d refused SELECT %d", r->u.host, r->u.port, r->u.db); drop_conn(r); return NULL; }
-        }
     }
-    redisReply *rep = redisCommandArgv(r->rc, argc, argv, NULL);
+    redisReply *rep = zl_redis_command(r->rc, argc, argv, w, sizeof w);
     if (!rep) {
-        bool slow = r->rc->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
-        snprintf(why, whyn, "%s:%d: %s", r->u.host, r->u.port,
-                 slow ? "no reply in time" : r->rc->errstr[0] ? r->rc->errstr : "no reply");
+        snprintf(why, whyn, "%s:%d: %s", r->u.host, r->u.port, w);
         drop_conn(r);
         return NULL;
     }
@@ -154,19 +158,16 @@ static void r_unlock(zl_token_store *s) {
 static void r_free(zl_token_store *s) {
     redis_store *r = (redis_store *)s;
     drop_conn(r);
+    free(r->ca_file);
     memset(&r->u, 0, sizeof r->u);
     free(r);
 }
 
 int zl_redis_url_parse(const char *url, zl_redis_url *r, char *why, size_t whyn) {
     memset(r, 0, sizeof *r);
-    if (strncasecmp(url, "rediss://", 9) == 0) {
-        snprintf(why, whyn, "rediss:// (TLS) is not supported by this build (hiredis without TLS): "
-                 "use redis:// to a loopback or private address, or a TLS tunnel");
-        return -1;
-    }
-    if (strncasecmp(url, "redis://", 8) != 0) { snprintf(why, whyn, "must start with redis://"); return -1; }
-    const char *p = url + 8, *at = strrchr(p, '@'), *slash;
+    r->tls = strncasecmp(url, "rediss://", 9) == 0;
+    if (!r->tls && strncasecmp(url, "redis://", 8) != 0) { snprintf(why, whyn, "must start with redis:// or rediss://"); return -1; }
+    const char *p = url + (r->tls ? 9 : 8), *at = strrchr(p, '@'), *slash;
     if (at) {
         const char *colon = memchr(p, ':', (size_t)(at - p));
         size_t ul = colon ? (size_t)(colon - p) : 0, pl = colon ? (size_t)(at - colon - 1) : (size_t)(at - p);
@@ -202,6 +203,11 @@ zl_token_store *zl_token_redis_store(const zl_client *c, const char *url, char *
     if (!r) { snprintf(why, whyn, "out of memory"); return NULL; }
     if (zl_redis_url_parse(url, &r->u, why, whyn)) { r_free(&r->base); return NULL; }
     const zl_client_net *net = zl_client_net_settings(c);
+    if (net->ca_file && !(r->ca_file = zl_strdup0(net->ca_file))) {
+        r_free(&r->base);
+        snprintf(why, whyn, "out of memory");
+        return NULL;
+    }
     r->connect_ms = net->connect_timeout_ms;
     r->cmd_ms = net->timeout_ms;
     char key[65];

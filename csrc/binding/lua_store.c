@@ -1,6 +1,6 @@
 /* lua_store.c - what a token store written in Lua (nginx, over cosockets) takes from the core,
  * so both sides name and read entries the same way:
- *   core.redis_url(url) -> { host, port, db, user, password } | nil, message (no password in it)
+ *   core.redis_url(url) -> { host, port, db, tls, user, password } | nil, message (no password in it)
  *   client:token_store_key() -> hex SHA-256 of accounts domain, client id, refresh token
  *   client:learn_api_domain(domain) -> true | nil, why (ignored when api_domain is fixed) */
 #include <string.h>
@@ -23,6 +23,8 @@ int zlb_redis_url(lua_State *L) {
     lua_setfield(L, -2, "port");
     lua_pushinteger(L, u.db);
     lua_setfield(L, -2, "db");
+    lua_pushboolean(L, u.tls);
+    lua_setfield(L, -2, "tls");
     if (u.user[0]) { lua_pushstring(L, u.user); lua_setfield(L, -2, "user"); }
     if (u.pass[0]) { lua_pushstring(L, u.pass); lua_setfield(L, -2, "password"); }
     memset(&u, 0, sizeof u);

@@ -3,6 +3,7 @@
 --
 --   local redis = require "helpers.redis"
 --   local r = redis.start{ password = "pw" }   -- r.port, r.url ("redis://:pw@127.0.0.1:PORT")
+--   redis.start{ tls = { cert = CRT, key = KEY } } -- TLS only: r.url "rediss://localhost:PORT"
 --   r:cli("KEYS", "*")                          -- redis-cli output
 --   r:stop()
 local socket = require "socket"
@@ -25,7 +26,14 @@ R.__index = R
 function M.start(opts)
   opts = opts or {}
   local port = M.free_port()
-  local args = { "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "''", "--appendonly", "no" }
+  local args = { "redis-server", "--port", opts.tls and 0 or port, "--bind", "127.0.0.1", "--save", "''",
+                 "--appendonly", "no" }
+  if opts.tls then   -- { cert = path, key = path }: TLS only, no client certificates
+    for _, a in ipairs{ "--tls-port", port, "--tls-cert-file", q(opts.tls.cert), "--tls-key-file", q(opts.tls.key),
+                        "--tls-ca-cert-file", q(opts.tls.cert), "--tls-auth-clients", "no" } do
+      args[#args + 1] = a
+    end
+  end
   if opts.password then args[#args + 1] = "--requirepass"; args[#args + 1] = q(opts.password) end
   local log = os.tmpname()
   local pipe = assert(io.popen("echo $$; exec " .. table.concat(args, " ") .. " >" .. q(log) .. " 2>&1", "r"))
@@ -37,7 +45,8 @@ function M.start(opts)
     local ok = c:connect("127.0.0.1", port)
     c:close()
     if ok then
-      self.url = "redis://" .. (opts.password and (":" .. opts.password .. "@") or "") .. "127.0.0.1:" .. port
+      self.url = (opts.tls and "rediss://" or "redis://") .. (opts.password and (":" .. opts.password .. "@") or "")
+        .. (opts.tls and "localhost:" or "127.0.0.1:") .. port
       return self
     end
     socket.sleep(0.05)
@@ -54,6 +63,15 @@ function R:cli(...)
   local p = assert(io.popen(table.concat(parts, " ") .. " 2>&1", "r"))
   local s = p:read("*a"); p:close()
   return s
+end
+
+--- A self-signed certificate for localhost (its own CA) in dir: cert and key paths.
+function M.make_cert(dir, name)
+  local cert, key = dir .. "/" .. name .. ".crt", dir .. "/" .. name .. ".key"
+  local ok = os.execute("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost" ..
+    " -addext subjectAltName=DNS:localhost -keyout " .. q(key) .. " -out " .. q(cert) .. " >/dev/null 2>&1")
+  assert(ok == true or ok == 0, "openssl could not make a certificate")
+  return cert, key
 end
 
 function R:stop()

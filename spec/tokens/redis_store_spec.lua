@@ -108,9 +108,9 @@ describe("Redis token store", function()
     srv:close()
   end)
 
-  it("refuses rediss:// and bad URLs before any request", function()
+  it("refuses bad URLs before any request", function()
     local zlock = require "zlock"
-    for _, u in ipairs{ "rediss://:pw@127.0.0.1:6380", "http://127.0.0.1", "redis://127.0.0.1:99999" } do
+    for _, u in ipairs{ "http://:pw@127.0.0.1:6380", "redis://:pw@", "redis://:pw@127.0.0.1:99999" } do
       local c, err = zlock.new{ accounts_domain = e.url, client_id = emu.CLIENT_ID,
         client_secret = emu.CLIENT_SECRET, refresh_token = emu.REFRESH_TOKEN, redis_url = u }
       assert.is_nil(c)
@@ -118,5 +118,50 @@ describe("Redis token store", function()
       assert.falsy(tostring(err):find(":pw@", 1, true))
     end
     assert.equal(0, minted())
+  end)
+
+  describe("over TLS (rediss://)", function()
+    local tr, dir, cert, other
+    lazy_setup(function()
+      dir = procs.tmpdir()
+      local key
+      cert, key = redis.make_cert(dir, "redis")
+      other = redis.make_cert(dir, "other")
+      tr = redis.start{ tls = { cert = cert, key = key }, password = "tls-pw" }
+    end)
+    lazy_teardown(function()
+      if tr then tr:stop() end
+      procs.rm(dir)
+    end)
+
+    local function client(ca)
+      local zlock = require "zlock"
+      return assert(zlock.new{ accounts_domain = e.url, client_id = emu.CLIENT_ID, client_secret = emu.CLIENT_SECRET,
+        refresh_token = emu.REFRESH_TOKEN, redis_url = tr.url, ca_file = ca, connect_timeout = 2, timeout = 5 })
+    end
+
+    it("verifies the server against ca_file and shares one token", function()
+      for _ = 1, 3 do
+        local c = client(cert)
+        assert.equal("redis", c:info().token_store)
+        assert.truthy(c:get("Deals", id))
+        c:close()
+      end
+      assert.equal(1, minted())
+    end)
+
+    it("a server the CA does not vouch for: the store is dropped, the call still works", function()
+      local tenv = { HOME = homes[2], ZLOCK_REDIS_URL = tr.url, ZOHO_ACCOUNTS_DOMAIN = e.url,
+        ZOHO_CLIENT_ID = emu.CLIENT_ID, ZOHO_CLIENT_SECRET = emu.CLIENT_SECRET, ZOHO_REFRESH_TOKEN = emu.REFRESH_TOKEN,
+        SSL_CERT_FILE = other }
+      local ok, err = procs.run(tenv, { "get", "Deals", id }, 1, false)
+      assert.equal(1, ok, err)
+      local out = procs.sh("{ env " .. "HOME=" .. procs.quote(homes[2]) .. " SSL_CERT_FILE=" .. procs.quote(other)
+        .. " ZLOCK_REDIS_URL=" .. procs.quote(tr.url) .. " ZOHO_ACCOUNTS_DOMAIN=" .. e.url .. " ZOHO_CLIENT_ID="
+        .. emu.CLIENT_ID .. " ZOHO_CLIENT_SECRET=" .. emu.CLIENT_SECRET .. " ZOHO_REFRESH_TOKEN=" .. emu.REFRESH_TOKEN
+        .. " " .. procs.ZLOCK .. " get Deals " .. id .. " 2>&1 >/dev/null; }")
+      assert.matches("TLS handshake with localhost:%d+ failed", out)
+      assert.falsy(out:find("tls-pw", 1, true))
+    end)
   end)
 end)

@@ -7,7 +7,8 @@
 -- token): `zlock:token:<key>` = `"<api_domain>\n<access token>"` expiring with the token (PX),
 -- read with its PTTL (Redis's clock); `zlock:lock:<key>` = the refresh lock (SET NX PX, released
 -- by compare-and-delete). The URL (parsed by the core: `core.redis_url`) and its password are
--- never logged.
+-- never logged. `rediss://` does the TLS handshake with verification (nginx's
+-- `lua_ssl_trusted_certificate`).
 -- @module zlock.ngx.redis_store
 local ngx = ngx
 local core = require "zlock.core"
@@ -84,6 +85,10 @@ function R:cmd(...)
   local ok, err = sock:connect(u.host, u.port, { pool = ("zlock-redis:%s:%d:%d"):format(u.host, u.port, u.db) })
   if not ok then return nil, "cannot connect to " .. self.where .. ": " .. tostring(err) end
   local req = {}
+  if sock:getreusedtimes() == 0 and u.tls then   -- rediss://: verified (lua_ssl_trusted_certificate)
+    local _, herr = sock:sslhandshake(nil, u.host, true)
+    if herr then sock:close(); return nil, "TLS handshake with " .. self.where .. " failed: " .. tostring(herr) end
+  end
   if sock:getreusedtimes() == 0 then
     if u.password then
       req[#req + 1] = encode(u.user and { "AUTH", u.user, u.password } or { "AUTH", u.password })
