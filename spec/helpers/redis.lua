@@ -13,12 +13,7 @@ local M = {}
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 --- A TCP port nobody listens on right now.
-function M.free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
+M.free_port = require("helpers.web").free_port
 
 local R = {}
 R.__index = R
