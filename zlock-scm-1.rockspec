@@ -30,6 +30,7 @@ dependencies = {
 -- check would miss unless CURL_INCDIR were passed. The Makefile asks pkg-config for flags.
 external_dependencies = {
   CURL = { library = "curl" },
+  HIREDIS = { library = "hiredis" },   -- the Redis token store's RESP codec (libhiredis-dev)
 }
 
 build = {
@@ -52,8 +53,10 @@ build = {
       ["zlock.audit"] = "lua/zlock/audit.lua",
       ["zlock.bulk"] = "lua/zlock/bulk.lua",
       ["zlock.cli"] = "lua/zlock/cli.lua",
+      ["zlock.cli_auth"] = "lua/zlock/cli_auth.lua",
       ["zlock.client"] = "lua/zlock/client.lua",
       ["zlock.cqueues"] = "lua/zlock/cqueues.lua",
+      ["zlock.credentials"] = "lua/zlock/credentials.lua",
       ["zlock.engine_multi"] = "lua/zlock/engine_multi.lua",
       ["zlock.engine_seq"] = "lua/zlock/engine_seq.lua",
       ["zlock.error"] = "lua/zlock/error.lua",
@@ -62,6 +65,7 @@ build = {
       ["zlock.journal"] = "lua/zlock/journal.lua",
       ["zlock.ngx.engine"] = "lua/zlock/ngx/engine.lua",
       ["zlock.ngx.http"] = "lua/zlock/ngx/http.lua",
+      ["zlock.ngx.redis_store"] = "lua/zlock/ngx/redis_store.lua",
       ["zlock.ngx"] = "lua/zlock/ngx/init.lua",
       ["zlock.ngx.token"] = "lua/zlock/ngx/token.lua",
       ["zlock.ngx.transport"] = "lua/zlock/ngx/transport.lua",
@@ -70,6 +74,7 @@ build = {
       ["zlock.policy_run"] = "lua/zlock/policy_run.lua",
       ["zlock.progress"] = "lua/zlock/progress.lua",
       ["zlock.select"] = "lua/zlock/select.lua",
+      ["zlock.token_store"] = "lua/zlock/token_store.lua",
       ["zlock.transport"] = "lua/zlock/transport.lua",
       ["zlock.webhook"] = "lua/zlock/webhook.lua",
     },
