@@ -31,3 +31,22 @@ table.sort(s); table.sort(z)
 local function med(t) return t[(#t + 1) // 2] * 1000 end
 print(string.format("per fresh client + first call (median of %d): file store %.3f ms, none %.3f ms, "
   .. "difference %.3f ms (ratio %.3f)", n, med(s), med(z), med(s) - med(z), med(s) / med(z)))
+
+-- The store's own work without the network: a client (key hash) and one read of its entry
+-- (c:info() loads it), against the same with token_store = "none".
+local function read_only(opts, k)
+  local t0 = socket.gettime()
+  for _ = 1, k do
+    local c = assert(zlock.new(opts))
+    c:info()
+    c:close()
+  end
+  return (socket.gettime() - t0) / k * 1000
+end
+local ro_none = { accounts_domain = url, client_id = store_opts.client_id, client_secret = store_opts.client_secret,
+  refresh_token = store_opts.refresh_token, token_store = "none" }
+local k = 20 * n
+local a, b = read_only(store_opts, k), read_only(ro_none, k)
+print(string.format("new client + one read of the stored entry (mean of %d): file store %.4f ms, none %.4f ms, "
+  .. "difference %.4f ms", k, a, b, a - b))
+
