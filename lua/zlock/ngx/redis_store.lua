@@ -76,25 +76,29 @@ local function read_reply(sock)
   return nil, "bad reply"
 end
 
--- Sends one command on a pooled connection (AUTH and SELECT on a new one).
-function R:cmd(...)
+-- A pooled connection, and the commands a new one needs first (TLS handshake done; AUTH,
+-- SELECT to send). nil and a message when it cannot be had.
+function R:connect()
   local sock = ngx.socket.tcp()
-  local o = self.opts
+  local o, u = self.opts, self.u
   sock:settimeouts(o.connect_timeout_ms or 10000, o.timeout_ms or 30000, o.timeout_ms or 30000)
-  local u = self.u
   local ok, err = sock:connect(u.host, u.port, { pool = ("zlock-redis:%s:%d:%d"):format(u.host, u.port, u.db) })
   if not ok then return nil, "cannot connect to " .. self.where .. ": " .. tostring(err) end
-  local req = {}
-  if sock:getreusedtimes() == 0 and u.tls then   -- rediss://: verified (lua_ssl_trusted_certificate)
+  local setup = {}
+  if sock:getreusedtimes() > 0 then return sock, setup end
+  if u.tls then   -- rediss://: verified (lua_ssl_trusted_certificate)
     local _, herr = sock:sslhandshake(nil, u.host, true)
     if herr then sock:close(); return nil, "TLS handshake with " .. self.where .. " failed: " .. tostring(herr) end
   end
-  if sock:getreusedtimes() == 0 then
-    if u.password then
-      req[#req + 1] = encode(u.user and { "AUTH", u.user, u.password } or { "AUTH", u.password })
-    end
-    if u.db ~= 0 then req[#req + 1] = encode{ "SELECT", u.db } end
-  end
+  if u.password then setup[#setup + 1] = encode(u.user and { "AUTH", u.user, u.password } or { "AUTH", u.password }) end
+  if u.db ~= 0 then setup[#setup + 1] = encode{ "SELECT", u.db } end
+  return sock, setup
+end
+
+-- Sends one command on a pooled connection (AUTH and SELECT on a new one).
+function R:cmd(...)
+  local sock, req = self:connect()
+  if not sock then return nil, req end
   local n_setup = #req
   req[#req + 1] = encode{ ... }
   local _, serr = sock:send(table.concat(req))
@@ -109,7 +113,7 @@ function R:cmd(...)
   end
   local v, e = read_reply(sock)
   if v == nil and e and not e:find("^redis:") then sock:close(); return nil, self.where .. ": " .. e end
-  sock:setkeepalive(o.keepalive_ms or 30000, o.pool_size)
+  sock:setkeepalive(self.opts.keepalive_ms or 30000, self.opts.pool_size)
   if v == nil then return nil, self.where .. " answered " .. e end
   return v
 end
