@@ -42,6 +42,7 @@ dependencies = {
 external_dependencies = {
   CURL = { library = "curl" },
   JANSSON = { library = "jansson" },
+  HIREDIS = { library = "hiredis" },   -- the Redis token store's RESP codec (libhiredis-dev)
 }
 
 build = {
@@ -74,6 +75,10 @@ build = {
       ["zlock.cli_ops"] = "lua/zlock/cli_ops.lua",
       ["zlock.cli_out"] = "lua/zlock/cli_out.lua",
       ["zlock.cli_run"] = "lua/zlock/cli_run.lua",
+      ["zlock.cli_auth"] = "lua/zlock/cli_auth.lua",
+      ["zlock.credentials"] = "lua/zlock/credentials.lua",
+      ["zlock.ngx.redis_store"] = "lua/zlock/ngx/redis_store.lua",
+      ["zlock.token_store"] = "lua/zlock/token_store.lua",
       ["zlock.client"] = "lua/zlock/client.lua",
       ["zlock.config"] = "lua/zlock/config.lua",
       ["zlock.config_plan"] = "lua/zlock/config_plan.lua",

@@ -42,6 +42,7 @@ dependencies = {
 external_dependencies = {
   CURL = { library = "curl" },
   JANSSON = { library = "jansson" },
+  HIREDIS = { library = "hiredis" },   -- the Redis token store's RESP codec (libhiredis-dev)
 }
 
 build = {
@@ -74,11 +75,13 @@ build = {
       ["zlock.cli_ops"] = "lua/zlock/cli_ops.lua",
       ["zlock.cli_out"] = "lua/zlock/cli_out.lua",
       ["zlock.cli_run"] = "lua/zlock/cli_run.lua",
+      ["zlock.cli_auth"] = "lua/zlock/cli_auth.lua",
       ["zlock.client"] = "lua/zlock/client.lua",
       ["zlock.config"] = "lua/zlock/config.lua",
       ["zlock.config_plan"] = "lua/zlock/config_plan.lua",
       ["zlock.cqueues"] = "lua/zlock/cqueues.lua",
       ["zlock.engine"] = "lua/zlock/engine.lua",
+      ["zlock.credentials"] = "lua/zlock/credentials.lua",
       ["zlock.engine_multi"] = "lua/zlock/engine_multi.lua",
       ["zlock.engine_seq"] = "lua/zlock/engine_seq.lua",
       ["zlock.error"] = "lua/zlock/error.lua",
@@ -88,6 +91,7 @@ build = {
       ["zlock.log"] = "lua/zlock/log.lua",
       ["zlock.ngx.engine"] = "lua/zlock/ngx/engine.lua",
       ["zlock.ngx.http"] = "lua/zlock/ngx/http.lua",
+      ["zlock.ngx.redis_store"] = "lua/zlock/ngx/redis_store.lua",
       ["zlock.ngx"] = "lua/zlock/ngx/init.lua",
       ["zlock.ngx.token"] = "lua/zlock/ngx/token.lua",
       ["zlock.ngx.transport"] = "lua/zlock/ngx/transport.lua",
@@ -103,6 +107,7 @@ build = {
       ["zlock.testing.emulator"] = "lua/zlock/testing/emulator.lua",
       ["zlock.testing.fixture"] = "lua/zlock/testing/fixture.lua",
       ["zlock.testing.run"] = "lua/zlock/testing/run.lua",
+      ["zlock.token_store"] = "lua/zlock/token_store.lua",
       ["zlock.transport"] = "lua/zlock/transport.lua",
       ["zlock.webhook"] = "lua/zlock/webhook.lua",
     },

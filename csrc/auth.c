@@ -18,6 +18,13 @@ char *zl_auth_refresh_body(const char *client_id, const char *client_secret, con
     return b.p;
 }
 
+bool zl_token_ok(const char *t) {
+    if (!t || !*t) return false;
+    for (const unsigned char *p = (const unsigned char *)t; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) return false;
+    return true;
+}
+
 void zl_token_reply_free(zl_token_reply *r) {
     if (!r) return;
     free(r->access_token);
@@ -75,6 +82,11 @@ int zl_auth_parse_reply(int status, const char *body, size_t len, zl_transport_e
     const char *tok = json_string_value(json_object_get(doc, "access_token"));
     if (status != 200 || !tok || !*tok) {
         zl_err_set(err, "TOKEN", status, false, "token refresh: reply has no access_token (HTTP %d)", status);
+        json_decref(doc);
+        return -1;
+    }
+    if (!zl_token_ok(tok)) {
+        zl_err_set(err, "TOKEN", status, false, "token refresh: the access_token in the reply holds control characters");
         json_decref(doc);
         return -1;
     }

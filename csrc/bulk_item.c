@@ -57,6 +57,7 @@ static bool start(zl_bulk *b, zl_item *it, const zl_step *s) {
     if (zl_xfer_prepare(x, s)) {
         pool_put(b, x);
         zl_call_feed(it->call, 0, NULL, 0, ZL_TERR_OTHER);
+        if (s->is_token_request) zl_call_token_share_after(it->call);
         return false;
     }
     CURL *h = zl_xfer_handle(x);
@@ -107,6 +108,7 @@ void zl_bulk_reap(zl_bulk *b) {
         }
         zl_call_feed_credits(it->call, credits);
         zl_call_feed(it->call, status, body, len, te);   /* copies what it keeps */
+        if (it->token_xfer) zl_call_token_share_after(it->call);   /* token stores: zlock.h */
         pool_put(b, it->x);
         it->x = NULL;
         make_ready(b, it);
@@ -122,6 +124,7 @@ static void step(zl_bulk *b, zl_item *it) {
         switch (s.kind) {
         case ZL_STEP_DONE:
             slot_drop(b, it);
+            zl_call_token_share_after(it->call);   /* a cancelled refresh's store lock */
             zl_item_finish(b, it);
             return;
         case ZL_STEP_WAIT:
@@ -146,6 +149,9 @@ static void step(zl_bulk *b, zl_item *it) {
             }
             if (s.is_token_request) {
                 slot_drop(b, it);
+                /* a stored token saves the request; this may block the engine briefly (a file
+                   lock or a Redis round trip, bounded by the client's timeouts) */
+                if (zl_call_token_share_before(it->call) == ZL_SHARE_FED) continue;
             } else if (!it->slot && !slot_take(b, it)) {
                 it->st = IT_PENDING;
                 zl_item_fifo_push(&b->pend_h, &b->pend_t, it);

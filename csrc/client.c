@@ -82,6 +82,7 @@ double  zl_client_wall(zl_client *c) { return c->wall(c->clock_ud); }
 
 static void destroy(zl_client *c) {
     if (c->transport_destroy) c->transport_destroy(c->transport);
+    zl_token_share_close(c);
     free(c->api_domain); free(c->accounts_domain); free(c->api_version);
     free(c->client_id); free(c->client_secret); free(c->refresh_token);
     free((char *)c->net.ca_file); free((char *)c->net.user_agent); free((char *)c->net.proxy);
@@ -162,8 +163,9 @@ zl_client *zl_client_new(const zl_config *cfg, zl_error *err) {
                     ? "must be production, sandbox or developer"
                     : "must be one of us, eu, in, au, jp, cn, ca, sa");
     const char *why = NULL;
-    c->api_domain_fixed = nonempty(cfg->api_domain);
-    c->api_domain = zl_url_normalize(c->api_domain_fixed ? cfg->api_domain : api, &why);
+    /* an explicit api_domain, or an env other than production, wins over a token reply's domain */
+    c->api_domain_fixed = nonempty(cfg->api_domain) || (nonempty(cfg->env) && strcmp(cfg->env, "production") != 0);
+    c->api_domain = zl_url_normalize(nonempty(cfg->api_domain) ? cfg->api_domain : api, &why);
     if (!c->api_domain) return fail(c, err, "api_domain", why);
     c->accounts_domain = zl_url_normalize(nonempty(cfg->accounts_domain) ? cfg->accounts_domain : acc, &why);
     if (!c->accounts_domain) return fail(c, err, "accounts_domain", why);
@@ -198,16 +200,19 @@ zl_client *zl_client_new(const zl_config *cfg, zl_error *err) {
     c->retry.max_delay_ms = cfg->max_delay_ms;
     c->prng = cfg->seed ? cfg->seed
                         : (uint64_t)sys_mono(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)c;
+    if (nonempty(cfg->access_token) && !zl_token_ok(cfg->access_token))
+        return fail(c, err, "access_token", "holds control characters");
     if (nonempty(cfg->access_token) &&
         zl_client_install_token_locked(c, cfg->access_token, cfg->token_expires_at, 0))
         return fail(c, err, "access_token", "could not be stored (out of memory)");
+    if (zl_token_share_open(c, cfg->token_store, cfg->redis_url, cfg->token_cache_dir, err)) { destroy(c); return NULL; }
     if (!c->api_version || !c->net.user_agent || (cfg->proxy && !c->net.proxy) || (c->can_refresh && (!c->client_id || !c->client_secret || !c->refresh_token)))
         return fail(c, err, "client", "could not be allocated (out of memory)");
     return c;
 }
 
 int zl_client_set_token(zl_client *c, const char *token, double expires_at) {
-    if (!c || !token || !*token) return -1;
+    if (!c || !zl_token_ok(token)) return -1;
     pthread_mutex_lock(&c->mu);
     int rc = zl_client_install_token_locked(c, token, expires_at, 0);
     pthread_cond_broadcast(&c->cv);

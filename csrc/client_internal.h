@@ -1,5 +1,5 @@
-/* client_internal.h - the client's state: read and written only by client.c and token.c (the
- * token single flight). Every other file goes through the accessors in internal.h. */
+/* client_internal.h - the client's state: read and written only by client.c, token.c (the
+ * token single flight) and token_share.c (its cross-process extension: token stores). Every other file goes through the accessors in internal.h. */
 #ifndef ZLOCK_CLIENT_INTERNAL_H
 #define ZLOCK_CLIENT_INTERNAL_H
 
@@ -35,6 +35,7 @@ struct zl_client {
     bool refresh_failed;       /* the last refresh ended in a final error */
     zl_error refresh_err;
     unsigned long refreshes;
+    struct zl_token_share *share;   /* cross-process token store (token_share.c); NULL: none */
     /* a transport's per-client state (zl_client_transport_state; set once, under mu) */
     void *transport;
     void (*transport_destroy)(void *);

@@ -54,10 +54,27 @@ static char *scrub_str(char *s, size_t cap, const char *secret, bool heap) {
     return s;
 }
 
+/* A message filled to the brim was cut at ZL_MESSAGE_MAX: a secret that straddled the cut
+ * left a prefix at its end. Masks the longest tail of s that begins the secret, so the result
+ * is what scrubbing the whole text before the cut would give. */
+static void scrub_cut_tail(char *s, size_t cap, const char *secret) {
+    size_t len = strlen(s), sl = strlen(secret);
+    if (len + 1 < cap) return;                         /* not cut */
+    for (size_t k = sl - 1 < len ? sl - 1 : len; k > 0; k--) {
+        if (memcmp(s + len - k, secret, k) != 0) continue;
+        static const char mask[] = "[REDACTED]";
+        size_t at = len - k;
+        if (at + sizeof mask > cap) at = cap - sizeof mask;
+        memcpy(s + at, mask, sizeof mask);
+        return;
+    }
+}
+
 void zl_err_scrub(zl_error *e, const char *const *secrets, size_t n) {
     for (size_t i = 0; i < n; i++) {
         if (!secrets[i] || strlen(secrets[i]) < 4) continue;
         scrub_str(e->message, sizeof e->message, secrets[i], false);
+        scrub_cut_tail(e->message, sizeof e->message, secrets[i]);
         if (e->details) e->details = scrub_str(e->details, 0, secrets[i], true);
     }
 }

@@ -21,7 +21,9 @@ char *zl_strdup0(const char *s);   /* strdup that accepts NULL */
 /* ---- errors (error.c) */
 void zl_err_set(zl_error *e, const char *code, int http_status, bool retryable,
                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-/* Replaces every occurrence of each non-empty secret in e->message and e->details. */
+/* Replaces every occurrence of each non-empty secret in e->message and e->details, and a
+ * secret's prefix left at the end of a message cut at ZL_MESSAGE_MAX (as if scrubbed before
+ * the cut). */
 void zl_err_scrub(zl_error *e, const char *const *secrets, size_t n);
 
 /* ---- request building (request.c) */
@@ -91,6 +93,9 @@ bool  zl_host_is_loopback(const char *host, size_t len);
 bool  zl_url_allowed(const char *url);
 
 /* ---- auth (auth.c): the token state lives in the client, under its mutex */
+/* True when t is a usable access token: non-empty, no control characters (CR, LF, ...), so
+ * it can never split or extend the Authorization header line. */
+bool zl_token_ok(const char *t);
 /* Form body of the refresh request (malloc'd; holds secrets). */
 char *zl_auth_refresh_body(const char *client_id, const char *client_secret, const char *refresh_token);
 typedef struct zl_token_reply {
@@ -131,6 +136,13 @@ void    zl_client_scrub(zl_client *c, zl_error *e);
 /* One per-client slot for a transport's state (the libcurl idle pool): returns it, created
  * with make() on first use; destroy() runs when the client is freed. NULL when make() fails. */
 void   *zl_client_transport_state(zl_client *c, void *(*make)(void), void (*destroy)(void *));
+
+/* Adopts a domain named with a token unless api_domain is fixed (token.c: the domain rule).
+ * 0, or -1 and *why when the domain is unusable. */
+int     zl_client_learn_api_domain(zl_client *c, const char *domain, const char **why);
+/* Opens / closes the client's token store (token_share.c). */
+int     zl_token_share_open(zl_client *c, const char *kind, const char *url, const char *dir, zl_error *err);
+void    zl_token_share_close(zl_client *c);
 
 /* call.c */
 zl_client *zl_call_client(zl_call *call);

@@ -27,6 +27,22 @@ void zl_call_release_refresh(zl_call *call, bool failed, const zl_error *e) {
 }
 
 
+/* The domain rule: a domain named with a token (Zoho's reply, or a token store) is the API
+ * domain unless the user fixed it (explicit api_domain, or env sandbox / developer). */
+int zl_client_learn_api_domain(zl_client *c, const char *domain, const char **why) {
+    pthread_mutex_lock(&c->mu);
+    bool fixed = c->api_domain_fixed;
+    pthread_mutex_unlock(&c->mu);
+    if (fixed) return 0;
+    char *api = zl_url_normalize(domain, why);
+    if (!api) return -1;
+    pthread_mutex_lock(&c->mu);
+    free(c->api_domain);
+    c->api_domain = api;
+    pthread_mutex_unlock(&c->mu);
+    return 0;
+}
+
 /* Decides how this call gets a token (client mutex held inside). */
 zl_token_verdict zl_call_token_check(zl_call *call, zl_error *e) {
     zl_client *c = call->c;
@@ -93,9 +109,8 @@ void zl_call_feed_token_reply(zl_call *call, int status, const char *body, size_
     zl_token_reply tr;
     zl_error e = {0};
     if (zl_auth_parse_reply(status, body, len, terr, &tr, &e) == 0) {
-        char *api = NULL;
         const char *why = NULL;
-        if (tr.api_domain && !c->api_domain_fixed && !(api = zl_url_normalize(tr.api_domain, &why))) {
+        if (tr.api_domain && zl_client_learn_api_domain(c, tr.api_domain, &why)) {
             zl_err_set(&e, "TOKEN", status, false, "token reply names an unusable api_domain (%s)", why);
             zl_token_reply_free(&tr);
             zl_call_release_refresh(call, true, &e);
@@ -105,7 +120,6 @@ void zl_call_feed_token_reply(zl_call *call, int status, const char *body, size_
         pthread_mutex_lock(&c->mu);
         int rc = zl_client_install_token_locked(c, tr.access_token, zl_client_wall(c) + tr.expires_in,
                                                 tr.expires_in);
-        if (api) { free(c->api_domain); c->api_domain = api; }
         if (rc == 0) c->refreshes++;
         pthread_mutex_unlock(&c->mu);
         zl_token_reply_free(&tr);
@@ -125,6 +139,13 @@ void zl_call_feed_token_reply(zl_call *call, int status, const char *body, size_
 void zl_call_feed_token(zl_call *call, const char *token, double expires_at) {
     zl_client *c = call->c;
     if (!token || !*token) return;
+    if (!zl_token_ok(token)) {
+        zl_error e = {0};
+        zl_err_set(&e, "TOKEN", 0, false, "refused a stored access token that holds control characters");
+        zl_call_release_refresh(call, true, &e);
+        zl_call_finish_error(call, &e);
+        return;
+    }
     pthread_mutex_lock(&c->mu);
     zl_client_install_token_locked(c, token, expires_at, 0);
     pthread_mutex_unlock(&c->mu);

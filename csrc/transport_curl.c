@@ -390,6 +390,8 @@ zl_step_kind zl_call_run_observed(zl_call *call, zl_step *wait, zl_exchange *ex)
             ex->is_token_request = s.is_token_request;
             break;
         }
+        /* a token another process stored saves the request (token stores: zlock.h) */
+        if (s.is_token_request && zl_call_token_share_before(call) == ZL_SHARE_FED) continue;
         if (!x) {
             c = zl_call_client(call);
             if (!(x = pool_take(c))) { zl_call_cancel(call, "INTERNAL", "could not create a libcurl handle"); continue; }
@@ -397,6 +399,7 @@ zl_step_kind zl_call_run_observed(zl_call *call, zl_step *wait, zl_exchange *ex)
         }
         if (zl_xfer_prepare(x, &s)) {
             zl_call_feed(call, 0, NULL, 0, ZL_TERR_OTHER);
+            if (s.is_token_request) zl_call_token_share_after(call);
             continue;
         }
         long t0 = ex ? mono_ms() : 0;
@@ -409,8 +412,10 @@ zl_step_kind zl_call_run_observed(zl_call *call, zl_step *wait, zl_exchange *ex)
         if (ex) observe_reply(x, ex, status, te, mono_ms() - t0);
         zl_call_feed_credits(call, zl_xfer_credits(x, status));
         zl_call_feed(call, status, body, len, te);
+        if (s.is_token_request) zl_call_token_share_after(call);
         if (ex) { s.kind = ZL_STEP_SEND; break; }
     }
+    if (s.kind == ZL_STEP_DONE) zl_call_token_share_after(call);   /* a cancelled refresh's lock */
     if (x) {
         /* the pool holds transfers without a client reference (no cycle) */
         zl_client_free(x->c);

@@ -174,6 +174,11 @@ typedef struct zl_config {
     const char *client_secret;
     const char *refresh_token;
     double      refresh_ahead_s;  /* refresh this early (capped at a tenth of the lifetime) */
+    /* Token store shared by processes / hosts on the refresh flow (see zl_call_token_share_before):
+     * "file" (default), "redis" (default when redis_url is set) or "none". */
+    const char *token_store;
+    const char *redis_url;        /* redis://[user:pass@]host[:port][/db] (rediss:// for TLS) */
+    const char *token_cache_dir;  /* file store directory; default $XDG_CACHE_HOME/zlock or ~/.cache/zlock */
     /* Transport (libcurl). */
     long   connect_timeout_ms;
     long   timeout_ms;            /* whole request */
@@ -208,6 +213,18 @@ const zl_config_limit *zl_config_limit_of(const char *name);   /* NULL: no such 
 zl_client *zl_client_new(const zl_config *cfg, zl_error *err);
 /* Drops the caller's reference (idempotent on NULL). */
 void zl_client_free(zl_client *c);
+
+/* A self client's grant code exchanged for credentials (OAuth authorization_code grant) at
+ * cfg's accounts domain (dc, or accounts_domain), with cfg's client_id, client_secret,
+ * timeouts and CA file. Blocking (libcurl), one request, no retry (a code is single-use).
+ * 0 and *out (free with zl_grant_free), or -1 and *err (TOKEN: refused, e.g. an expired
+ * code; CONNECT / TIMEOUT ...). Neither secret appears in *err. */
+typedef struct zl_grant {
+    char *refresh_token, *access_token, *api_domain;   /* api_domain may be NULL */
+    double expires_in;
+} zl_grant;
+int  zl_auth_exchange_code(const zl_config *cfg, const char *code, zl_grant *out, zl_error *err);
+void zl_grant_free(zl_grant *g);
 
 /* Installs an access token obtained elsewhere (e.g. an nginx shared dict), valid until
  * expires_at (Unix seconds, 0 = unknown). Returns 0, -1 on bad input / no memory. */
@@ -303,6 +320,25 @@ int zl_call_throttled(const zl_call *call);
 /* Satisfies a SEND with is_token_request from outside (e.g. a token another nginx worker
  * refreshed): installs the token as zl_client_set_token() does and moves on. */
 void zl_call_feed_token(zl_call *call, const char *token, double expires_at);
+/* Token stores: one access token per (accounts domain, client id, refresh token) across
+ * processes. The in-process single flight stays in the call (one call of a client owns a
+ * refresh: its SEND has is_token_request); the store extends it across processes, and its I/O
+ * is the driver's: before performing a SEND with is_token_request, a driver calls
+ * zl_call_token_share_before(). ZL_SHARE_FED: the call took a token another process stored
+ * (no request; go to next()). ZL_SHARE_SEND: perform the request, zl_call_feed() it, then call
+ * zl_call_token_share_after() (saves the new token for all, releases the store's refresh
+ * lock). Both may block up to connect_timeout + timeout (a file lock or a Redis round trip):
+ * a non-blocking host (nginx) does not call them; it shares through its own store on
+ * cosockets (lua/zlock/ngx/token.lua) and runs its clients with token_store "none".
+ * A store that fails is dropped for the client's life with one warning on stderr. */
+typedef enum { ZL_SHARE_SEND, ZL_SHARE_FED } zl_share_verdict;
+zl_share_verdict zl_call_token_share_before(zl_call *call);
+void zl_call_token_share_after(zl_call *call);
+/* The client's token store: "file", "redis" or "none". */
+const char *zl_client_token_store(const zl_client *c);
+/* Expiry (Unix seconds; 0 unknown) of the token the client's store holds; -1 when none.
+ * Adopts the entry's API domain as a stored token would (the domain rule). */
+double zl_client_stored_token_expiry(zl_client *c);
 /* Ends the call now with `code` (e.g. "CANCELLED") and message. */
 void zl_call_cancel(zl_call *call, const char *code, const char *message);
 

@@ -126,6 +126,7 @@ static void stats(emu_ctx *c)
     json_object_set_new(j, "max_in_flight", json_integer(atomic_load(&st->max_in_flight)));
     json_object_set_new(j, "too_many_requests", json_integer(atomic_load(&st->too_many)));
     json_object_set_new(j, "tokens_minted", json_integer(atomic_load(&st->tokens_minted)));
+    emu_oauth_stats(c->s, j);
     json_object_set_new(j, "drops", json_integer(atomic_load(&st->drops)));
     json_object_set_new(j, "drops_after_apply", json_integer(atomic_load(&st->drops_after)));
     json_object_set_new(j, "faults_500", json_integer(atomic_load(&st->faults_500)));

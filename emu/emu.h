@@ -15,6 +15,8 @@
 #define EMU_DEMO_CLIENT_ID "1000.ZLOCKEMUDEMOCLIENT"
 #define EMU_DEMO_CLIENT_SECRET "zlock-emu-demo-client-secret"
 #define EMU_DEMO_REFRESH_TOKEN "1000.zlockemu.demo-refresh-token"
+/* a self-client grant code: exchanged once per reset for the demo refresh token */
+#define EMU_DEMO_GRANT_CODE "1000.zlockemu.demo-grant-code"
 /* A second static token, for a user with the Standard profile (NO_PERMISSION on others' locks). */
 #define EMU_STANDARD_ACCESS_TOKEN "1000.zlockemu.standard-user-token"
 #define EMU_STANDARD_USER 2
@@ -196,6 +198,7 @@ typedef struct {
 /* ---- run-time settings changed through POST /__emu/faults ---- */
 typedef struct {
     long latency_ms, jitter_ms, concurrency_limit, credits, credits_window, token_ttl;
+    long mint_limit;              /* tokens per refresh token per 10 minutes (Zoho: 10) */
     double fail_rate, drop_rate;
     bool locking_feature;         /* false: locking endpoints answer FEATURE_NOT_SUPPORTED */
     bool drop_partial;            /* drops send the status line and headers, then close */
@@ -217,8 +220,10 @@ typedef struct {
 } emu_stats;
 
 /* ---- tokens (oauth.c) ---- */
-typedef struct emu_token { char tok[80]; double expires; bool crm_scope; struct emu_token *next; } emu_token;
-typedef struct { char key[128]; double t[10]; int n; } emu_mint_hist;
+/* key: the refresh token (or "cc:<client id>") that minted it; minted: when (emu_mono) */
+typedef struct emu_token { char tok[80]; char key[128]; double expires, minted; bool crm_scope; struct emu_token *next; } emu_token;
+#define EMU_MINT_LIMIT_MAX 1000
+typedef struct { char key[128]; double t[EMU_MINT_LIMIT_MAX]; int n; long total; } emu_mint_hist;
 
 typedef struct emu_server {
     emu_opts opts;
@@ -233,6 +238,7 @@ typedef struct emu_server {
     emu_mint_hist *mints; size_t nmints;
     double started;
     bool static_revoked;
+    bool grant_used;              /* EMU_DEMO_GRANT_CODE was exchanged since the last reset */
 
     emu_stats stats;
     void *daemon;                 /* struct MHD_Daemon */
@@ -318,6 +324,9 @@ int emu_token_user(emu_server *s, const char *tok, bool *scope_ok);
 void emu_oauth_reset(emu_server *s);
 void emu_oauth_free(emu_server *s);
 void emu_oauth_revoke_all(emu_server *s);
+/* Adds "tokens_by_refresh_token" to a stats object: per mint key (a refresh token shown by its
+   last 6 characters, or "cc:<client id>"), tokens minted since the reset and live now. */
+void emu_oauth_stats(emu_server *s, json_t *j);
 /* limits.c: credits; returns false when exhausted; *remaining set when half spent (else -1) */
 bool emu_credit_take(emu_server *s, long *remaining);
 void emu_credits_reset(emu_server *s);

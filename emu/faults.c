@@ -14,6 +14,7 @@ void emu_faults_from_opts(emu_server *s)
     f->credits = o->credits;
     f->credits_window = o->credits_window > 0 ? o->credits_window : 86400;
     f->token_ttl = o->token_ttl > 0 ? o->token_ttl : 3600;
+    f->mint_limit = 10;
     f->fail_rate = o->fail_rate;
     f->drop_rate = o->drop_rate;
     f->locking_feature = true;
@@ -25,10 +26,11 @@ json_t *emu_faults_json(emu_server *s)
     pthread_mutex_lock(&s->mu);
     emu_faults f = s->faults;
     pthread_mutex_unlock(&s->mu);
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:s,s:b}",
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:s,s:b}",
         "latency_ms", (json_int_t)f.latency_ms, "jitter_ms", (json_int_t)f.jitter_ms,
         "concurrency_limit", (json_int_t)f.concurrency_limit, "credits", (json_int_t)f.credits,
         "credits_window", (json_int_t)f.credits_window, "token_ttl", (json_int_t)f.token_ttl,
+        "mint_limit", (json_int_t)f.mint_limit,
         "fail_rate", f.fail_rate, "drop_rate", f.drop_rate, "drop_mode", f.drop_partial ? "headers" : "close",
         "locking_feature", f.locking_feature);
 }
@@ -61,7 +63,7 @@ static bool get_rate(json_t *j, const char *k, double *out, char *err, size_t n)
 bool emu_faults_update(emu_server *s, json_t *j, char *err, size_t errlen)
 {
     static const char *const known[] = { "latency_ms", "jitter_ms", "concurrency_limit", "credits",
-        "credits_window", "token_ttl", "fail_rate", "drop_rate", "drop_mode", "revoke_tokens",
+        "credits_window", "token_ttl", "mint_limit", "fail_rate", "drop_rate", "drop_mode", "revoke_tokens",
         "locking_feature", NULL };
     const char *k;
     json_t *v;
@@ -78,6 +80,7 @@ bool emu_faults_update(emu_server *s, json_t *j, char *err, size_t errlen)
         && get_long(j, "credits", 0, 1000000000, &f.credits, err, errlen)
         && get_long(j, "credits_window", 1, 100000000, &f.credits_window, err, errlen)
         && get_long(j, "token_ttl", 1, 100000000, &f.token_ttl, err, errlen)
+        && get_long(j, "mint_limit", 1, EMU_MINT_LIMIT_MAX, &f.mint_limit, err, errlen)
         && get_rate(j, "fail_rate", &f.fail_rate, err, errlen)
         && get_rate(j, "drop_rate", &f.drop_rate, err, errlen);
     json_t *rv = json_object_get(j, "revoke_tokens"), *lf = json_object_get(j, "locking_feature");

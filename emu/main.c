@@ -67,11 +67,12 @@ static void usage(FILE *f)
 "\n"
 "Zoho endpoints: /crm/v2..v8/{module}/{id}/Locking_Information__s[/{lock_id}], records, search,\n"
 "coql, settings/record_locking_configurations, settings/modules, settings/fields, users,\n"
-"POST /oauth/v2/token (grant_type refresh_token or client_credentials; 10 tokens per refresh\n"
-"token per 10 minutes). Header: Authorization: Zoho-oauthtoken TOKEN.\n"
+"POST /oauth/v2/token (grant_type refresh_token, client_credentials, or authorization_code with\n"
+"code " EMU_DEMO_GRANT_CODE " once per reset; 10 tokens per refresh token per 10 minutes,\n"
+"15 live per refresh token: the 16th invalidates the oldest). Header: Authorization: Zoho-oauthtoken TOKEN.\n"
 "Admin (loopback only, no token): GET /__emu/state[?module=M&records=0], POST /__emu/reset,\n"
 "GET|POST /__emu/faults {latency_ms, jitter_ms, concurrency_limit, credits, credits_window,\n"
-"token_ttl, fail_rate, drop_rate, drop_mode, revoke_tokens, locking_feature}, GET /__emu/stats.\n"
+"token_ttl, mint_limit, fail_rate, drop_rate, drop_mode, revoke_tokens, locking_feature}, GET /__emu/stats.\n"
 "Exit status: 0 after SIGINT/SIGTERM, 1 when it cannot start, 2 on a bad command line.\n",
         DEFAULT_PORT);
 }

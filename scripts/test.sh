@@ -12,6 +12,9 @@ scripts/deps.sh || exit 1
 
 LOGDIR=build/test-logs
 mkdir -p "$LOGDIR"
+# tokens the specs' clients cache (file token store) stay in the build tree, not in ~/.cache
+export XDG_CACHE_HOME="$PWD/build/test-cache"
+rm -rf "$XDG_CACHE_HOME"
 PASSED=0; FAILED=0
 
 # run_step NAME CMD... : runs CMD, tees its TAP output, adds ok / not ok lines.

@@ -35,6 +35,16 @@ size_t zlb_read_params(lua_State *L, int idx, zl_param *ps);
 void zlb_read_op(lua_State *L, int idx, zl_op *op, zl_param *ps);
 
 int  zlb_client_new(lua_State *L);
+/* A zl_config from the options table at index 1 (strings stay owned by the table). */
+void zlb_read_config(lua_State *L, zl_config *cfg);
+/* core.exchange_code(cfg, code) -> { refresh_token, access_token, expires_in, api_domain } | nil, err */
+int  zlb_exchange_code(lua_State *L);
+/* core.write_private(dir, name, text) -> true | nil, msg (0700 dir, 0600 file, atomic) */
+int  zlb_write_private(lua_State *L);
+/* lua_store.c: what Lua token stores (nginx) share with the core's */
+int  zlb_redis_url(lua_State *L);
+int  zlb_token_store_key(lua_State *L);
+int  zlb_learn_api_domain(lua_State *L);
 /* lua_json.c: core.decode(text) -> value | nil, message */
 int  zlb_json_decode(lua_State *L);
 void zlb_client_register(lua_State *L);

@@ -7,6 +7,8 @@
  *        crossing; returns early only for a backoff, so on_retry runs in plain Lua)
  *   :request(method, path, params, body, idempotent(-1|0|1)) -> call | nil, err
  *   :set_token(token, expires_at)   :token() -> token, expires_at   :info() -> table
+ *   :token_store_key() -> hex key of this client's token store entry (lua_store.c)
+ *   :learn_api_domain(domain) -> true | nil, why: the domain rule for a domain a store named
  *   :close() (idempotent; also __gc and, on 5.4, __close)
  * The token is never part of __tostring or of any error. */
 #include <stdlib.h>
@@ -39,8 +41,7 @@ static double setting(lua_State *L, const char *k, double def) {
     return v;
 }
 
-int zlb_client_new(lua_State *L) {
-    luaL_checktype(L, 1, LUA_TTABLE);
+void zlb_read_config(lua_State *L, zl_config *cfg_out) {
     zl_config cfg;
     zl_config_init(&cfg);
     cfg.api_domain = opt_str(L, 1, "api_domain");
@@ -55,6 +56,9 @@ int zlb_client_new(lua_State *L) {
     cfg.client_secret = opt_str(L, 1, "client_secret");
     cfg.refresh_token = opt_str(L, 1, "refresh_token");
     cfg.refresh_ahead_s = setting(L, "refresh_ahead_s", cfg.refresh_ahead_s);
+    cfg.token_store = opt_str(L, 1, "token_store");
+    cfg.redis_url = opt_str(L, 1, "redis_url");
+    cfg.token_cache_dir = opt_str(L, 1, "token_cache_dir");
     cfg.ca_file = opt_str(L, 1, "ca_file");
     cfg.user_agent = opt_str(L, 1, "user_agent");
     cfg.proxy = opt_str(L, 1, "proxy");
@@ -67,6 +71,13 @@ int zlb_client_new(lua_State *L) {
     cfg.max_delay_ms = (long)setting(L, "max_delay_ms", (double)cfg.max_delay_ms);
     double seed = zlb_opt_num(L, 1, "seed", 0);
     cfg.seed = seed >= 1 && seed < 18446744073709551616.0 ? (uint64_t)seed : 0;
+    *cfg_out = cfg;
+}
+
+int zlb_client_new(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    zl_config cfg;
+    zlb_read_config(L, &cfg);
     zlb_client *u = lua_newuserdata(L, sizeof *u);
     u->c = NULL;
     luaL_getmetatable(L, ZLB_CLIENT);
@@ -169,7 +180,8 @@ static int l_info(lua_State *L) {
     zlb_client *u = check_client(L);
     zl_client *c = u->c;
     char api[512];
-    lua_createtable(L, 0, 6);
+    double stored = zl_client_stored_token_expiry(c);   /* first: it may name the API domain */
+    lua_createtable(L, 0, 8);
     lua_pushstring(L, zl_client_api_domain(c, api, sizeof api));
     lua_setfield(L, -2, "api_domain");
     lua_pushstring(L, zl_client_accounts_domain(c));
@@ -182,6 +194,12 @@ static int l_info(lua_State *L) {
     lua_setfield(L, -2, "connects");
     lua_pushboolean(L, zl_client_can_refresh(c));
     lua_setfield(L, -2, "can_refresh");
+    lua_pushstring(L, zl_client_token_store(c));
+    lua_setfield(L, -2, "token_store");
+    if (stored >= 0) {
+        lua_pushnumber(L, stored);
+        lua_setfield(L, -2, "stored_token_expires_at");
+    }
     return 1;
 }
 
@@ -205,7 +223,8 @@ static int l_tostring(lua_State *L) {
 void zlb_client_register(lua_State *L) {
     static const luaL_Reg methods[] = {
         { "call", l_call }, { "run", l_run }, { "request", l_request }, { "set_token", l_set_token },
-        { "token", l_token }, { "info", l_info }, { "close", l_close }, { NULL, NULL }
+        { "token", l_token }, { "token_store_key", zlb_token_store_key },
+        { "learn_api_domain", zlb_learn_api_domain }, { "info", l_info }, { "close", l_close }, { NULL, NULL }
     };
     static const luaL_Reg meta[] = {
         { "__gc", l_close }, { "__close", l_close }, { "__tostring", l_tostring }, { NULL, NULL }

@@ -29,6 +29,8 @@ M.GLOBAL = {
     key = "verbose", short = "-v" },
   { "--proxy", "URL", "proxy for every request (as ZLOCK_PROXY; else https_proxy, all_proxy; no_proxy applies)",
     key = "proxy" },
+  { "--profile", "NAME", "credentials profile saved by zlock auth (as ZLOCK_PROFILE; default: default)",
+    key = "profile" },
   { "--help", nil, "help (of a command: zlock CMD --help)", key = "help", short = "-h" },
   { "--version", nil, "zlock's version, the Lua and the libcurl it runs on", key = "version" },
 }
@@ -46,6 +48,9 @@ M.ENVIRONMENT = {
   { "ZLOCK_LOG", "debug: one line per request and reply on stderr (as --verbose)" },
   { "ZLOCK_EMU", "run --rehearse: the zlock-emu to start (default: the one installed with zlock, or on PATH)" },
   { "ZLOCK_PROXY", "proxy URL (as --proxy)" },
+  { "ZLOCK_PROFILE", "credentials profile (as --profile)" },
+  { "ZLOCK_TOKEN_STORE", "where access tokens are shared: file (default), redis or none" },
+  { "ZLOCK_REDIS_URL", "redis://[user:pass@]host[:port][/db] or rediss://...: one token for a fleet" },
   { "https_proxy, HTTPS_PROXY, http_proxy, all_proxy, ALL_PROXY", "libcurl's proxy, without ZLOCK_PROXY" },
   { "no_proxy, NO_PROXY", "hosts reached without the proxy (libcurl's rule)" },
   { "COLUMNS", "width tables are cut to (default: the terminal's)" },
@@ -89,6 +94,10 @@ function M.load()
   for _, name in ipairs(M.MODULES) do
     for _, cmd in ipairs(require(name)) do M.register(cmd) end
   end
+  -- `zlock auth ...` parses its own arguments (zlock.cli_auth); listed here for the help
+  M.register{ name = "auth", args = "[status]", min = 0, max = 1, client = false,
+    summary = "save a refresh token from a self client's grant code; auth status: what is in use",
+    help = require("zlock.cli_auth").USAGE, run = function() return 2 end }
 end
 
 -- every option (global and per command) by flag, with the commands that take it
@@ -246,9 +255,14 @@ end
 
 local function client(opts)
   local zlock = require "zlock"
-  local o = zlock.env_options{ api_domain = opts.api_domain, dc = opts.dc, env = opts.env,
-                              log = opts.verbose and "debug" or nil, proxy = opts.proxy }
-  return zlock.new(o)
+  require("zlock.select").install(zlock.Client)
+  require("zlock.bulk").install(zlock.Client)
+  local p, err = require("zlock.credentials").profile(opts.profile)
+  if not p and err then return nil, err end
+  p = p or {}
+  p.api_domain, p.dc, p.env = opts.api_domain or p.api_domain, opts.dc or p.dc, opts.env or p.env
+  p.log, p.proxy = opts.verbose and "debug" or nil, opts.proxy
+  return zlock.new(zlock.env_options(p))
 end
 
 local function dispatch(cmd, ctx)
@@ -313,6 +327,8 @@ end
 -- @tparam table argv arguments (without the program name)
 -- @treturn integer
 function M.main(argv)
+  local auth = require "zlock.cli_auth"
+  if auth.is_auth(argv or {}) then return auth.main(argv) end
   local p, msg, about = M.parse(argv or {})
   if not p then return M.usage_error(msg, about) end
   local status = meta(p)

@@ -542,7 +542,9 @@ function Client:set_token(token, expires_at)
 end
 
 --- The effective settings: `api_domain`, `accounts_domain`, `api_version`, `refreshes`
--- (token refreshes made), `connects` (TCP connections opened by the libcurl transport).
+-- (token refreshes made), `connects` (TCP connections opened by the libcurl transport),
+-- `token_store` (`"file"`, `"redis"` or `"none"`) and `stored_token_expires_at` (when the
+-- store holds a token: its expiry, Unix seconds; reading it adopts the stored API domain).
 -- Never the token.
 -- @treturn table
 function Client:info()

@@ -32,6 +32,7 @@ local ENV = {
   client_id = "ZOHO_CLIENT_ID", client_secret = "ZOHO_CLIENT_SECRET", dc = "ZOHO_DC",
   api_domain = "ZOHO_API_DOMAIN", accounts_domain = "ZOHO_ACCOUNTS_DOMAIN",
   api_version = "ZOHO_API_VERSION", env = "ZOHO_ENV", log = "ZLOCK_LOG", proxy = "ZLOCK_PROXY",
+  redis_url = "ZLOCK_REDIS_URL", token_store = "ZLOCK_TOKEN_STORE",
 }
 
 --- Options from the environment (`ZOHO_ACCESS_TOKEN`, `ZOHO_REFRESH_TOKEN`, `ZOHO_CLIENT_ID`,
@@ -76,6 +77,9 @@ function zlock.new(opts)
   local cfg, why = options.client_config(opts, 2)
   if not cfg then return nil, errors.new{ code = "INVALID_ARGUMENT", message = why } end
   local transport = require("zlock.transport").pick(opts.transport, opts)
+  -- the core's token stores block (file lock, Redis): only its own libcurl drivers use them; a
+  -- Lua transport shares tokens its own way (nginx: the shared dict or Redis, over cosockets)
+  if transport then cfg.token_store = "none" end
   if transport and opts.proxy then
     error("bad argument #1 to 'new' (proxy works with the libcurl transport only)", 2)
   end

@@ -39,6 +39,13 @@ local SECTIONS = {
     { name = "refresh_token", type = "string", layer = "client", doc = "refresh flow" },
     { name = "refresh_ahead", type = "number", unit = "s", c = "refresh_ahead_s", scale = 1, layer = "client",
       doc = "refresh this long before expiry (at most a tenth of the token's lifetime)" },
+    { name = "token_store", type = "enum", values = { "file", "redis", "none" }, layer = "client",
+      doc = "where the refresh flow's token is shared between processes (unset: `redis` with `redis_url`, "
+        .. "else `file`; env `ZLOCK_TOKEN_STORE`)" },
+    { name = "redis_url", type = "string", layer = "client",
+      doc = "`redis[s]://[user:pass@]host[:port][/db]`: share the token across hosts (env `ZLOCK_REDIS_URL`)" },
+    { name = "token_cache_dir", type = "string", layer = "client",
+      doc = "the file store's directory (unset: `$XDG_CACHE_HOME/zlock`, else `~/.cache/zlock`)" },
     { name = "timeout", type = "number", unit = "s", c = "timeout_ms", scale = 1000, layer = "transport",
       doc = "whole request" },
     { name = "connect_timeout", type = "number", unit = "s", c = "connect_timeout_ms", scale = 1000,

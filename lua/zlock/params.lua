@@ -17,7 +17,8 @@ local M = {}
 --- `ZLOCK_*` environment variables that configure zlock itself or its test suite, never a
 -- policy parameter unless the policy declares one of that name (add new settings here).
 M.SETTINGS = { REDIS_URL = true, PROFILE = true, LOG = true, ORG_LIMIT = true, PROXY = true,
-               EMU = true, LUA = true, LUA_DIR = true, LUAJIT_CPATH = true, KEEP_NGINX = true }
+               EMU = true, LUA = true, LUA_DIR = true, LUAJIT_CPATH = true, KEEP_NGINX = true,
+               TOKEN_STORE = true, HAPROXY_BIND = true, HAPROXY_HANDLER = true }
 
 -- Levenshtein distance between two short strings.
 local function distance(a, b)

@@ -112,6 +112,7 @@ describe("bulk at scale on the C engine", function()
       local c = assert(require("zlock").new{
         api_domain = url, accounts_domain = url,
         client_id = emu.CLIENT_ID, client_secret = emu.CLIENT_SECRET, refresh_token = emu.REFRESH_TOKEN,
+        token_store = "none",
         retries = { max_attempts = 12, base_delay = 0.02, max_delay = 0.5 },
       })
       local ids = S.unlocked(e, "Deals", 4950)

@@ -216,7 +216,8 @@ describe("the C bulk engine", function()
     -- a good refresh flow: 40 items, one token for all of them
     local minted = e:stats().tokens_minted
     local good = assert(zlock.new{ api_domain = url, accounts_domain = url, client_id = emu.CLIENT_ID,
-                                   client_secret = emu.CLIENT_SECRET, refresh_token = emu.REFRESH_TOKEN })
+                                   client_secret = emu.CLIENT_SECRET, refresh_token = emu.REFRESH_TOKEN,
+                                   token_store = "none" })
     local eng = assert(good:bulk_engine{ concurrency = 8, initial = 8 })
     for _, d in ipairs(run_items(eng, items)) do assert(d.result, tostring(d.err)) end
     assert.equals(minted + 1, e:stats().tokens_minted)
@@ -227,7 +228,8 @@ describe("the C bulk engine", function()
     local before = S.route_count(e, "oauth.token")
     local secret = "1000.not-the-refresh-token-of-this-org"
     local bad = assert(zlock.new{ api_domain = url, accounts_domain = url, client_id = emu.CLIENT_ID,
-                                  client_secret = emu.CLIENT_SECRET, refresh_token = secret })
+                                  client_secret = emu.CLIENT_SECRET, refresh_token = secret,
+                                  token_store = "none" })
     eng = assert(bad:bulk_engine{ concurrency = 4 })
     local done = run_items(eng, items)
     assert.equals(#items, #done)
@@ -449,6 +451,7 @@ describe("the C bulk engine under 429s, lost replies and token expiry at once", 
                  "--fail-rate", "0.05", "--token-ttl", "1", "--random-seed", tostring(seed) }, function(e)
         local c = S.client(e, { access_token = false, accounts_domain = S.url(e), client_id = emu.CLIENT_ID,
                                 client_secret = emu.CLIENT_SECRET, refresh_token = emu.REFRESH_TOKEN,
+                                token_store = "none",
                                 retries = { max_attempts = 8, base_delay = 0.01, max_delay = 0.05 } })
         local ids = S.unlocked(e, "Deals", 1200)
         assert.equals(1200, #ids)

@@ -22,9 +22,10 @@ function M.client(e, opts)
 end
 
 --- A client that authenticates with the demo OAuth client (accounts domain = the emulator).
+-- No token store: these specs count what one client mints (spec/tokens covers the stores).
 function M.oauth_client(e, opts)
   local o = { api_domain = e.url, accounts_domain = e.url, client_id = emu.CLIENT_ID,
-              client_secret = emu.CLIENT_SECRET, refresh_token = emu.REFRESH_TOKEN }
+              client_secret = emu.CLIENT_SECRET, refresh_token = emu.REFRESH_TOKEN, token_store = "none" }
   for k, v in pairs(opts or {}) do o[k] = v end
   return assert(zlock.new(o))
 end

@@ -9,7 +9,8 @@
 --   pool, TLS verification on), which needs nothing beyond Debian's `libnginx-mod-http-lua`;
 -- * `wait` steps (backoff) and `wait_token` steps (another light thread of this worker is
 --   refreshing the token) sleep with `ngx.sleep`, which yields to other requests;
--- * with `shared_dict`, token refreshes go through `zlock.ngx.token` (one per nginx instance).
+-- * with `shared_dict`, token refreshes go through `zlock.ngx.token` (one per nginx instance);
+--   with `redis_url`, through `zlock.ngx.redis_store` (one per Redis: hosts and CLI processes).
 --
 -- `zlock.new{}` picks it automatically inside nginx phases that allow cosockets, or with
 -- `transport = "ngx"`.
@@ -18,6 +19,8 @@ local ngx = ngx
 local http = require "zlock.ngx.http"
 local token_mod = require "zlock.ngx.token"
 local options = require "zlock.options"
+local token_store = require "zlock.token_store"
+local redis_store = require "zlock.ngx.redis_store"
 
 local M = {}
 
@@ -54,8 +57,10 @@ end
 
 --- Creates the transport.
 -- @tparam[opt] table opts `zlock.new`'s options (checked, defaults and units: `zlock.options`);
---   used here: `shared_dict`, `timeout`, `connect_timeout`, `max_response_bytes`, `keepalive`,
---   `pool_size`, `user_agent`, `http`, `refresh_lock_ttl`
+--   used here: `shared_dict`, `redis_url` (a Redis holding the token for every worker, host
+--   and CLI process: `zlock.ngx.redis_store`; wins over `shared_dict`), `timeout`,
+--   `connect_timeout`, `max_response_bytes`, `keepalive`, `pool_size`, `user_agent`, `http`,
+--   `refresh_lock_ttl`
 -- @return the transport, or nil and a message (unknown shared dict)
 function M.new(opts)
   opts = opts or {}
@@ -77,6 +82,13 @@ function M.new(opts)
     local store, err = token_mod.new(opts.shared_dict, ttl)
     if not store then return nil, err end
     self.shared = store
+  end
+  if opts.redis_url ~= nil then
+    -- Redis wins over the shared dict: it also reaches other hosts and CLI processes
+    local ok, err = redis_store.check(opts.redis_url)
+    if not ok then return nil, err end
+    self.redis_url = opts.redis_url
+    self.lock_ttl = opts.refresh_lock_ttl or (self.timeout_ms / 1000 + 5)
   end
   return self
 end
@@ -142,6 +154,16 @@ end
 -- @tparam table step the SEND step with `token_request`
 -- @param core the C client
 function Transport:send_token(call, step, core)
+  if self.redis_url then
+    if not self.redis then
+      self.redis = assert(redis_store.new(self.redis_url, core:token_store_key(), {
+        connect_timeout_ms = self.connect_timeout_ms, timeout_ms = self.timeout_ms,
+        keepalive_ms = self.keepalive_ms, pool_size = self.pool_size }))
+    end
+    token_store.refresh(self.redis, call, step, core, function(s) return self:send(s) end,
+      token_mod.env(self.lock_ttl))
+    return
+  end
   if not self.shared then
     call:feed(self:send(step))
     return

@@ -1,0 +1,59 @@
+/* lua_store.c - what a token store written in Lua (nginx, over cosockets) takes from the core,
+ * so both sides name and read entries the same way:
+ *   core.redis_url(url) -> { host, port, db, tls, user, password } | nil, message (no password in it)
+ *   client:token_store_key() -> hex SHA-256 of accounts domain, client id, refresh token
+ *   client:learn_api_domain(domain) -> true | nil, why (ignored when api_domain is fixed) */
+#include <string.h>
+#include "lua_binding.h"
+#include "token_store.h"
+
+int zlb_redis_url(lua_State *L) {
+    const char *url = luaL_checkstring(L, 1);
+    zl_redis_url u;
+    char why[256];
+    if (zl_redis_url_parse(url, &u, why, sizeof why)) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "redis_url %s", why);
+        return 2;
+    }
+    lua_createtable(L, 0, 5);
+    lua_pushstring(L, u.host);
+    lua_setfield(L, -2, "host");
+    lua_pushinteger(L, u.port);
+    lua_setfield(L, -2, "port");
+    lua_pushinteger(L, u.db);
+    lua_setfield(L, -2, "db");
+    lua_pushboolean(L, u.tls);
+    lua_setfield(L, -2, "tls");
+    if (u.user[0]) { lua_pushstring(L, u.user); lua_setfield(L, -2, "user"); }
+    if (u.pass[0]) { lua_pushstring(L, u.pass); lua_setfield(L, -2, "password"); }
+    memset(&u, 0, sizeof u);
+    return 1;
+}
+
+static zl_client *client_arg(lua_State *L) {
+    zlb_client *u = luaL_checkudata(L, 1, ZLB_CLIENT);
+    if (!u->c) luaL_error(L, "zlock client is closed");
+    return u->c;
+}
+
+int zlb_token_store_key(lua_State *L) {
+    zl_client *c = client_arg(L);
+    if (!zl_client_can_refresh(c)) return 0;
+    char key[65];
+    zl_token_store_key(c, key);
+    lua_pushstring(L, key);
+    return 1;
+}
+
+int zlb_learn_api_domain(lua_State *L) {
+    zl_client *c = client_arg(L);
+    const char *why = NULL;
+    if (zl_client_learn_api_domain(c, luaL_checkstring(L, 2), &why)) {
+        lua_pushnil(L);
+        lua_pushstring(L, why ? why : "unusable domain");
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
