@@ -20,6 +20,7 @@ static const key_rule top_keys[] = {
     { "users", T_ARR }, { "modules", T_ARR }, { NULL, 0 } };
 static const key_rule user_keys[] = {
     { "id", T_ID }, { "name", T_STR }, { "email", T_STR }, { "role", T_STR }, { "profile", T_STR },
+    { "offset_minutes", T_INT },
     { NULL, 0 } };
 static const key_rule module_keys[] = {
     { "api_name", T_STR }, { "singular", T_STR }, { "plural", T_STR }, { "id", T_ID },

@@ -32,7 +32,7 @@ $(FUZZ_DIR)/obj/emu/%.o: emu/%.c $(wildcard emu/*.h)
 
 $(FUZZ_CBINS): $(FUZZ_DIR)/%: fuzz/%.c $(FUZZ_HDRS) $(FUZZ_COBJS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(WARN) -Icsrc $(CORE_DEP_CFLAGS) $< $(FUZZ_COBJS) -o $@ \
-	  $(shell pkg-config --libs jansson) -lpthread
+	  $(shell pkg-config --libs jansson hiredis) -lpthread
 
 $(FUZZ_EBINS): $(FUZZ_DIR)/%: fuzz/%.c $(FUZZ_HDRS) $(FUZZ_EOBJS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(WARN) $(EMU_CFLAGS) -Iemu $< $(FUZZ_EOBJS) -o $@ $(EMU_LIBS)

@@ -49,6 +49,7 @@ M.ENVIRONMENT = {
   { "ZLOCK_EMU", "run --rehearse: the zlock-emu to start (default: the one installed with zlock, or on PATH)" },
   { "ZLOCK_PROXY", "proxy URL (as --proxy)" },
   { "ZLOCK_PROFILE", "credentials profile (as --profile)" },
+  { "XDG_CONFIG_HOME, HOME", "credentials file: $XDG_CONFIG_HOME/zlock/credentials, else ~/.config" },
   { "ZLOCK_TOKEN_STORE", "where access tokens are shared: file (default), redis or none" },
   { "ZLOCK_REDIS_URL", "redis://[user:pass@]host[:port][/db] or rediss://...: one token for a fleet" },
   { "https_proxy, HTTPS_PROXY, http_proxy, all_proxy, ALL_PROXY", "libcurl's proxy, without ZLOCK_PROXY" },

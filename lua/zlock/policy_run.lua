@@ -189,7 +189,8 @@ end
 
 -- ------------------------------------------------------------------ the run
 
--- A writer of report lines to `out` (closed at the end when it is `file`, else flushed):
+-- A writer of report lines to `out` (closed at the end when it is `file`, else flushed when it
+-- can be: a caller's stream needs only `write`, which returns a true value on success):
 -- returns `emit(line)` and `finish()`, which returns the first failed write's message or nil.
 local function report_writer(out, file)
   local failed
@@ -198,7 +199,7 @@ local function report_writer(out, file)
   end
   local function emit(line) check(out:write(line, "\n")) end
   local function finish()
-    if file then check(file:close()) else check(out:flush()) end
+    if file then check(file:close()) elseif out.flush then check(out:flush()) end
     return failed
   end
   return emit, finish

@@ -22,7 +22,8 @@ describe("a bulk run under --fail-rate 0.15 with max_attempts = 5", function()
       assert.is_true(s.failed <= 2, s.failed .. " failed: " .. table.concat(desc, "; "))
       for _, f in ipairs(s.failures) do assert.equals("INTERNAL_ERROR", f.code) end
       assert.equals(2500 - s.failed, s.counts.locked)
-      assert.is_true(e:stats().faults_500 >= 500, "the faults did not happen: the spec proves nothing")
+      -- 2,500 first POSTs alone meet about 375 faults (sd ~18); retries and reads add more
+      assert.is_true(e:stats().faults_500 >= 300, "the faults did not happen: the spec proves nothing")
       local _, by = S.locks(e)
       local failed = S.set(s.failures, "record_id")
       for _, id in ipairs(ids) do
