@@ -331,6 +331,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (rq->pp) MHD_destroy_post_processor(rq->pp);
     for (int i = 0; i < rq->nform; i++) { free(rq->fk[i]); free(rq->fv[i]); }
     free(rq->body);
+    free(rq->c.out);   /* a reply never handed to MHD (the connection ended, e.g. at shutdown) */
     free(rq);
     *con_cls = NULL;
 }

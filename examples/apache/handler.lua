@@ -5,19 +5,9 @@
 -- that thread while a call runs; the other requests go on. The client is built once per Lua
 -- state (`LuaScope server` keeps states alive between requests) from the ZOHO_* environment
 -- of the Apache process.
-local zlock = require "zlock"
 local webhook = require "zlock.webhook"
 
-local client
-
-local function get_client()
-  if not client then
-    local c, err = zlock.new(zlock.env_options{ timeout = 20 })
-    if not c then return nil, err end
-    client = c
-  end
-  return client
-end
+local get_client = webhook.lazy_client{ timeout = 20 }
 
 --- mod_lua's entry point (`LuaMapHandler ... handle`).
 function handle(r)   -- a global: mod_lua calls it by name

@@ -10,19 +10,9 @@
 -- `zlock.haproxy` transport: every call goes out through HAProxy's own non-blocking HTTP
 -- client. With `lua-load` every thread shares this state, so one client and one access token
 -- serve them all.
-local zlock = require "zlock"
 local webhook = require "zlock.webhook"
 
-local client
-
-local function get_client()
-  if not client then
-    local c, err = zlock.new(zlock.env_options{ timeout = 20 })
-    if not c then return nil, err end
-    client = c
-  end
-  return client
-end
+local get_client = webhook.lazy_client{ timeout = 20 }
 
 local function first(headers, name)
   local v = headers[name]

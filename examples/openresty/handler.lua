@@ -18,22 +18,12 @@
 -- then talks through nginx's non-blocking sockets), from the environment (ZOHO_* variables,
 -- which nginx passes only when `env ZOHO_...;` lines say so) with the token kept in the
 -- `lua_shared_dict zlock` for every worker.
-local zlock = require "zlock"
 local webhook = require "zlock.webhook"
 local cjson = require "cjson.safe"
 
 local M = {}
 
-local client
-
-local function get_client()
-  if not client then
-    local c, err = zlock.new(zlock.env_options{ shared_dict = "zlock", timeout = 20 })
-    if not c then return nil, err end
-    client = c
-  end
-  return client
-end
+local get_client = webhook.lazy_client{ shared_dict = "zlock", timeout = 20 }
 
 local json_array = webhook.json_array
 

@@ -37,6 +37,23 @@ function M.status(err)
   return M.STATUS[err.code] or 502
 end
 
+--- A client built on first use from the `ZOHO_*` environment overlaid with `opts`, then kept
+-- (one per Lua state): pass the function to `webhook.handle`, which calls it when needed.
+-- @tparam[opt] table opts options for `zlock.new` (e.g. `{ shared_dict = "zlock", timeout = 20 }`)
+-- @treturn function returning the client, or nil and the error
+function M.lazy_client(opts)
+  local client
+  return function()
+    if not client then
+      local zlock = require "zlock"
+      local c, err = zlock.new(zlock.env_options(opts))
+      if not c then return nil, err end
+      client = c
+    end
+    return client
+  end
+end
+
 --- JSON text of a Lua array (`[]` when empty: lua-cjson 2.1.0 writes `{}` for an empty table).
 -- @tparam table t
 -- @treturn string
