@@ -142,6 +142,11 @@ static bool load_module(emu_org *o, json_t *mj, char *err, size_t errlen)
                 return false;
             }
             if (emu_module_field(m, fn) >= 0) continue;
+            if (m->nrecs > 0) {   /* records are sized to the fields they were made with */
+                snprintf(err, errlen, "module %s: field %s comes after the module's records "
+                         "(is the module listed twice?)", name, fn);
+                return false;
+            }
             emu_field *fd = emu_module_add_field(m, fn, t, json_string_value(json_object_get(f, "lookup")));
             json_t *pl = json_object_get(f, "picklist");
             if (json_is_array(pl)) {
