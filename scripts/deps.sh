@@ -15,7 +15,7 @@ PKGS=(
   valgrind wrk strace
   redis-server libhiredis-dev libssl-dev
   haproxy apache2 lua-cqueues lua-http lua-copas lua-luv lua-posix
-  lua-ldoc lua-markdown clang libclang-rt-14-dev tinyproxy zsh groff-base bsdextrautils
+  lua-ldoc lua-markdown clang libclang-rt-14-dev tinyproxy zsh groff-base bsdextrautils man-db
 )
 
 missing=()
