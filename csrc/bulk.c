@@ -10,8 +10,8 @@ void zl_bulk_opts_init(zl_bulk_opts *o) {
     memset(o, 0, sizeof *o);
     o->concurrency = 10;
     o->initial = 0;
-    o->decrease = 0.7;
-    o->probe = 8;
+    o->decrease = ZL_WINDOW_DECREASE;
+    o->probe = ZL_WINDOW_PROBE;
     o->capacity = 0;
     o->throttle_budget_ms = 300000;
     o->throttle_pause_ms = 2000;
@@ -20,6 +20,7 @@ void zl_bulk_opts_init(zl_bulk_opts *o) {
 /* Items accepted at once. */
 static size_t capacity(const zl_bulk *b) {
     if (b->o.capacity > 0) return (size_t)b->o.capacity;
+    if (zl_bulk_fleet_on(b)) return 2 * (size_t)b->o.concurrency + 8;   /* the fleet decides */
     size_t cap = 2 * (size_t)zl_window_size(&b->win) + 8, top = 2 * (size_t)b->o.concurrency + 8;
     return cap < top ? cap : top;
 }
@@ -54,6 +55,11 @@ zl_bulk *zl_bulk_new(zl_client *c, const zl_bulk_opts *o, zl_error *err) {
     b->c = c;
     b->st.max = o->concurrency;
     b->prng = (uint64_t)(uintptr_t)b ^ ((uint64_t)zl_bulk_now_ms(b) << 20);
+    if (zl_bulk_fleet_open(b)) {
+        zl_bulk_free(b);
+        zl_err_set(err, "INTERNAL", 0, false, "out of memory");
+        return NULL;
+    }
     return b;
 }
 
@@ -124,11 +130,18 @@ void zl_bulk_stats_get(const zl_bulk *b, zl_bulk_stats *st) {
     st->throttled = b->win.throttled;
     st->cuts = b->win.cuts;
     st->threads = 1;
+    zl_budget_info fi = {0};
+    if (b->fleet.h) zl_budget_info_get(b->fleet.h, &fi);
+    st->fleet_source = !fi.usable ? 0 : fi.given ? 2 : 1;
+    st->fleet_limit = fi.usable ? fi.limit : 0;
+    st->fleet_holders = fi.usable ? fi.holders : 0;
+    if (b->fleet.waiting) st->slot_wait_ms += (unsigned long)(zl_client_mono(b->c) - b->fleet.wait_since);
 }
 
 void zl_bulk_free(zl_bulk *b) {
     if (!b) return;
     while (b->live) zl_item_free(b, b->live);
+    zl_bulk_fleet_close(b);
     for (size_t i = 0; i < b->npool; i++) zl_xfer_free(b->pool[i]);
     free(b->pool);
     curl_multi_cleanup(b->multi);

@@ -13,6 +13,7 @@
 #ifndef ZLOCK_BULK_INTERNAL_H
 #define ZLOCK_BULK_INTERNAL_H
 
+#include "budget.h"
 #include "bulk_done.h"
 #include "bulk_io.h"
 #include "internal.h"
@@ -20,6 +21,19 @@
 #include "transport_curl.h"
 #include "window.h"
 #include "zlock_bulk.h"
+
+/* The engine as a holder of the fleet budget (budget.h). While it is usable, a request goes out
+ * with a slot of it (granted in batches: spare) instead of a place in the local window; the
+ * window still follows the requests, and takes over if Redis fails. */
+typedef struct zl_bulk_fleet {
+    zl_budget *h;                /* NULL: no budget */
+    zl_budget_ticket *spare;     /* slots granted and not used yet */
+    int nspare;
+    int64_t next_ms;             /* when to ask again after the fleet had no slot */
+    int64_t beat_ms;             /* when the lease must be renewed */
+    bool waiting;                /* items wait for slots since wait_since */
+    int64_t wait_since;
+} zl_bulk_fleet;
 
 typedef enum { IT_READY, IT_PENDING, IT_XFER, IT_TIMER, IT_TOKEN } zl_it_state;
 
@@ -36,6 +50,7 @@ typedef struct zl_item {
     zl_xfer *x;                  /* XFER */
     bool token_xfer;
     zl_window_ticket ticket;     /* the API request in flight, as the window knows it */
+    zl_budget_ticket fticket;    /* ... and its slot of the fleet budget (seq 0: none) */
     bool slot;                   /* holds a place in the window (ticket) for its next request */
     int64_t accepted_ms;
     int sends;                   /* API requests made for this item (every call) */
@@ -61,6 +76,8 @@ struct zl_bulk {
     size_t npool, pool_cap, nxfers;
     uint64_t prng;
     zl_bulk_stats st;
+    size_t npend;                /* items in the pending FIFO */
+    zl_bulk_fleet fleet;         /* the org's budget shared through Redis (bulk_fleet.c) */
 };
 
 static inline int64_t zl_bulk_now_ms(zl_bulk *b) { return zl_client_mono(b->c); }
@@ -93,6 +110,24 @@ void zl_bulk_reap(zl_bulk *b);
 long zl_bulk_next_wake(zl_bulk *b);
 /* Frees an item with what it holds (its transfer back to the pool). */
 void zl_item_free(zl_bulk *b, zl_item *it);
+
+/* bulk_fleet.c */
+/* Joins the client's fleet budget, if it has one. 0, or -1 (out of memory). */
+int  zl_bulk_fleet_open(zl_bulk *b);
+void zl_bulk_fleet_close(zl_bulk *b);
+/* True while the budget decides (else: the local window). */
+bool zl_bulk_fleet_on(const zl_bulk *b);
+/* Takes a spare slot for the item; false when none. */
+bool zl_bulk_fleet_take(zl_bulk *b, zl_item *it);
+/* The item's slot is unused after all: a spare again. */
+void zl_bulk_fleet_unuse(zl_bulk *b, zl_item *it);
+/* Its request got a reply (status, or 0: none / says nothing): the slot goes back. */
+void zl_bulk_fleet_done(zl_bulk *b, zl_item *it, int signal);
+/* Gives back what finished and asks for what pending items need, when due. True when slots
+ * were granted. */
+bool zl_bulk_fleet_sync(zl_bulk *b);
+/* Milliseconds until the fleet needs the loop again (-1: not). */
+long zl_bulk_fleet_wake(zl_bulk *b);
 
 /* bulk_end.c: how an item ends */
 /* Its call is done: queues the result and lets the item go, or starts the call again

@@ -13,7 +13,7 @@ static void make_ready(zl_bulk *b, zl_item *it) {
 
 /* Takes a place in the window for the item's next API request, if there is one. */
 static bool slot_take(zl_bulk *b, zl_item *it) {
-    if (!zl_window_room(&b->win)) return false;
+    if (zl_bulk_fleet_on(b) ? !zl_bulk_fleet_take(b, it) : !zl_window_room(&b->win)) return false;
     it->ticket = zl_window_sent(&b->win);
     it->slot = true;
     b->st.requests++;
@@ -25,6 +25,7 @@ static void slot_drop(zl_bulk *b, zl_item *it) {
     if (!it->slot) return;
     it->slot = false;
     zl_window_done(&b->win, it->ticket, false, 0);
+    zl_bulk_fleet_unuse(b, it);
     b->st.requests--;
 }
 
@@ -105,6 +106,7 @@ void zl_bulk_reap(zl_bulk *b) {
             /* a 429 saying the credits are spent says nothing about concurrency: no cut, no growth */
             bool spent = status == 429 && credits == 0;
             zl_window_done(&b->win, it->ticket, te == ZL_TERR_NONE && !spent, status);
+            zl_bulk_fleet_done(b, it, zl_budget_signal(status, te, credits));
         }
         zl_call_feed_credits(it->call, credits);
         zl_call_feed(it->call, status, body, len, te);   /* copies what it keeps */
@@ -155,6 +157,7 @@ static void step(zl_bulk *b, zl_item *it) {
             } else if (!it->slot && !slot_take(b, it)) {
                 it->st = IT_PENDING;
                 zl_item_fifo_push(&b->pend_h, &b->pend_t, it);
+                b->npend++;
                 return;
             }
             if (start(b, it, &s)) return;
@@ -189,7 +192,14 @@ void zl_bulk_advance(zl_bulk *b) {
      * sent; retries are older than what waits for room), then requests waiting for room, in order */
     zl_item *it;
     while ((it = zl_item_fifo_pop(&b->ready_h, &b->ready_t))) step(b, it);
-    while (b->pend_h && slot_take(b, b->pend_h)) step(b, zl_item_fifo_pop(&b->pend_h, &b->pend_t));
+    for (int round = 0; round < 2; round++) {
+        while (b->pend_h && slot_take(b, b->pend_h)) {
+            b->npend--;
+            step(b, zl_item_fifo_pop(&b->pend_h, &b->pend_t));
+        }
+        /* the fleet budget: slots given back, more asked for what still waits */
+        if (round || !zl_bulk_fleet_sync(b)) break;
+    }
 }
 
 long zl_bulk_next_wake(zl_bulk *b) {
@@ -201,6 +211,8 @@ long zl_bulk_next_wake(zl_bulk *b) {
         wait = best <= now ? 0 : (long)(best - now);
     }
     if (b->ntoken && (wait < 0 || wait > 10)) wait = 10;   /* a refresh owned elsewhere */
+    long fw = zl_bulk_fleet_wake(b);
+    if (fw >= 0 && (wait < 0 || fw < wait)) wait = fw;
     return wait;
 }
 

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "budget_client.h"
 #include "client_internal.h"
+#include "zlock_bulk.h"
 
 void zl_config_init(zl_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
@@ -18,6 +20,7 @@ void zl_config_init(zl_config *cfg) {
     cfg->base_delay_ms = 200;
     cfg->max_delay_ms = 10000;
     cfg->user_agent = ZL_USER_AGENT;
+    cfg->org_reserve = 0.2;
 }
 
 static const zl_config_limit limits[] = {
@@ -29,6 +32,8 @@ static const zl_config_limit limits[] = {
     { "max_time_ms", 0, 86400000 },
     { "base_delay_ms", 0, 3600000 },
     { "max_delay_ms", 0, 3600000 },
+    { "org_limit", 0, ZL_BULK_MAX_CONCURRENCY },
+    { "org_reserve", 0, 0.9 },
 };
 
 const zl_config_limit *zl_config_limits(size_t *n) {
@@ -51,6 +56,8 @@ static double setting_value(const zl_config *cfg, const char *name) {
     if (!strcmp(name, "max_attempts")) return cfg->max_attempts;
     if (!strcmp(name, "max_time_ms")) return (double)cfg->max_time_ms;
     if (!strcmp(name, "base_delay_ms")) return (double)cfg->base_delay_ms;
+    if (!strcmp(name, "org_limit")) return cfg->org_limit;
+    if (!strcmp(name, "org_reserve")) return cfg->org_reserve;
     return (double)cfg->max_delay_ms;
 }
 
@@ -83,6 +90,7 @@ double  zl_client_wall(zl_client *c) { return c->wall(c->clock_ud); }
 static void destroy(zl_client *c) {
     if (c->transport_destroy) c->transport_destroy(c->transport);
     zl_token_share_close(c);
+    zl_client_budget_close(c);
     free(c->api_domain); free(c->accounts_domain); free(c->api_version);
     free(c->client_id); free(c->client_secret); free(c->refresh_token);
     free((char *)c->net.ca_file); free((char *)c->net.user_agent); free((char *)c->net.proxy);
@@ -206,6 +214,7 @@ zl_client *zl_client_new(const zl_config *cfg, zl_error *err) {
         zl_client_install_token_locked(c, cfg->access_token, cfg->token_expires_at, 0))
         return fail(c, err, "access_token", "could not be stored (out of memory)");
     if (zl_token_share_open(c, cfg->token_store, cfg->redis_url, cfg->token_cache_dir, err)) { destroy(c); return NULL; }
+    if (zl_client_budget_open(c, cfg, err)) { destroy(c); return NULL; }
     if (!c->api_version || !c->net.user_agent || (cfg->proxy && !c->net.proxy) || (c->can_refresh && (!c->client_id || !c->client_secret || !c->refresh_token)))
         return fail(c, err, "client", "could not be allocated (out of memory)");
     return c;

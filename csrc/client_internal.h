@@ -1,5 +1,6 @@
 /* client_internal.h - the client's state: read and written only by client.c, token.c (the
- * token single flight) and token_share.c (its cross-process extension: token stores). Every other file goes through the accessors in internal.h. */
+ * token single flight), token_share.c (its cross-process extension: token stores) and
+ * budget_client.c (the fleet budget). Every other file goes through the accessors in internal.h. */
 #ifndef ZLOCK_CLIENT_INTERNAL_H
 #define ZLOCK_CLIENT_INTERNAL_H
 
@@ -36,6 +37,12 @@ struct zl_client {
     zl_error refresh_err;
     unsigned long refreshes;
     struct zl_token_share *share;   /* cross-process token store (token_share.c); NULL: none */
+    /* fleet budget (budget_client.c): settings (NULL: none) and the interactive holder */
+    struct zl_budget_conf *budget;
+    struct zl_budget *fleet;        /* fleet_mu */
+    pthread_mutex_t fleet_mu;
+    bool fleet_mu_init;
+    unsigned long slot_waits, slot_wait_ms;   /* fleet_mu */
     /* a transport's per-client state (zl_client_transport_state; set once, under mu) */
     void *transport;
     void (*transport_destroy)(void *);

@@ -7,8 +7,8 @@
 .PHONY: core ctest-core
 
 CORE_PURE   := buf error request response retry dc auth client call call_phase outcome token sha256 token_share \
-               token_file token_redis redis_conn $(if $(wildcard csrc/window.c),window) $(if $(wildcard csrc/op_copy.c),op_copy)
-CORE_IO     := curl_lazy transport_curl auth_code bulk bulk_item bulk_end bulk_io bulk_done
+               token_file token_redis redis_conn redis_link budget budget_script budget_client $(if $(wildcard csrc/window.c),window) $(if $(wildcard csrc/op_copy.c),op_copy)
+CORE_IO     := curl_lazy transport_curl auth_code bulk bulk_item bulk_end bulk_io bulk_done bulk_fleet
 CORE_BIND   := binding/lua_core binding/lua_client binding/lua_call binding/lua_json binding/lua_op binding/lua_signal \
                binding/lua_file binding/lua_env binding/lua_auth binding/lua_store \
                $(if $(wildcard csrc/binding/lua_engine.c),binding/lua_engine)
@@ -49,7 +49,7 @@ $(BUILD)/tests/core_%_test: test/core_%_test.c test/tap.h $(CORE_TOBJS)
 	$(CC) $(CFLAGS) $(WARN) -Icsrc -Itest $< $(CORE_TOBJS) -o $@ $(shell pkg-config --libs jansson hiredis) -lpthread
 
 # The C bulk engine's test drives real transfers: it also links the libcurl transport (dlopen'ed).
-CORE_TIO := $(addprefix $(CORE_TOBJDIR)/,curl_lazy.o transport_curl.o bulk.o bulk_item.o bulk_end.o bulk_io.o bulk_done.o)
+CORE_TIO := $(addprefix $(CORE_TOBJDIR)/,curl_lazy.o transport_curl.o bulk.o bulk_item.o bulk_end.o bulk_io.o bulk_done.o bulk_fleet.o)
 .SECONDARY: $(CORE_TIO)
 $(BUILD)/tests/core_bulk_test: test/core_bulk_test.c test/tap.h $(CORE_TOBJS) $(CORE_TIO)
 	@mkdir -p $(dir $@)

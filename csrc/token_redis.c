@@ -14,15 +14,12 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
-#include "redis_conn.h"
+#include "redis_link.h"
 #include "token_store.h"
 
 typedef struct redis_store {
     zl_token_store base;
-    zl_redis_conn *rc;
-    zl_redis_url u;
-    char *ca_file;
-    long connect_ms, cmd_ms;
+    zl_redis_link link;
     char token_key[96], lock_key[96], lock_val[64];
     bool locked;
 } redis_store;
@@ -37,56 +34,9 @@ static double wall(void) {
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void drop_conn(redis_store *r) {
-    zl_redis_close(r->rc);
-    r->rc = NULL;
-}
-
-/* AUTH and SELECT on a fresh connection. 0, or -1 and *why. */
-static int setup(redis_store *r, char *why, size_t whyn) {
-    char db[16];
-    snprintf(db, sizeof db, "%d", r->u.db);
-    const char *auth3[] = { "AUTH", r->u.user, r->u.pass }, *auth2[] = { "AUTH", r->u.pass }, *sel[] = { "SELECT", db };
-    for (int step = 0; step < 2; step++) {
-        if (step == 0 && !r->u.pass[0]) continue;
-        if (step == 1 && !r->u.db) continue;
-        redisReply *a = step == 0 ? zl_redis_command(r->rc, r->u.user[0] ? 3 : 2, r->u.user[0] ? auth3 : auth2, why, whyn)
-                                  : zl_redis_command(r->rc, 2, sel, why, whyn);
-        bool ok = a && a->type != REDIS_REPLY_ERROR;
-        if (a) freeReplyObject(a);
-        if (!ok) {
-            if (a) snprintf(why, whyn, "%s:%d refused %s", r->u.host, r->u.port,
-                            step == 0 ? "the credentials of the URL" : "the database number");
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* One command; NULL and *why on a failure (the connection is dropped then). */
+/* One command; NULL and *why on a failure. */
 static redisReply *cmd(redis_store *r, char *why, size_t whyn, int argc, const char **argv) {
-    char w[600] = "";
-    if (!r->rc) {
-        r->rc = zl_redis_connect(r->u.host, r->u.port, r->u.tls, r->ca_file, r->connect_ms, r->cmd_ms, why, whyn);
-        if (!r->rc) return NULL;
-        if (setup(r, w, sizeof w)) {
-            snprintf(why, whyn, "%s", w);
-            drop_conn(r);
-            return NULL;
-        }
-    }
-    redisReply *rep = zl_redis_command(r->rc, argc, argv, w, sizeof w);
-    if (!rep) {
-        snprintf(why, whyn, "%s:%d: %s", r->u.host, r->u.port, w);
-        drop_conn(r);
-        return NULL;
-    }
-    if (rep->type == REDIS_REPLY_ERROR) {
-        snprintf(why, whyn, "%s:%d answered %.120s", r->u.host, r->u.port, rep->str ? rep->str : "an error");
-        freeReplyObject(rep);
-        return NULL;
-    }
-    return rep;
+    return zl_redis_link_cmd(&r->link, argc, argv, why, whyn);
 }
 
 static int r_load(zl_token_store *s, zl_stored_token *out, char *why, size_t whyn) {
@@ -157,59 +107,18 @@ static void r_unlock(zl_token_store *s) {
 
 static void r_free(zl_token_store *s) {
     redis_store *r = (redis_store *)s;
-    drop_conn(r);
-    free(r->ca_file);
-    memset(&r->u, 0, sizeof r->u);
+    zl_redis_link_free(&r->link);
     free(r);
-}
-
-int zl_redis_url_parse(const char *url, zl_redis_url *r, char *why, size_t whyn) {
-    memset(r, 0, sizeof *r);
-    r->tls = strncasecmp(url, "rediss://", 9) == 0;
-    if (!r->tls && strncasecmp(url, "redis://", 8) != 0) { snprintf(why, whyn, "must start with redis:// or rediss://"); return -1; }
-    const char *p = url + (r->tls ? 9 : 8), *at = strrchr(p, '@'), *slash;
-    if (at) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        size_t ul = colon ? (size_t)(colon - p) : 0, pl = colon ? (size_t)(at - colon - 1) : (size_t)(at - p);
-        if (ul >= sizeof r->user || pl >= sizeof r->pass) { snprintf(why, whyn, "credentials too long"); return -1; }
-        memcpy(r->user, p, ul);
-        memcpy(r->pass, colon ? colon + 1 : p, pl);
-        p = at + 1;
-    }
-    slash = strchr(p, '/');
-    size_t hl = slash ? (size_t)(slash - p) : strlen(p);
-    const char *colon = memchr(p, ':', hl);
-    size_t hostl = colon ? (size_t)(colon - p) : hl;
-    if (hostl == 0 || hostl >= sizeof r->host) { snprintf(why, whyn, "has no host"); return -1; }
-    memcpy(r->host, p, hostl);
-    r->port = 6379;
-    if (colon) {
-        char *end;
-        long v = strtol(colon + 1, &end, 10);
-        if (end != p + hl || v < 1 || v > 65535) { snprintf(why, whyn, "has a bad port"); return -1; }
-        r->port = (int)v;
-    }
-    if (slash && slash[1]) {
-        char *end;
-        long v = strtol(slash + 1, &end, 10);
-        if (*end || v < 0 || v > 1000000) { snprintf(why, whyn, "has a bad database number"); return -1; }
-        r->db = (int)v;
-    }
-    return 0;
 }
 
 zl_token_store *zl_token_redis_store(const zl_client *c, const char *url, char *why, size_t whyn) {
     redis_store *r = calloc(1, sizeof *r);
     if (!r) { snprintf(why, whyn, "out of memory"); return NULL; }
-    if (zl_redis_url_parse(url, &r->u, why, whyn)) { r_free(&r->base); return NULL; }
     const zl_client_net *net = zl_client_net_settings(c);
-    if (net->ca_file && !(r->ca_file = zl_strdup0(net->ca_file))) {
-        r_free(&r->base);
-        snprintf(why, whyn, "out of memory");
+    if (zl_redis_link_init(&r->link, url, net->ca_file, net->connect_timeout_ms, net->timeout_ms, why, whyn)) {
+        free(r);
         return NULL;
     }
-    r->connect_ms = net->connect_timeout_ms;
-    r->cmd_ms = net->timeout_ms;
     char key[65];
     zl_token_store_key(c, key);
     snprintf(r->token_key, sizeof r->token_key, "zlock:token:%s", key);

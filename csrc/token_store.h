@@ -16,6 +16,7 @@
 #define ZLOCK_TOKEN_STORE_H
 
 #include "internal.h"
+#include "redis_link.h"
 
 #define ZL_STORED_TOKEN_MAX 1024
 #define ZL_STORED_DOMAIN_MAX 256
@@ -46,10 +47,6 @@ void zl_token_store_key(const zl_client *c, char out[65]);
 /* File store under dir (NULL: $XDG_CACHE_HOME/zlock, else $HOME/.cache/zlock). NULL and *why
  * when no directory can be named. The directory is created (0700) at the first save. */
 zl_token_store *zl_token_file_store(const zl_client *c, const char *dir, char *why, size_t whyn);
-/* A Redis URL: redis[s]://[user:pass@]host[:port][/db] (port 6379, db 0 by default;
- * rediss: TLS). 0, or -1 and *why (never naming the password). */
-typedef struct zl_redis_url { char host[256], user[128], pass[256]; int port, db; bool tls; } zl_redis_url;
-int zl_redis_url_parse(const char *url, zl_redis_url *out, char *why, size_t whyn);
 
 /* Redis store at url (see zl_redis_url). NULL and *why on a bad URL (the password never
  * appears in *why). Connects lazily; TLS verifies against the client's ca_file or the

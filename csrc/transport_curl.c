@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include "internal.h"
+#include "budget_client.h"
 #include "transport_curl.h"
 
 struct zl_xfer {
@@ -402,6 +403,8 @@ zl_step_kind zl_call_run_observed(zl_call *call, zl_step *wait, zl_exchange *ex)
             if (s.is_token_request) zl_call_token_share_after(call);
             continue;
         }
+        /* an API request takes a slot of the org's budget shared by the fleet (budget.h) */
+        zl_budget_ticket slot = s.is_token_request ? (zl_budget_ticket){ 0, 0 } : zl_client_slot_take(c);
         long t0 = ex ? mono_ms() : 0;
         CURLcode rc = curl_easy_perform(x->h);
         int status;
@@ -410,7 +413,9 @@ zl_step_kind zl_call_run_observed(zl_call *call, zl_step *wait, zl_exchange *ex)
         zl_transport_error te;
         zl_xfer_finish(x, rc, &status, &body, &len, &te);
         if (ex) observe_reply(x, ex, status, te, mono_ms() - t0);
-        zl_call_feed_credits(call, zl_xfer_credits(x, status));
+        long credits = zl_xfer_credits(x, status);
+        zl_client_slot_give(c, slot, zl_budget_signal(status, te, credits));
+        zl_call_feed_credits(call, credits);
         zl_call_feed(call, status, body, len, te);
         if (s.is_token_request) zl_call_token_share_after(call);
         if (ex) { s.kind = ZL_STEP_SEND; break; }

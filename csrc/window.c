@@ -5,7 +5,7 @@
 void zl_window_init(zl_window *win, int max, int initial, double decrease, int probe) {
     *win = (zl_window){0};
     win->max = max < 1 ? 1 : max;
-    int init = initial > 0 ? initial : 4;
+    int init = initial > 0 ? initial : ZL_WINDOW_INITIAL;
     win->w = init < win->max ? init : win->max;
     win->decrease = decrease;
     win->probe_base = win->probe = probe < 1 ? 1 : probe;

@@ -27,6 +27,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The window's defaults (the bulk engine's options and the fleet budget's window). */
+#define ZL_WINDOW_INITIAL 4
+#define ZL_WINDOW_DECREASE 0.7
+#define ZL_WINDOW_PROBE 8
+
 typedef struct zl_window {
     double w;                 /* current window (fractional: additive growth) */
     int max;                  /* configured maximum */

@@ -179,6 +179,12 @@ typedef struct zl_config {
     const char *token_store;
     const char *redis_url;        /* redis://[user:pass@]host[:port][/db] (rediss:// for TLS) */
     const char *token_cache_dir;  /* file store directory; default $XDG_CACHE_HOME/zlock or ~/.cache/zlock */
+    /* Fleet budget (budget.h): with redis_url, every API request takes an in-flight slot shared
+     * by every process and host working on the org. */
+    int         org_budget;       /* -1 off, 0 default (on with redis_url), 1 on (needs redis_url) */
+    int         org_limit;        /* the org's in-flight limit; 0 = learned */
+    double      org_reserve;      /* share of the limit bulk work leaves to calls made one at a time (0.2) */
+    const char *org_id;           /* names the org's budget; default: accounts domain and client id */
     /* Transport (libcurl). */
     long   connect_timeout_ms;
     long   timeout_ms;            /* whole request */

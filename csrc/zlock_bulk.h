@@ -27,6 +27,9 @@
  * a retryable error because its attempts ran out, the engine starts the same operation again
  * as a fresh call after a jittered pause, while the item is younger than `throttle_budget_ms`:
  * throttling slows a run down instead of failing items.
+ * Fleet budget: when the client has one (a Redis URL; budget.h), the org's in-flight limit is
+ * shared with every other process and host: a request goes out with a slot of it instead of
+ * a place in the local window, and the AIMD window lives in Redis for the whole fleet.
  * Halt: once a call ends with a final TOKEN error or CREDITS_EXHAUSTED, items not started yet
  * end with that same error without a request.
  */
@@ -93,6 +96,12 @@ typedef struct zl_bulk_stats {
     unsigned long connects;      /* TCP connections opened */
     unsigned long finished;      /* items finished */
     int threads;                 /* always 1 (kept for callers that read it) */
+    /* the fleet budget (with a Redis URL: one in-flight limit for every process on the org) */
+    unsigned long slot_waits;    /* times requests waited for the fleet's slots */
+    unsigned long slot_wait_ms;  /* ... and for how long in all */
+    int fleet_limit;             /* the fleet's limit: given, or learned (0 without a budget) */
+    int fleet_source;            /* 0 local window (no budget, or Redis failed), 1 learned, 2 given */
+    int fleet_holders;           /* processes / engines sharing it, as last seen */
 } zl_bulk_stats;
 
 void zl_bulk_opts_init(zl_bulk_opts *o);

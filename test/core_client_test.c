@@ -25,7 +25,7 @@ int main(void) {
 
     size_t n;
     zl_config_limits(&n);
-    OK(n == 8, "8 numeric settings have limits");
+    OK(n == 10, "10 numeric settings have limits");
     zl_config_init(&cfg);
     cfg.timeout_ms = 0;
     c = make(&cfg, &err);

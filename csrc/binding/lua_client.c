@@ -59,6 +59,12 @@ void zlb_read_config(lua_State *L, zl_config *cfg_out) {
     cfg.token_store = opt_str(L, 1, "token_store");
     cfg.redis_url = opt_str(L, 1, "redis_url");
     cfg.token_cache_dir = opt_str(L, 1, "token_cache_dir");
+    lua_getfield(L, 1, "org_budget");
+    if (!lua_isnil(L, -1)) cfg.org_budget = lua_toboolean(L, -1) ? 1 : -1;
+    lua_pop(L, 1);
+    cfg.org_limit = (int)setting(L, "org_limit", cfg.org_limit);
+    cfg.org_reserve = setting(L, "org_reserve", cfg.org_reserve);
+    cfg.org_id = opt_str(L, 1, "org_id");
     cfg.ca_file = opt_str(L, 1, "ca_file");
     cfg.user_agent = opt_str(L, 1, "user_agent");
     cfg.proxy = opt_str(L, 1, "proxy");
@@ -223,7 +229,7 @@ static int l_tostring(lua_State *L) {
 void zlb_client_register(lua_State *L) {
     static const luaL_Reg methods[] = {
         { "call", l_call }, { "run", l_run }, { "request", l_request }, { "set_token", l_set_token },
-        { "token", l_token }, { "token_store_key", zlb_token_store_key },
+        { "token", l_token }, { "token_store_key", zlb_token_store_key }, { "budget", zlb_client_budget },
         { "learn_api_domain", zlb_learn_api_domain }, { "info", l_info }, { "close", l_close }, { NULL, NULL }
     };
     static const luaL_Reg meta[] = {

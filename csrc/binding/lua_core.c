@@ -115,6 +115,8 @@ static int l_defaults(lua_State *L) {
     set_num(L, "max_time_ms", (double)c.max_time_ms);
     set_num(L, "base_delay_ms", (double)c.base_delay_ms);
     set_num(L, "max_delay_ms", (double)c.max_delay_ms);
+    set_num(L, "org_limit", c.org_limit);
+    set_num(L, "org_reserve", c.org_reserve);
     set_num(L, "concurrency", b.concurrency);
     set_num(L, "threads", b.threads);
     return 1;
@@ -150,6 +152,7 @@ static const luaL_Reg funcs[] = {
     { "exchange_code", zlb_exchange_code },
     { "write_private", zlb_write_private },
     { "redis_url", zlb_redis_url },
+    { "budget", zlb_budget },
     { "check_module", l_check_module },
     { "check_id", l_check_id },
     { "check_reason", l_check_reason },

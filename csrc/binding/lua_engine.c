@@ -183,7 +183,7 @@ static int l_stats(lua_State *L) {
     zlb_engine *u = check_engine(L);
     zl_bulk_stats s;
     zl_bulk_stats_get(u->b, &s);
-    lua_createtable(L, 0, 16);
+    lua_createtable(L, 0, 22);
     set_int(L, "concurrency", s.window);
     set_int(L, "max", s.max);
     set_int(L, "limit_estimate", s.limit_estimate);
@@ -199,6 +199,13 @@ static int l_stats(lua_State *L) {
     set_int(L, "connects", (lua_Integer)s.connects);
     set_int(L, "finished", (lua_Integer)s.finished);
     set_int(L, "threads", s.threads);
+    set_int(L, "slot_waits", (lua_Integer)s.slot_waits);
+    set_int(L, "slot_wait_ms", (lua_Integer)s.slot_wait_ms);
+    set_int(L, "fleet_limit", s.fleet_limit);
+    set_int(L, "fleet_holders", s.fleet_holders);
+    static const char *const source[] = { "local", "learned", "given" };
+    lua_pushstring(L, source[s.fleet_source >= 0 && s.fleet_source <= 2 ? s.fleet_source : 0]);
+    lua_setfield(L, -2, "fleet_source");
     return 1;
 }
 

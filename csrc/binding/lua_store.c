@@ -2,10 +2,15 @@
  * so both sides name and read entries the same way:
  *   core.redis_url(url) -> { host, port, db, tls, user, password } | nil, message (no password in it)
  *   client:token_store_key() -> hex SHA-256 of accounts domain, client id, refresh token
- *   client:learn_api_domain(domain) -> true | nil, why (ignored when api_domain is fixed) */
+ *   client:learn_api_domain(domain) -> true | nil, why (ignored when api_domain is fixed)
+ * and what a fleet budget holder written in Lua needs to run the core's script (budget.h):
+ *   core.budget() -> { script, lease_ms, heartbeat_ms, initial, decrease, probe }
+ *   client:budget() -> { key, limit, reserve } | nil (no budget: no redis_url, or org_budget off) */
 #include <string.h>
 #include "lua_binding.h"
+#include "budget_client.h"
 #include "token_store.h"
+#include "window.h"
 
 int zlb_redis_url(lua_State *L) {
     const char *url = luaL_checkstring(L, 1);
@@ -55,5 +60,35 @@ int zlb_learn_api_domain(lua_State *L) {
         return 2;
     }
     lua_pushboolean(L, 1);
+    return 1;
+}
+
+int zlb_budget(lua_State *L) {
+    lua_createtable(L, 0, 6);
+    lua_pushstring(L, zl_budget_script);
+    lua_setfield(L, -2, "script");
+    lua_pushinteger(L, ZL_BUDGET_LEASE_MS);
+    lua_setfield(L, -2, "lease_ms");
+    lua_pushinteger(L, ZL_BUDGET_HEARTBEAT_MS);
+    lua_setfield(L, -2, "heartbeat_ms");
+    lua_pushinteger(L, ZL_WINDOW_INITIAL);
+    lua_setfield(L, -2, "initial");
+    lua_pushnumber(L, ZL_WINDOW_DECREASE);
+    lua_setfield(L, -2, "decrease");
+    lua_pushinteger(L, ZL_WINDOW_PROBE);
+    lua_setfield(L, -2, "probe");
+    return 1;
+}
+
+int zlb_client_budget(lua_State *L) {
+    const zl_budget_conf *bc = zl_client_budget(client_arg(L));
+    if (!bc) return 0;
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, bc->key);
+    lua_setfield(L, -2, "key");
+    lua_pushinteger(L, bc->limit);
+    lua_setfield(L, -2, "limit");
+    lua_pushnumber(L, bc->reserve);
+    lua_setfield(L, -2, "reserve");
     return 1;
 }

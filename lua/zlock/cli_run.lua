@@ -41,6 +41,11 @@ local function print_timing(w, s, opts)
   if s.done - s.skipped > 0 then
     w(("  took %.1f s (%.1f items/s, %s engine, concurrency %s)\n"):format(s.elapsed, s.rate,
       s.engine.engine or "C", tostring(s.engine.max or s.engine.concurrency)))
+    local e = s.engine
+    if e.fleet_source and e.fleet_source ~= "local" then
+      w(("  fleet budget: limit %d (%s), %d sharing it, waited for slots %d times (%.1f s)\n"):format(
+        e.fleet_limit or 0, e.fleet_source, e.fleet_holders or 0, e.slot_waits or 0, (e.slot_wait_ms or 0) / 1000))
+    end
   end
   if opts.journal then w("  journal: ", opts.journal, "\n") end
 end

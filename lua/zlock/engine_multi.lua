@@ -126,7 +126,9 @@ end
 
 --- Counters: `concurrency` (current window), `max` (configured), `retries`, `throttled` (429s),
 -- `max_inflight`, `limit_estimate`, `cuts`, `restarts`, `requests`, `token_requests`,
--- `connects`, `finished`, `engine = "multi"`.
+-- `connects`, `finished`, `engine = "multi"`; the fleet budget (with a Redis URL): `fleet_source`
+-- (`"given"`, `"learned"`, or `"local"`: no budget, or Redis failed), `fleet_limit`,
+-- `fleet_holders`, `slot_waits` (times requests waited for the fleet's slots), `slot_wait_ms`.
 -- @treturn table
 function Engine:stats()
   if self.closed then return self.last_stats or { concurrency = 0, max = 0, retries = 0, throttled = 0 } end

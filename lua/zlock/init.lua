@@ -32,19 +32,32 @@ local ENV = {
   client_id = "ZOHO_CLIENT_ID", client_secret = "ZOHO_CLIENT_SECRET", dc = "ZOHO_DC",
   api_domain = "ZOHO_API_DOMAIN", accounts_domain = "ZOHO_ACCOUNTS_DOMAIN",
   api_version = "ZOHO_API_VERSION", env = "ZOHO_ENV", log = "ZLOCK_LOG", proxy = "ZLOCK_PROXY",
-  redis_url = "ZLOCK_REDIS_URL", token_store = "ZLOCK_TOKEN_STORE",
+  redis_url = "ZLOCK_REDIS_URL", token_store = "ZLOCK_TOKEN_STORE", org_limit = "ZLOCK_ORG_LIMIT",
+  org_reserve = "ZLOCK_ORG_RESERVE", org_budget = "ZLOCK_ORG_BUDGET", org_id = "ZLOCK_ORG_ID",
 }
+
+-- An environment value in the option's type (numbers and booleans; anything else stays a
+-- string, for the options check to refuse with the option's name).
+local BOOLEAN = { on = true, ["true"] = true, ["1"] = true, off = false, ["false"] = false, ["0"] = false }
+local function env_value(name, v)
+  local e = options.get("new", name)
+  local t = e and e.type
+  if t == "integer" or t == "number" then return tonumber(v) or v end
+  if t == "boolean" and BOOLEAN[v:lower()] ~= nil then return BOOLEAN[v:lower()] end
+  return v
+end
 
 --- Options from the environment (`ZOHO_ACCESS_TOKEN`, `ZOHO_REFRESH_TOKEN`, `ZOHO_CLIENT_ID`,
 -- `ZOHO_CLIENT_SECRET`, `ZOHO_DC`, `ZOHO_ENV`, `ZOHO_API_DOMAIN`, `ZOHO_ACCOUNTS_DOMAIN`,
--- `ZOHO_API_VERSION`, `ZLOCK_LOG`, `ZLOCK_PROXY`), overlaid with `opts`.
+-- `ZOHO_API_VERSION`, `ZLOCK_LOG`, `ZLOCK_PROXY`, `ZLOCK_REDIS_URL`, `ZLOCK_TOKEN_STORE`,
+-- `ZLOCK_ORG_LIMIT`, `ZLOCK_ORG_RESERVE`, `ZLOCK_ORG_BUDGET`, `ZLOCK_ORG_ID`), overlaid with `opts`.
 -- @tparam[opt] table opts options that win over the environment
 -- @treturn table options for `zlock.new`
 function zlock.env_options(opts)
   local o = {}
   for k, var in pairs(ENV) do
     local v = os.getenv(var)
-    if v and v ~= "" then o[k] = v end
+    if v and v ~= "" then o[k] = env_value(k, v) end
   end
   for k, v in pairs(opts or {}) do o[k] = v end
   return o

@@ -46,6 +46,16 @@ local SECTIONS = {
       doc = "`redis[s]://[user:pass@]host[:port][/db]`: share the token across hosts (env `ZLOCK_REDIS_URL`)" },
     { name = "token_cache_dir", type = "string", layer = "client",
       doc = "the file store's directory (unset: `$XDG_CACHE_HOME/zlock`, else `~/.cache/zlock`)" },
+    { name = "org_budget", type = "boolean", layer = "client",
+      doc = "share the org's in-flight limit with every process and host through `redis_url` (unset: on "
+        .. "with `redis_url`; env `ZLOCK_ORG_BUDGET`, `off` turns it off)" },
+    { name = "org_limit", type = "integer", unit = "requests", c = "org_limit", layer = "client",
+      doc = "the org's in-flight limit (0: learned by the fleet; env `ZLOCK_ORG_LIMIT`)" },
+    { name = "org_reserve", type = "number", unit = "share", c = "org_reserve", layer = "client",
+      doc = "share of the limit bulk work leaves to calls made one at a time while some were seen in the "
+        .. "last 30 s (env `ZLOCK_ORG_RESERVE`)" },
+    { name = "org_id", type = "string", layer = "client",
+      doc = "names the org's budget (unset: accounts domain and client id; env `ZLOCK_ORG_ID`)" },
     { name = "timeout", type = "number", unit = "s", c = "timeout_ms", scale = 1000, layer = "transport",
       doc = "whole request" },
     { name = "connect_timeout", type = "number", unit = "s", c = "connect_timeout_ms", scale = 1000,

@@ -17,6 +17,7 @@ local M = {}
 --- `ZLOCK_*` environment variables that configure zlock itself or its test suite, never a
 -- policy parameter unless the policy declares one of that name (add new settings here).
 M.SETTINGS = { REDIS_URL = true, PROFILE = true, LOG = true, ORG_LIMIT = true, PROXY = true,
+               ORG_BUDGET = true, ORG_RESERVE = true, ORG_ID = true,
                EMU = true, LUA = true, LUA_DIR = true, LUAJIT_CPATH = true, KEEP_NGINX = true,
                TOKEN_STORE = true, HAPROXY_BIND = true, HAPROXY_HANDLER = true }
 
