@@ -20,6 +20,7 @@ struct zl_budget {
     char sha[48];                 /* "" until SCRIPT LOAD */
     bool interactive, broken, joined;
     int cap, limit_given;
+    long lease_ms;
     double reserve;
     gave *q;                      /* slots to give back */
     int nq, qcap;
@@ -47,6 +48,7 @@ int zl_budget_conf_new(const zl_config *cfg, const char *org_key, zl_budget_conf
     /* a Redis slower than this is worse than none: the holder falls back to its own window */
     bc->connect_ms = cfg->connect_timeout_ms < 2000 ? cfg->connect_timeout_ms : 2000;
     bc->io_ms = cfg->timeout_ms < 2000 ? cfg->timeout_ms : 2000;
+    bc->call_ms = cfg->timeout_ms;
     *out = bc;
     return 0;
 }
@@ -75,6 +77,9 @@ zl_budget *zl_budget_new(const zl_budget_conf *bc, bool interactive, int cap) {
     snprintf(b->holder, sizeof b->holder, "%.63s:%ld:%lx", host, (long)getpid(),
              (unsigned long)((uintptr_t)b ^ (unsigned long)ts.tv_nsec));
     b->interactive = interactive;
+    /* a bulk engine renews its lease while it works; a call made one at a time holds its slot
+       through one blocking request, which may last the client's whole timeout */
+    b->lease_ms = interactive && bc->call_ms > ZL_BUDGET_LEASE_MS ? bc->call_ms : ZL_BUDGET_LEASE_MS;
     b->cap = cap < 1 ? 1 : cap;
     b->limit_given = bc->limit;
     b->reserve = bc->reserve;
@@ -118,7 +123,7 @@ static redisReply *run(zl_budget *b, int more, char *why, size_t whyn) {
     av[3] = b->keys[0]; av[4] = b->keys[1]; av[5] = b->keys[2];
     av[6] = b->holder; av[7] = b->interactive ? "i" : "b";
     av[8] = NUM("%d", more);
-    av[9] = NUM("%d", ZL_BUDGET_LEASE_MS);
+    av[9] = NUM("%ld", b->lease_ms);
     av[10] = NUM("%d", b->limit_given);
     av[11] = NUM("%d", b->cap);
     av[12] = NUM("%.3f", b->reserve);

@@ -28,6 +28,7 @@ typedef struct zl_budget_conf {
     double reserve;            /* 0..0.9 */
     char *ca_file;
     long connect_ms, io_ms;
+    long call_ms;              /* the client's request timeout: an interactive holder's lease */
 } zl_budget_conf;
 
 /* A slot a request went out with. seq 0: none (no budget, or sent without one). */

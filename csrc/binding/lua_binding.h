@@ -46,6 +46,7 @@ int  zlb_redis_url(lua_State *L);
 int  zlb_token_store_key(lua_State *L);
 int  zlb_budget(lua_State *L);
 int  zlb_client_budget(lua_State *L);
+int  zlb_budget_signal(lua_State *L);
 int  zlb_learn_api_domain(lua_State *L);
 /* lua_json.c: core.decode(text) -> value | nil, message */
 int  zlb_json_decode(lua_State *L);

@@ -153,6 +153,7 @@ static const luaL_Reg funcs[] = {
     { "write_private", zlb_write_private },
     { "redis_url", zlb_redis_url },
     { "budget", zlb_budget },
+    { "budget_signal", zlb_budget_signal },
     { "check_module", l_check_module },
     { "check_id", l_check_id },
     { "check_reason", l_check_reason },

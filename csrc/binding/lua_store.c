@@ -5,7 +5,8 @@
  *   client:learn_api_domain(domain) -> true | nil, why (ignored when api_domain is fixed)
  * and what a fleet budget holder written in Lua needs to run the core's script (budget.h):
  *   core.budget() -> { script, lease_ms, heartbeat_ms, initial, decrease, probe }
- *   client:budget() -> { key, limit, reserve } | nil (no budget: no redis_url, or org_budget off) */
+ *   client:budget() -> { key, limit, reserve } | nil (no budget: no redis_url, or org_budget off)
+ *   core.budget_signal(status, errcode, credits) -> what to give a slot back with */
 #include <string.h>
 #include "lua_binding.h"
 #include "budget_client.h"
@@ -90,5 +91,15 @@ int zlb_client_budget(lua_State *L) {
     lua_setfield(L, -2, "limit");
     lua_pushnumber(L, bc->reserve);
     lua_setfield(L, -2, "reserve");
+    return 1;
+}
+
+/* core.budget_signal(status, errcode, credits): what a reply says of the org's limit
+ * (zl_budget_signal): the status, or 0 for no reply and for a 429 saying the credits are spent. */
+int zlb_budget_signal(lua_State *L) {
+    int status = (int)luaL_optinteger(L, 1, 0);
+    bool no_reply = !lua_isnoneornil(L, 2);
+    long credits = lua_isnumber(L, 3) ? (long)lua_tointeger(L, 3) : -1;
+    lua_pushinteger(L, zl_budget_signal(status, no_reply ? ZL_TERR_OTHER : ZL_TERR_NONE, credits));
     return 1;
 }

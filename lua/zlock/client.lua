@@ -9,6 +9,7 @@ local json = require("cjson.safe").new()   -- encodes request bodies
 local errors = require "zlock.error"
 local logmod = require "zlock.log"
 local proxymod = require "zlock.proxy"
+local budgetmod = require "zlock.budget"
 -- Reply bodies are decoded by the core's own decoder: the same values as lua-cjson
 -- (null is cjson.null), with fewer instructions (about 18k vs 30k for a lock reply, callgrind).
 local decode = core.decode
@@ -97,6 +98,31 @@ local function drive_curl(self, call, info, w)
   end
 end
 
+local holders = 0
+local function next_holder()
+  holders = holders + 1
+  return holders
+end
+
+-- The fleet budget's holder for a transport driven from Lua, when the client has a budget
+-- (a Redis URL) and the transport offers Redis (`budget_redis`); false otherwise.
+local function fleet(self)
+  local b = self._budget
+  if b ~= nil then return b end
+  local conf, transport = self._core:budget(), self._transport
+  local redis, id
+  if conf and transport.budget_redis then redis, id = transport:budget_redis() end
+  b = redis and budgetmod.new(conf, redis, {
+    now = logmod.now, timeout = (transport.timeout_ms or 30000) / 1000, id = id .. ":" .. next_holder(),
+    sleep = function(sec) if transport.sleep then transport:sleep(sec * 1000) else core.sleep(sec * 1000) end end,
+    warn = function(msg)
+      if transport.warn then transport:warn(msg) else io.stderr:write("zlock: warning: ", msg, "\n") end
+    end,
+  }) or false
+  self._budget = b
+  return b
+end
+
 local function send(self, call, s, info, seen)
   local transport, log = self._transport, self._log
   local t0
@@ -109,7 +135,10 @@ local function send(self, call, s, info, seen)
     if log then observe(log, info, { kind = "response", ms = math.floor((logmod.now() - t0) * 1000) }, seen) end
     return
   end
+  local budget = fleet(self)
+  local slot = budget and budget:take()
   local status, body, errcode, credits = transport:send(s)
+  if slot then budget:give(slot, status, errcode, credits) end
   if log then
     observe(log, info, { kind = "response", status = status, error = errcode,
                          ms = math.floor((logmod.now() - t0) * 1000 + 0.5) }, seen)

@@ -36,6 +36,12 @@
 --   access token outside the process (see `zlock.ngx.token`).
 -- * `t:bulk_engine(client, opts)` (optional): a concurrent engine for `c:bulk{}` on your host's
 --   threads; without it a bulk run calls one item at a time through `send`.
+-- * `t:budget_redis()` (optional): Redis for the org's fleet budget (`zlock.budget`): returns
+--   an object whose `r:cmd(...)` sends one command over your host's sockets (reply, or `nil,
+--   message`), and a name unique to this process or worker; nil when there is no `redis_url`.
+--   Each API request then takes an in-flight slot shared with every zlock process on the org.
+-- * `t:warn(msg)` (optional): where the transport's warnings go (default: stderr).
+-- * `t.timeout_ms` (optional number): the longest a request may wait for a budget slot.
 -- * `t.name` (optional string): shown by `c:info().transport`.
 --
 -- What a transport must never do: re-send a POST, PUT or DELETE on its own (the core retries,
@@ -65,7 +71,7 @@ local BY_NAME = {
   ngx = { "zlock.ngx", "transport" }, haproxy = { "zlock.haproxy", "new" }, cqueues = { "zlock.cqueues", "new" },
 }
 
-local OPTIONAL_FUNCS = { "sleep", "wait_token", "prepare", "send_token", "bulk_engine" }
+local OPTIONAL_FUNCS = { "sleep", "wait_token", "prepare", "send_token", "bulk_engine", "budget_redis", "warn" }
 
 --- Checks a transport table against the contract; raises `bad argument` naming what is wrong.
 -- @tparam table t

@@ -60,6 +60,28 @@ describe("nginx workers and CLI processes on one Redis", function()
     assert.matches("zlock:token:%x+", r:cli("-n", "1", "KEYS", "zlock:token:*"))
   end)
 
+  it("takes every API request's slot from the org's fleet budget, workers and CLI alike", function()
+    local ids = ngxs.unlocked_deals(e, 16)
+    local function granted()
+      local key = r:cli("-n", "1", "KEYS", "zlock:budget:*:s"):match("[^\r\n]+")
+      return key and tonumber(r:cli("-n", "1", "HGET", key, "seq"):match("%d+")) or 0, key
+    end
+    local before = granted()
+    burst(ids)
+    local env = { HOME = home, ZLOCK_REDIS_URL = r.url .. "/1", ZOHO_ACCOUNTS_DOMAIN = e.url,
+                  ZOHO_CLIENT_ID = emu.CLIENT_ID, ZOHO_CLIENT_SECRET = emu.CLIENT_SECRET,
+                  ZOHO_REFRESH_TOKEN = emu.REFRESH_TOKEN }
+    local ok, err = procs.run(env, { "get", "Deals", ids[1] }, 5, true)
+    assert.equal(5, ok, err)
+    local after, key = granted()
+    assert.truthy(key, "no budget in Redis")
+    -- one slot per API request: 16 from the workers, 5 from the CLI (no token request here)
+    assert.equal(21, after - before)
+    -- every slot given back: one-at-a-time holders leave once they hold none
+    assert.equal("", (r:cli("-n", "1", "HKEYS", (key:gsub(":s$", ":h"))):gsub("%s", "")))
+    assert.falsy(n:log():find("fleet budget unusable", 1, true))
+  end)
+
   it("after a revocation, one more token for workers and CLI together", function()
     local ids = ngxs.unlocked_deals(e, 16)
     local before = e:stats().tokens_minted

@@ -132,6 +132,21 @@ function Transport:send(step)
   return status, body, nil, credits(e)
 end
 
+--- Redis for the fleet budget (`zlock.budget`): the client of `redis_url` over cosockets, and
+-- a name unique to this worker.
+-- @return the Redis client and the holder name, or nil without `redis_url`
+function Transport:budget_redis()
+  if not self.redis_url then return nil end
+  local r = redis_store.new(self.redis_url, "budget", { connect_timeout_ms = self.connect_timeout_ms,
+    timeout_ms = self.timeout_ms, pool_size = self.pool_size, keepalive_ms = self.keepalive_ms })
+  return r, ("ngx:%s:%d"):format(ngx.worker.pid(), math.random(1, 2 ^ 30))
+end
+
+--- Logs a warning (the fleet budget's, when Redis fails).
+function Transport:warn(msg) -- luacheck: no self
+  ngx.log(ngx.WARN, "zlock: ", msg)
+end
+
 --- Backs off without blocking the worker.
 -- @tparam number wait_ms milliseconds
 function Transport:sleep(wait_ms) -- luacheck: no self
