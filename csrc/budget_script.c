@@ -20,9 +20,9 @@
  *             a cut on a 429 once per overshoot, +1 per window of admitted replies below the
  *             lowest level a 429 met, slower probing above it; growth only on evidence that
  *             the window was limiting someone.
- *   priority  an interactive call takes any free slot; while one waits, bulk holders get
- *             nothing; bulk work leaves `reserve` of the limit free while interactive calls
- *             were seen lately.
+ *   priority  an interactive call takes any free slot; while one waits (it asks again every
+ *             few ms; 200 ms without asking ends the wait), bulk holders get nothing; bulk
+ *             work leaves `reserve` of the limit free while interactive calls were seen lately.
  *   fairness  bulk holders share what is left by max-min fairness over their demands; a
  *             share's fraction goes in turn, to the holder granted the fewest slots so far. */
 #include "budget.h"
@@ -96,7 +96,7 @@ const char zl_budget_script[] =
 "elseif class == 'i' then\n"
 "  iseen = now\n"
 "  granted = math.max(0, math.min(more, limit - total))\n"
-"  if granted < more then iwait = now + 200 end\n"
+"  if granted < more then iwait = now + 200 else iwait = 0 end\n"
 "  if total + granted >= limit then full = seq + granted end\n"
 "else\n"
 "  local rsv = 0\n"
