@@ -19,6 +19,22 @@ describe("zlock conventions", function()
     rel:close()
   end)
 
+  it("both rockspecs install every module under lua/, and nothing else", function()
+    local p = assert(io.popen("cd lua && find zlock -name '*.lua' | sort"))
+    local want = {}
+    for f in p:lines() do want[(f:gsub("%.lua$", ""):gsub("/init$", ""):gsub("/", "."))] = "lua/" .. f end
+    p:close()
+    for _, spec in ipairs{ "zlock-scm-1.rockspec", "zlock-0.1.0-1.rockspec" } do
+      local f = assert(io.open(spec))
+      local text = f:read("*a")
+      f:close()
+      local listed = {}
+      for m, path in text:gmatch('%["(zlock[%w_.]*)"%] = "(lua/[^"]+)"') do listed[m] = path end
+      for m, path in pairs(want) do assert.equals(path, listed[m], spec .. " lacks " .. m) end
+      for m in pairs(listed) do assert.is_truthy(want[m], spec .. " lists " .. m .. ", which does not exist") end
+    end
+  end)
+
   it("zlock help CMD and zlock CMD --help print that command's help", function()
     for _, name in ipairs{ "get", "lock", "update", "unlock", "locks", "run" } do
       local a, c1 = S.zlock(nil, { "help", name })
