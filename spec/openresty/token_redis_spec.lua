@@ -39,6 +39,14 @@ describe("nginx workers and CLI processes on one Redis", function()
     return pids
   end
 
+  -- Five `zlock get` processes on the same Redis and refresh token as the workers.
+  local function cli_gets(id)
+    local env = { HOME = home, ZLOCK_REDIS_URL = r.url .. "/1", ZOHO_ACCOUNTS_DOMAIN = e.url,
+                  ZOHO_CLIENT_ID = emu.CLIENT_ID, ZOHO_CLIENT_SECRET = emu.CLIENT_SECRET,
+                  ZOHO_REFRESH_TOKEN = emu.REFRESH_TOKEN }
+    return procs.run(env, { "get", "Deals", id }, 5, true)
+  end
+
   it("mints one token for both workers and the CLI processes", function()
     local ids = ngxs.unlocked_deals(e, 16)
     local seen, count, rounds = {}, 0, 0
@@ -49,10 +57,7 @@ describe("nginx workers and CLI processes on one Redis", function()
       rounds = rounds + 1
     until count == 2 or rounds == 5
     assert.equal(2, count, "one worker served every request: the test would prove nothing")
-    local env = { HOME = home, ZLOCK_REDIS_URL = r.url .. "/1", ZOHO_ACCOUNTS_DOMAIN = e.url,
-                  ZOHO_CLIENT_ID = emu.CLIENT_ID, ZOHO_CLIENT_SECRET = emu.CLIENT_SECRET,
-                  ZOHO_REFRESH_TOKEN = emu.REFRESH_TOKEN }
-    local ok, err = procs.run(env, { "get", "Deals", ids[1] }, 5, true)
+    local ok, err = cli_gets(ids[1])
     assert.equal(5, ok, err)
     assert.equal(1, e:stats().tokens_minted)
     assert.falsy(n:log():find("ngx-redis-pw", 1, true))
@@ -68,10 +73,7 @@ describe("nginx workers and CLI processes on one Redis", function()
     end
     local before = granted()
     burst(ids)
-    local env = { HOME = home, ZLOCK_REDIS_URL = r.url .. "/1", ZOHO_ACCOUNTS_DOMAIN = e.url,
-                  ZOHO_CLIENT_ID = emu.CLIENT_ID, ZOHO_CLIENT_SECRET = emu.CLIENT_SECRET,
-                  ZOHO_REFRESH_TOKEN = emu.REFRESH_TOKEN }
-    local ok, err = procs.run(env, { "get", "Deals", ids[1] }, 5, true)
+    local ok, err = cli_gets(ids[1])
     assert.equal(5, ok, err)
     local after, key = granted()
     assert.truthy(key, "no budget in Redis")
@@ -87,10 +89,7 @@ describe("nginx workers and CLI processes on one Redis", function()
     local before = e:stats().tokens_minted
     e:faults{ revoke_tokens = true }
     burst(ids)
-    local env = { HOME = home, ZLOCK_REDIS_URL = r.url .. "/1", ZOHO_ACCOUNTS_DOMAIN = e.url,
-                  ZOHO_CLIENT_ID = emu.CLIENT_ID, ZOHO_CLIENT_SECRET = emu.CLIENT_SECRET,
-                  ZOHO_REFRESH_TOKEN = emu.REFRESH_TOKEN }
-    local ok, err = procs.run(env, { "get", "Deals", ids[1] }, 5, true)
+    local ok, err = cli_gets(ids[1])
     assert.equal(5, ok, err)
     burst(ids)
     assert.equal(before + 1, e:stats().tokens_minted)
