@@ -127,15 +127,23 @@ local function drive_transport(self, call, info)
   end
 end
 
--- A call's error as a zlock error; a connection failure through a proxy names the proxy.
+--- A call's error as a zlock error; a connection failure through a proxy names the proxy.
+-- @param self the client
+-- @param e the core's error (table or call)
+-- @treturn table the `zlock.error`
 function M.failure(self, e)
   local err = errors.new(e)
   if err.code == "CONNECT" then proxymod.name_in(err, self._proxy, self._core:info().api_domain) end
   return err
 end
 
--- Runs one core call to its end with the client's transport; returns the core result
--- table ({outcome, status, body, lock_id, reconciled, ambiguous, attempts, error}) or nil, err.
+--- Runs one core call to its end with the client's transport.
+-- @param self the client
+-- @param call the core call
+-- @tparam table info what the hooks and logs are told (`operation`, `module`, `record_id`)
+-- @tparam[opt] table w a step the libcurl driver already returned (a backoff)
+-- @treturn table|nil the core result (`outcome`, `status`, `body`, `lock_id`, `reconciled`,
+--   `ambiguous`, `attempts`, `error`), or nil and the error
 function M.drive(self, call, info, w)
   if self._transport then drive_transport(self, call, info) else drive_curl(self, call, info, w) end
   local res, err = call:result()
