@@ -88,6 +88,7 @@ build = {
       ["zlock.engine_seq"] = "lua/zlock/engine_seq.lua",
       ["zlock.error"] = "lua/zlock/error.lua",
       ["zlock.haproxy"] = "lua/zlock/haproxy.lua",
+      ["zlock.haproxy_token"] = "lua/zlock/haproxy_token.lua",
       ["zlock"] = "lua/zlock/init.lua",
       ["zlock.journal"] = "lua/zlock/journal.lua",
       ["zlock.log"] = "lua/zlock/log.lua",

@@ -27,13 +27,14 @@ function M.check(url)
 end
 
 --- A store for one client.
--- @tparam string url `redis[s]://[user:pass@]host[:port][/db]`
+-- @param url `redis[s]://[user:pass@]host[:port][/db]`, or that URL parsed (`M.check`)
 -- @tparam string key the client's `token_store_key()`
 -- @tparam table host `connect`, `done` (the socket factory of `zlock.redis_client.new`),
 --   `now()` (seconds, fractional), `id` (this process's lock value: unique among holders)
 -- @return the store, or nil and a message
 function M.new(url, key, host)
-  local u, err = core.redis_url(url)
+  local u, err = url, nil
+  if type(url) ~= "table" then u, err = core.redis_url(url) end
   if not u then return nil, err end
   return setmetatable({ redis = redis_client.new(u, host), now = host.now, val = host.id,
     tkey = "zlock:token:" .. key, lkey = "zlock:lock:" .. key }, R)
