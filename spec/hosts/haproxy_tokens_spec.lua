@@ -72,6 +72,9 @@ describe("HAProxy: two instances x two Lua states on one Redis", function()
     print(("\n[haproxy+redis] 24 concurrent locks over 2 instances x 2 Lua states: %d token(s) minted"):format(minted))
     assert.equal(1, minted)
     assert.matches("zlock:token:%x+", r:cli("-n", "2", "KEYS", "zlock:token:*"))
+    -- the states refreshed at once: beyond the winner's lock and save, lock attempts were refused
+    local sets = tonumber(r:cli("INFO", "commandstats"):match("cmdstat_set:calls=(%d+)"))
+    assert.is_true(sets >= 3, "SET calls: " .. tostring(sets))
     for _, h in ipairs(hs) do
       assert.falsy(h:log():find(PW, 1, true))
       assert.falsy(h:log():find("token store unusable", 1, true), h:log())
