@@ -33,7 +33,7 @@ function M.refresh(store, call, step, core, send, env)
   local stale = core:token() or store.last
   local function broken(err)
     if not store.broken then
-      env.warn("token store unusable (" .. tostring(err) .. "); using this process's own token")
+      env.warn("token store unusable (" .. tostring(err) .. "); refreshing this client's own token from now on")
     end
     store.broken = true
   end
