@@ -2,6 +2,7 @@
 -- over core.tcp): two real HAProxy instances, each with two threads and a Lua state per thread
 -- (four zlock clients), a real redis-server and zlock-emu's refresh flow.
 local emu = require "helpers.emu"
+local procs = require "helpers.procs"
 local redis = require "helpers.redis"
 local web = require "helpers.web"
 local hx = require "hosts.haproxy_support"
@@ -48,11 +49,12 @@ local function stop_all(list)
 end
 
 describe("HAProxy: two instances x two Lua states on one Redis", function()
-  local e, r, hs
+  local e, r, hs, home
 
   lazy_setup(function()
     e = emu.start{ "--seed", "demo", "--latency", "100" }
     r = redis.start{ password = PW }
+    home = procs.tmpdir()
     -- `localhost`: HAProxy's sockets resolve no names, zlock takes it as 127.0.0.1
     hs = start_pair(refresh_env(e, { ZLOCK_REDIS_URL = r.url:gsub("127%.0%.0%.1", "localhost") .. "/2" }))
   end)
@@ -60,6 +62,7 @@ describe("HAProxy: two instances x two Lua states on one Redis", function()
   lazy_teardown(function()
     if hs then stop_all(hs) end
     if r then r:stop() end
+    if home then procs.rm(home) end
     if e then e:stop() end
   end)
 
@@ -88,6 +91,14 @@ describe("HAProxy: two instances x two Lua states on one Redis", function()
     burst(hs, ids, "DELETE")
     assert.equal(before + 1, e:stats().tokens_minted)
     for _, id in ipairs(ids) do assert.falsy(web.emu_lock(e, id), "still locked: " .. id) end
+  end)
+
+  it("shares that token with zlock CLI processes (the C core's Redis store)", function()
+    local before = e:stats().tokens_minted
+    local env = refresh_env(e, { HOME = home, ZLOCK_REDIS_URL = r.url .. "/2" })
+    local ok, err = procs.run(env, { "get", "Deals", ids[1] }, 3, true)
+    assert.equal(3, ok, err)
+    assert.equal(before, e:stats().tokens_minted)
   end)
 end)
 
