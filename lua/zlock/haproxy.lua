@@ -51,7 +51,7 @@ local send_token
 --- Creates the transport.
 -- @tparam[opt] table opts `zlock.new`'s options (checked; defaults: `zlock.options`); read here:
 --   `timeout`, `user_agent`, `redis_url` (share the token: `zlock.haproxy_token`; `redis://`
---   to an IPv4 address), `refresh_lock_ttl`
+--   to an IPv4 address; `token_store = "none"` turns it off), `refresh_lock_ttl`
 -- @return the transport; raises `bad argument` when it cannot run here or `redis_url` cannot
 --   be used inside HAProxy
 function M.new(opts)
@@ -66,7 +66,7 @@ function M.new(opts)
     name = "haproxy",
     resends = true,   -- HAProxy's httpclient retries lost replies itself (see above)
   }, Transport)
-  if opts.redis_url ~= nil then
+  if opts.redis_url ~= nil and opts.token_store ~= "none" then   -- "none": the user's opt-out
     local ok, err = haproxy_token.check(opts.redis_url)
     if not ok then error("bad argument #1 to 'new' (" .. err .. ")", 4) end
     t.redis_url, t.send_token = opts.redis_url, send_token

@@ -124,6 +124,29 @@ describe("HAProxy: the same load without redis_url (control)", function()
   end)
 end)
 
+describe("HAProxy: redis_url with token_store = none", function()
+  local e, r, hs
+
+  lazy_setup(function()
+    e = emu.start{ "--seed", "demo", "--latency", "100" }
+    r = redis.start{ password = PW }
+    hs = start_pair(refresh_env(e, { ZLOCK_REDIS_URL = r.url, ZLOCK_TOKEN_STORE = "none" }))
+  end)
+
+  lazy_teardown(function()
+    if hs then stop_all(hs) end
+    if r then r:stop() end
+    if e then e:stop() end
+  end)
+
+  it("shares nothing: a token per Lua state, none in Redis", function()
+    burst(hs, web.unlocked_deals(e, 24), "POST")
+    local minted = e:stats().tokens_minted
+    assert.is_true(minted >= 2, "minted " .. minted)
+    assert.equal("", (r:cli("KEYS", "zlock:*"):gsub("%s", "")))
+  end)
+end)
+
 describe("HAProxy: Redis stopped", function()
   local e, r, h
 
