@@ -9,7 +9,8 @@
 -- lets Lua yield), from the ZOHO_* environment. Inside HAProxy `zlock.new` picks the
 -- `zlock.haproxy` transport: every call goes out through HAProxy's own non-blocking HTTP
 -- client. With `lua-load` every thread shares this state, so one client and one access token
--- serve them all.
+-- serve them all; with `lua-load-per-thread` or several HAProxy processes, ZLOCK_REDIS_URL
+-- makes them share one token (`zlock.haproxy_token`).
 local webhook = require "zlock.webhook"
 
 local get_client = webhook.lazy_client{ timeout = 20 }

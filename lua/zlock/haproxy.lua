@@ -13,6 +13,10 @@
 -- * Name resolution: `httpclient.resolvers.id` (default: the `default` resolvers section,
 --   which reads /etc/resolv.conf).
 -- * Connections are not kept alive between calls.
+-- * Access tokens: with `redis_url` (or `ZLOCK_REDIS_URL`), one token for every HAProxy
+--   process and Lua state (and nginx workers, CLI processes) on that Redis, through
+--   `zlock.haproxy_token`; without it, each Lua state refreshes its own (`lua-load`: one state
+--   per process; `lua-load-per-thread`: one per thread).
 -- * After a lost reply HAProxy 2.6 sends the request again by itself, up to 3 times, whatever
 --   the method (2.7 and later: `httpclient.retries 0` stops it). The transport says so
 --   (`resends = true`), and the core then takes a second copy's answer for what it is: a lock
@@ -27,6 +31,8 @@
 local core_hx = rawget(_G, "core")
 
 local options = require "zlock.options"
+local token_store = require "zlock.token_store"
+local haproxy_token = require "zlock.haproxy_token"
 
 local M = {}
 
@@ -40,22 +46,34 @@ function M.usable()
   return type(c) == "table" and type(c.httpclient) == "function" and type(c.msleep) == "function"
 end
 
+local send_token
+
 --- Creates the transport.
 -- @tparam[opt] table opts `zlock.new`'s options (checked; defaults: `zlock.options`); read here:
---   `timeout`, `user_agent`
--- @return the transport
+--   `timeout`, `user_agent`, `redis_url` (share the token: `zlock.haproxy_token`; `redis://`
+--   to an IPv4 address; `token_store = "none"` turns it off), `refresh_lock_ttl`
+-- @return the transport; raises `bad argument` when it cannot run here or `redis_url` cannot
+--   be used inside HAProxy
 function M.new(opts)
   opts = opts or {}
   if not M.usable() then
     error("bad argument #1 to 'new' (transport 'haproxy' needs HAProxy's Lua (core.httpclient))", 4)
   end
   core_hx = rawget(_G, "core")
-  return setmetatable({
+  local t = setmetatable({
     timeout_ms = options.ms(opts, "timeout"),
     user_agent = opts.user_agent or options.default("new", "user_agent"),
     name = "haproxy",
     resends = true,   -- HAProxy's httpclient retries lost replies itself (see above)
   }, Transport)
+  if opts.redis_url ~= nil and opts.token_store ~= "none" then   -- "none": the user's opt-out
+    local ok, err = haproxy_token.check(opts.redis_url)
+    if not ok then error("bad argument #1 to 'new' (" .. err .. ")", 4) end
+    t.redis_url, t.send_token = opts.redis_url, send_token
+    -- the lock must outlive one refresh request (its timeout), or a second state would start one
+    t.lock_ttl = opts.refresh_lock_ttl or (t.timeout_ms / 1000 + 5)
+  end
+  return t
 end
 
 -- HAProxy's own error pages (the body it writes when the server never answered properly).
@@ -108,6 +126,17 @@ end
 --- Another call of this Lua state refreshes the token: yield a moment, then step again.
 function Transport:wait_token() -- luacheck: no self
   core_hx.msleep(5)
+end
+
+-- Satisfies a token-request step through Redis (with `redis_url` only): reuses a token another
+-- process or state stored, or refreshes, one at a time (`zlock.token_store.refresh`).
+function send_token(self, call, step, core_client)
+  if not self.store then
+    self.store = assert(haproxy_token.new(self.redis_url, core_client:token_store_key(),
+      { timeout_ms = self.timeout_ms }))
+  end
+  token_store.refresh(self.store, call, step, core_client, function(s) return self:send(s) end,
+    haproxy_token.env(self.lock_ttl))
 end
 
 return M

@@ -43,7 +43,8 @@ local SECTIONS = {
       doc = "where the refresh flow's token is shared between processes (unset: `redis` with `redis_url`, "
         .. "else `file`; env `ZLOCK_TOKEN_STORE`)" },
     { name = "redis_url", type = "string", layer = "client",
-      doc = "`redis[s]://[user:pass@]host[:port][/db]`: share the token across hosts (env `ZLOCK_REDIS_URL`)" },
+      doc = "`redis[s]://[user:pass@]host[:port][/db]`: share the token across hosts (env `ZLOCK_REDIS_URL`; "
+        .. "HAProxy: `redis://` to an IPv4 address)" },
     { name = "token_cache_dir", type = "string", layer = "client",
       doc = "the file store's directory (unset: `$XDG_CACHE_HOME/zlock`, else `~/.cache/zlock`)" },
     { name = "org_budget", type = "boolean", layer = "client",
@@ -88,7 +89,7 @@ local SECTIONS = {
     { name = "http", type = "enum", values = { "resty", "cosocket" }, layer = "transport",
       doc = "ngx: force one HTTP client (unset: lua-resty-http when installed)" },
     { name = "refresh_lock_ttl", type = "number", unit = "s", min = 1, max = 86400, layer = "transport",
-      doc = "ngx: the shared refresh lock's lifetime (unset: `timeout` + 5)" },
+      doc = "ngx, haproxy: the shared refresh lock's lifetime (unset: `timeout` + 5)" },
   },
   retries = {
     { name = "max_attempts", type = "integer", c = "max_attempts", scale = 1, layer = "client",

@@ -1,4 +1,4 @@
---- Token stores for transports written in Lua (nginx): the same contract as the C core's
+--- Token stores for transports written in Lua (nginx, HAProxy): the same contract as the C core's
 -- (csrc/token_store.h), so a token minted by a CLI process, a libcurl client or an nginx
 -- worker is one token for all of them.
 --
@@ -33,7 +33,7 @@ function M.refresh(store, call, step, core, send, env)
   local stale = core:token() or store.last
   local function broken(err)
     if not store.broken then
-      env.warn("token store unusable (" .. tostring(err) .. "); using this process's own token")
+      env.warn("token store unusable (" .. tostring(err) .. "); refreshing this client's own token from now on")
     end
     store.broken = true
   end

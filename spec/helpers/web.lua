@@ -78,7 +78,8 @@ end
 --- Runs requests at once (one connection each, non-blocking LuaSocket driven by
 -- `socket.select`, so the client side adds next to no time) and waits for all replies.
 -- @tparam integer port on 127.0.0.1
--- @tparam table reqs array of `{method=, path=, body=, content_type=}`
+-- @tparam table reqs array of `{method=, path=, body=, content_type=, port=}` (`port`: another
+--   server than `port`'s)
 -- @treturn table results `{status=, worker=, body=, latency=}` in order (latency: seconds
 --   from that request's send to its reply's end)
 -- @treturn number wall-clock seconds for the whole batch
@@ -89,7 +90,7 @@ function M.parallel(port, reqs, timeout)
   for i, r in ipairs(reqs) do
     local c = assert(socket.tcp())
     c:settimeout(5)
-    assert(c:connect("127.0.0.1", port))
+    assert(c:connect("127.0.0.1", r.port or port))
     c:settimeout(0)
     local body = r.body or ""
     local req = (r.method or "GET") .. " " .. r.path .. " HTTP/1.1\r\nHost: 127.0.0.1\r\n" ..

@@ -137,7 +137,7 @@ end
 -- @return the Redis client and the holder name, or nil without `redis_url`
 function Transport:budget_redis()
   if not self.redis_url then return nil end
-  local r = redis_store.new(self.redis_url, "budget", { connect_timeout_ms = self.connect_timeout_ms,
+  local r = redis_store.client(self.redis_url, { connect_timeout_ms = self.connect_timeout_ms,
     timeout_ms = self.timeout_ms, pool_size = self.pool_size, keepalive_ms = self.keepalive_ms })
   return r, ("ngx:%s:%d"):format(ngx.worker.pid(), math.random(1, 2 ^ 30))
 end
