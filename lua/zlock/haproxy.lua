@@ -66,9 +66,12 @@ function M.new(opts)
     name = "haproxy",
     resends = true,   -- HAProxy's httpclient retries lost replies itself (see above)
   }, Transport)
-  if opts.redis_url ~= nil and opts.token_store ~= "none" then   -- "none": the user's opt-out
+  if opts.redis_url ~= nil then
     local ok, err = haproxy_token.check(opts.redis_url)
     if not ok then error("bad argument #1 to 'new' (" .. err .. ")", 4) end
+    t.budget_url = opts.redis_url      -- the org's fleet budget (zlock.budget), unless org_budget = false
+  end
+  if opts.redis_url ~= nil and opts.token_store ~= "none" then   -- "none": the user's opt-out
     t.redis_url, t.send_token = opts.redis_url, send_token
     -- the lock must outlive one refresh request (its timeout), or a second state would start one
     t.lock_ttl = opts.refresh_lock_ttl or (t.timeout_ms / 1000 + 5)
@@ -115,6 +118,21 @@ function Transport:send(step)
   local terr = own_failure(res.status, body)
   if terr then return 0, "", terr end
   return res.status, body, nil, tonumber(header(res.headers, "x-api-credits-remaining"))
+end
+
+--- Redis for the fleet budget (`zlock.budget`): a client of `redis_url` over `core.tcp`, and a
+-- name unique to this process and Lua state.
+-- @return the Redis client and the holder name, or nil without `redis_url`
+function Transport:budget_redis()
+  if not self.budget_url then return nil end
+  local c = assert(haproxy_token.client(self.budget_url, { timeout_ms = self.timeout_ms }))
+  local t = core_hx.now()
+  return c, ("haproxy:%s:%s:%d.%06d"):format(tostring(core_hx.get_info().Pid), tostring(core_hx.thread), t.sec, t.usec)
+end
+
+--- Logs a warning in HAProxy's log (the fleet budget's, when Redis fails).
+function Transport:warn(msg) -- luacheck: no self
+  core_hx.Warning("zlock: " .. msg)
 end
 
 --- Backs off without blocking HAProxy.

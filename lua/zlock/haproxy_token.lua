@@ -12,7 +12,8 @@
 -- * `rediss://` is refused: `core.tcp`'s TLS does not verify the server's certificate. Use
 --   `redis://` over loopback or a private network, or a local TLS tunnel to the Redis.
 -- * The host is an IPv4 address (`localhost` means 127.0.0.1): `core.tcp` resolves no names.
--- * A connection per Redis command (no pool); commands run only during refreshes.
+-- * A connection per Redis command (no pool); token commands run only during refreshes, the
+--   fleet budget's two per API request (`M.client`).
 --
 -- When Redis fails, the state warns once in HAProxy's log (`core.Warning`, naming `host:port`,
 -- never the password) and refreshes its own token from then on.
@@ -50,16 +51,10 @@ local function now()
   return t.sec + t.usec / 1e6
 end
 
---- A store for one client.
--- @tparam string url `redis://[user:pass@]host[:port][/db]` (checked by `M.check`)
--- @tparam string key the client's `token_store_key()`
--- @tparam[opt] table opts `timeout_ms` (connect and each read; default 10000)
--- @return the store, or nil and a message
-function M.new(url, key, opts)
-  local u, err = M.check(url)
-  if not u then return nil, err end
+-- A connection per command (`core.tcp`), with the connect and read timeout of opts.
+local function connector(opts)
   local timeout_s = ((opts or {}).timeout_ms or 10000) / 1000
-  local function connect(to)
+  return function(to)
     local sock = hx().tcp()
     sock:settimeout(timeout_s)
     local c_ok, res, cerr = pcall(sock.connect, sock, to.host, to.port)
@@ -68,10 +63,33 @@ function M.new(url, key, opts)
     end
     return sock, false
   end
+end
+
+local function close(sock) sock:close() end
+
+--- A Redis client over `core.tcp` (the fleet budget's: `zlock.budget`).
+-- @tparam string url as for `M.new` (checked by `M.check`)
+-- @tparam[opt] table opts `timeout_ms`
+-- @return the client (`c:cmd(...)`), or nil and a message
+function M.client(url, opts)
+  local u, err = M.check(url)
+  if not u then return nil, err end
+  return redis_client.new(u, { connect = connector(opts), done = close })
+end
+
+--- A store for one client.
+-- @tparam string url `redis://[user:pass@]host[:port][/db]` (checked by `M.check`)
+-- @tparam string key the client's `token_store_key()`
+-- @tparam[opt] table opts `timeout_ms` (connect and each read; default 10000)
+-- @return the store, or nil and a message
+function M.new(url, key, opts)
+  local u, err = M.check(url)
+  if not u then return nil, err end
+  local connect = connector(opts)
   local t = hx().now()
   local id = ("%s-%s-%d.%06d-%s"):format(tostring(hx().get_info().Pid), tostring(hx().thread), t.sec, t.usec,
     tostring({}):match("0x%x+") or "")
-  return store.new(u, key, { connect = connect, done = function(sock) sock:close() end, now = now, id = id })
+  return store.new(u, key, { connect = connect, done = close, now = now, id = id })
 end
 
 --- The environment `zlock.token_store.refresh` needs, inside HAProxy.

@@ -102,6 +102,20 @@ describe("HAProxy: two instances x two Lua states on one Redis", function()
     assert.equal(3, ok, err)
     assert.equal(before, e:stats().tokens_minted)
   end)
+
+  it("takes every API request's slot from the org's fleet budget, and gives it back", function()
+    local function granted()
+      local key = r:cli("-n", "2", "KEYS", "zlock:budget:*:s"):match("[^\r\n]+")
+      return key and tonumber(r:cli("-n", "2", "HGET", key, "seq"):match("%d+")) or 0, key
+    end
+    local before = granted()
+    burst(hs, ids, "POST")
+    local after, key = granted()
+    assert.truthy(key, "no budget in Redis")
+    assert.equal(#ids, after - before)   -- one slot per lock request, over both instances
+    assert.equal("", (r:cli("-n", "2", "HKEYS", (key:gsub(":s$", ":h"))):gsub("%s", "")))
+    for _, h in ipairs(hs) do assert.falsy(h:log():find("fleet budget unusable", 1, true), h:log()) end
+  end)
 end)
 
 describe("HAProxy: the same load without redis_url (control)", function()
@@ -145,7 +159,10 @@ describe("HAProxy: redis_url with token_store = none", function()
     burst(hs, web.unlocked_deals(e, 24), "POST")
     local minted = e:stats().tokens_minted
     assert.is_true(minted >= 2, "minted " .. minted)
-    assert.equal("", (r:cli("KEYS", "zlock:*"):gsub("%s", "")))
+    -- no token entry nor refresh lock (the fleet budget's keys stay: org_budget is another setting)
+    assert.equal("", (r:cli("KEYS", "zlock:token:*"):gsub("%s", "")))
+    assert.equal("", (r:cli("KEYS", "zlock:lock:*"):gsub("%s", "")))
+    assert.matches("zlock:budget:", r:cli("KEYS", "zlock:budget:*"), 1, true)
   end)
 end)
 
