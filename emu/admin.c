@@ -2,7 +2,8 @@
  *   GET  /__emu/state[?module=M][&records=0]  every lock, every record's Locked__s, counts
  *   POST /__emu/reset                          back to the seeded org, settings and statistics
  *   GET|POST /__emu/faults                     fault and limit settings
- *   GET  /__emu/stats                          requests by route and status, peaks, faults */
+ *   GET  /__emu/stats                          requests by route and status, peaks, faults
+ *   DELETE /__emu/stats                        statistics back to zero; the org stays */
 #include "emu.h"
 
 #include <stdio.h>
@@ -124,6 +125,7 @@ static void stats(emu_ctx *c)
     json_object_set_new(j, "total", json_integer(atomic_load(&st->total)));
     json_object_set_new(j, "in_flight", json_integer(atomic_load(&st->in_flight)));
     json_object_set_new(j, "max_in_flight", json_integer(atomic_load(&st->max_in_flight)));
+    json_object_set_new(j, "max_in_flight_offered", json_integer(atomic_load(&st->max_offered)));
     json_object_set_new(j, "too_many_requests", json_integer(atomic_load(&st->too_many)));
     json_object_set_new(j, "tokens_minted", json_integer(atomic_load(&st->tokens_minted)));
     emu_oauth_stats(c->s, j);
@@ -145,6 +147,9 @@ void emu_admin_route(emu_ctx *c)
     if (strcmp(what, "state") == 0 && get) {
         state(c);
     } else if (strcmp(what, "stats") == 0 && get) {
+        stats(c);
+    } else if (strcmp(what, "stats") == 0 && strcmp(c->method, "DELETE") == 0) {
+        emu_stats_reset(&c->s->stats);
         stats(c);
     } else if (strcmp(what, "reset") == 0 && post) {
         char err[256] = "";

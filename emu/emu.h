@@ -216,6 +216,7 @@ extern const char *const emu_route_names[EMU_R_COUNT];
 typedef struct {
     atomic_long by_route[EMU_R_COUNT][600]; /* [route][HTTP status] */
     atomic_long in_flight, max_in_flight;
+    atomic_long max_offered;                /* peak in flight counting calls refused with 429 */
     atomic_long too_many, tokens_minted, drops, drops_after, faults_500, total;
 } emu_stats;
 
@@ -348,5 +349,7 @@ int emu_server_init(emu_server *s, const emu_opts *o, char *err, size_t errlen);
 void emu_server_destroy(emu_server *s);
 /* Replaces the org with a fresh one from the seed (POST /__emu/reset). */
 bool emu_server_reset(emu_server *s, char *err, size_t errlen);
+/* Counters back to 0, peaks to the calls in flight now (DELETE /__emu/stats; the org stays). */
+void emu_stats_reset(emu_stats *st);
 
 #endif

@@ -72,7 +72,8 @@ static void usage(FILE *f)
 "15 live per refresh token: the 16th invalidates the oldest). Header: Authorization: Zoho-oauthtoken TOKEN.\n"
 "Admin (loopback only, no token): GET /__emu/state[?module=M&records=0], POST /__emu/reset,\n"
 "GET|POST /__emu/faults {latency_ms, jitter_ms, concurrency_limit, credits, credits_window,\n"
-"token_ttl, mint_limit, fail_rate, drop_rate, drop_mode, revoke_tokens, locking_feature}, GET /__emu/stats.\n"
+"token_ttl, mint_limit, fail_rate, drop_rate, drop_mode, revoke_tokens, locking_feature},\n"
+"GET /__emu/stats, DELETE /__emu/stats (statistics back to zero, the org stays).\n"
 "Exit status: 0 after SIGINT/SIGTERM, 1 when it cannot start, 2 on a bad command line.\n",
         DEFAULT_PORT);
 }

@@ -132,6 +132,8 @@ static void crm_call(emu_ctx *c)
     bool path_ok = split_path(c);
     c->route = path_ok ? classify(c) : EMU_R_OTHER;
     long inflight = atomic_fetch_add(&st->in_flight, 1) + 1;
+    for (long m = atomic_load(&st->max_offered); inflight > m
+         && !atomic_compare_exchange_weak(&st->max_offered, &m, inflight);) {}
     if (f.concurrency_limit > 0 && inflight > f.concurrency_limit) {
         atomic_fetch_sub(&st->in_flight, 1);
         atomic_fetch_add(&st->too_many, 1);

@@ -386,16 +386,23 @@ bool emu_server_reset(emu_server *s, char *err, size_t errlen)
     pthread_mutex_unlock(&s->mu);
     emu_credits_reset(s);
     emu_oauth_reset(s);
-    for (int r = 0; r < EMU_R_COUNT; r++)
-        for (int k = 0; k < 600; k++) atomic_store(&s->stats.by_route[r][k], 0);
-    atomic_store(&s->stats.max_in_flight, atomic_load(&s->stats.in_flight));
-    atomic_store(&s->stats.too_many, 0);
-    atomic_store(&s->stats.tokens_minted, 0);
-    atomic_store(&s->stats.drops, 0);
-    atomic_store(&s->stats.drops_after, 0);
-    atomic_store(&s->stats.faults_500, 0);
-    atomic_store(&s->stats.total, 0);
+    emu_stats_reset(&s->stats);
     return true;
+}
+
+void emu_stats_reset(emu_stats *st)
+{
+    for (int r = 0; r < EMU_R_COUNT; r++)
+        for (int k = 0; k < 600; k++) atomic_store(&st->by_route[r][k], 0);
+    long now = atomic_load(&st->in_flight);
+    atomic_store(&st->max_in_flight, now);
+    atomic_store(&st->max_offered, now);
+    atomic_store(&st->too_many, 0);
+    atomic_store(&st->tokens_minted, 0);
+    atomic_store(&st->drops, 0);
+    atomic_store(&st->drops_after, 0);
+    atomic_store(&st->faults_500, 0);
+    atomic_store(&st->total, 0);
 }
 
 int emu_server_start(emu_server *s, char *err, size_t errlen)
