@@ -51,7 +51,7 @@ function M.ranges(e, n, parts)
   end
   table.sort(ids)
   assert(#ids >= n, ("only %d unlocked deals, %d wanted"):format(#ids, n))
-  local out, per = {}, n // parts
+  local out, per = {}, math.floor(n / parts)
   for p = 1, parts do
     local r = { ids = {} }
     for i = (p - 1) * per + 1, p == parts and n or p * per do r.ids[#r.ids + 1] = ids[i] end
