@@ -204,6 +204,7 @@ describe("the fleet budget: three zlock runs on one org", function()
     for i, p in ipairs(procs) do
       local res = fleet.result(p)
       check_run(res, #parts[i].ids)
+      assert.equals("local", res.summary.engine.fleet_source, "the run's own window after Redis went")
       local warnings = {}
       for line in res.stderr:gmatch("[^\n]+") do
         if line:find("warning", 1, true) then warnings[#warnings + 1] = line end
