@@ -22,15 +22,8 @@ local UNSET = { "ZLOCK_REDIS_URL", "ZLOCK_ORG_LIMIT", "ZLOCK_ORG_RESERVE", "ZLOC
                 "ZLOCK_TOKEN_STORE", "ZLOCK_LOG", "ZLOCK_PROFILE", "ZOHO_REFRESH_TOKEN", "ZOHO_CLIENT_ID",
                 "ZOHO_CLIENT_SECRET", "ZOHO_DC", "ZOHO_ENV", "ZOHO_ACCOUNTS_DOMAIN", "XDG_CACHE_HOME" }
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local S = require "bulk.support"   -- the bulk specs' shell and file helpers
+local q, slurp = S.quote, S.slurp   -- slurp: "" when the file does not exist
 
 --- Starts zlock-emu with 1,000 deals (18 of them locked by the demo org's rules), each call
 -- taking `latency` ms (default 100) and at most `limit` (default 10) in flight: the ceiling is
@@ -66,9 +59,7 @@ end
 -- budget's variables are unset otherwise. `journal`: a journal file, or nil.
 -- Returns `{pid=, t0=}` (pid: the zlock process itself, for `kill -9`).
 function M.spawn(e, r, env, journal)
-  local dir = os.tmpname()
-  os.remove(dir)
-  assert(os.execute("mkdir -m 700 " .. q(dir)))
+  local dir = S.tmpdir()
   local parts = { "exec env" }
   for _, k in ipairs(UNSET) do parts[#parts + 1] = "-u " .. k end
   parts[#parts + 1] = "ZOHO_API_DOMAIN=" .. q(e.url)
@@ -90,7 +81,7 @@ function M.spawn(e, r, env, journal)
   assert(os.execute("sh -c " .. q(sh) .. " >/dev/null 2>&1 &"))
   local pid
   for _ = 1, 500 do
-    pid = tonumber(slurp(dir .. "/pid") or "")
+    pid = tonumber(slurp(dir .. "/pid"))
     if pid then break end
     socket.sleep(0.01)
   end
@@ -102,7 +93,7 @@ end
 function M.done(p)
   if p.code then return true end
   local rc = slurp(p.dir .. "/rc")
-  if not rc then return false end
+  if rc == "" then return false end
   p.code, p.t1 = tonumber(rc:match("%d+")), socket.gettime()
   return true
 end
@@ -129,7 +120,7 @@ end
 -- removes its files.
 function M.result(p)
   assert(M.done(p), "the process has not finished")
-  local out, err = slurp(p.dir .. "/out") or "", slurp(p.dir .. "/err") or ""
+  local out, err = slurp(p.dir .. "/out"), slurp(p.dir .. "/err")
   os.execute("rm -rf " .. q(p.dir))
   return { code = p.code, summary = cjson.decode(out), stderr = err, out = out }
 end
@@ -166,13 +157,7 @@ function M.run(e, parts, env)
   return f
 end
 
---- The number of journal entries (finished items) in `path`.
-function M.journal_lines(path)
-  local n = 0
-  for line in (slurp(path) or ""):gmatch("([^\n]*)\n") do
-    if line:find('"key":', 1, true) then n = n + 1 end
-  end
-  return n
-end
+--- The number of journal entries (finished items) in `path` (0 when it does not exist).
+M.journal_lines = S.lines
 
 return M
