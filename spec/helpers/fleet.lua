@@ -12,7 +12,9 @@
 local emu = require "helpers.emu"
 local cjson = require "cjson.safe"
 local socket = require "socket"
+local S = require "bulk.support"   -- the bulk specs' shell and file helpers
 
+local q, slurp = S.quote, S.slurp   -- slurp: "" when the file does not exist
 local M = {}
 
 M.POLICY = "spec/fleet/fixtures/lock_range.lua"
@@ -22,12 +24,9 @@ local UNSET = { "ZLOCK_REDIS_URL", "ZLOCK_ORG_LIMIT", "ZLOCK_ORG_RESERVE", "ZLOC
                 "ZLOCK_TOKEN_STORE", "ZLOCK_LOG", "ZLOCK_PROFILE", "ZOHO_REFRESH_TOKEN", "ZOHO_CLIENT_ID",
                 "ZOHO_CLIENT_SECRET", "ZOHO_DC", "ZOHO_ENV", "ZOHO_ACCOUNTS_DOMAIN", "XDG_CACHE_HOME" }
 
-local S = require "bulk.support"   -- the bulk specs' shell and file helpers
-local q, slurp = S.quote, S.slurp   -- slurp: "" when the file does not exist
-
 --- Starts zlock-emu with 1,000 deals (18 of them locked by the demo org's rules), each call
 -- taking `latency` ms (default 100) and at most `limit` (default 10) in flight: the ceiling is
--- `limit / latency` calls per second (100/s). `extra`: more command-line arguments.
+-- `limit` calls every `latency` ms (100/s). `extra`: more command-line arguments.
 function M.emulator(latency, limit, extra)
   local args = { "--seed", "demo", "--records", "Deals=1000", "--latency", tostring(latency or 100),
                  "--concurrency-limit", tostring(limit or 10) }
