@@ -109,6 +109,10 @@ describe("the fleet budget: three zlock runs on one org", function()
     assert.is_true(f.share429 <= 0.03, ("%.2f%% of requests answered 429"):format(100 * f.share429))
     assert.is_true(f.rate >= 0.8 * CEILING, ("%.1f locks/s together"):format(f.rate))
     assert.same({ "learned", "learned", "learned" }, sources(f))
+    for _, res in ipairs(f.results) do   -- the estimate each run ended with: near the org's limit
+      local est = res.summary.engine.fleet_limit
+      assert.is_true(est >= 0.6 * LIMIT and est <= 1.5 * LIMIT, "learned limit " .. tostring(est))
+    end
   end)
 
   it("control: without the budget (ZLOCK_ORG_BUDGET=off) each run keeps its own window", function()
