@@ -1,5 +1,6 @@
 /* budget.c - a fleet budget holder (see budget.h): EVALSHA of budget_script.c over a
  * redis_link, the slots it gives back queued until its next call. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ struct zl_budget {
     char holder[96];
     char sha[48];                 /* "" until SCRIPT LOAD */
     bool interactive, broken, joined;
+    _Atomic int *warned;          /* the client's: one warning for all its holders */
     int cap, limit_given;
     long lease_ms;
     double reserve;
@@ -35,9 +37,15 @@ int zl_budget_conf_new(const zl_config *cfg, const char *org_key, zl_budget_conf
         return -1;
     }
     /* org_limit and org_reserve: checked with the other numbers (zl_config_limits) */
+    const char *prio = cfg->org_priority && *cfg->org_priority ? cfg->org_priority : "interactive";
+    if (strcmp(prio, "interactive") != 0 && strcmp(prio, "bulk") != 0) {
+        zl_err_set(err, "INVALID_ARGUMENT", 0, false, "org_priority must be interactive or bulk");
+        return -1;
+    }
     if (cfg->org_budget < 0 || !has_url) return 0;
     zl_budget_conf *bc = calloc(1, sizeof *bc);
-    if (!bc || !(bc->url = zl_strdup0(cfg->redis_url)) || (cfg->ca_file && !(bc->ca_file = zl_strdup0(cfg->ca_file)))) {
+    if (!bc || !(bc->url = zl_strdup0(cfg->redis_url)) || (cfg->ca_file && !(bc->ca_file = zl_strdup0(cfg->ca_file))) ||
+        !(bc->warned = calloc(1, sizeof *bc->warned))) {
         zl_budget_conf_free(bc);
         zl_err_set(err, "INTERNAL", 0, false, "out of memory");
         return -1;
@@ -49,6 +57,7 @@ int zl_budget_conf_new(const zl_config *cfg, const char *org_key, zl_budget_conf
     bc->connect_ms = cfg->connect_timeout_ms < 2000 ? cfg->connect_timeout_ms : 2000;
     bc->io_ms = cfg->timeout_ms < 2000 ? cfg->timeout_ms : 2000;
     bc->call_ms = cfg->timeout_ms;
+    bc->calls_bulk = strcmp(prio, "bulk") == 0;
     *out = bc;
     return 0;
 }
@@ -57,10 +66,11 @@ void zl_budget_conf_free(zl_budget_conf *bc) {
     if (!bc) return;
     free(bc->url);
     free(bc->ca_file);
+    free((void *)bc->warned);
     free(bc);
 }
 
-zl_budget *zl_budget_new(const zl_budget_conf *bc, bool interactive, int cap) {
+zl_budget *zl_budget_new(const zl_budget_conf *bc, bool interactive, bool blocking, int cap) {
     zl_budget *b = calloc(1, sizeof *b);
     if (!b) return NULL;
     char why[200];
@@ -79,7 +89,8 @@ zl_budget *zl_budget_new(const zl_budget_conf *bc, bool interactive, int cap) {
     b->interactive = interactive;
     /* a bulk engine renews its lease while it works; a call made one at a time holds its slot
        through one blocking request, which may last the client's whole timeout */
-    b->lease_ms = interactive && bc->call_ms > ZL_BUDGET_LEASE_MS ? bc->call_ms : ZL_BUDGET_LEASE_MS;
+    b->lease_ms = blocking && bc->call_ms > ZL_BUDGET_LEASE_MS ? bc->call_ms : ZL_BUDGET_LEASE_MS;
+    b->warned = bc->warned;
     b->cap = cap < 1 ? 1 : cap;
     b->limit_given = bc->limit;
     b->reserve = bc->reserve;
@@ -90,7 +101,7 @@ zl_budget *zl_budget_new(const zl_budget_conf *bc, bool interactive, int cap) {
 }
 
 static void fail(zl_budget *b, const char *why) {
-    if (!b->broken)
+    if (!b->broken && atomic_exchange(b->warned, 1) == 0)
         fprintf(stderr, "zlock: warning: fleet budget unusable (%s); this process keeps its own concurrency window\n", why);
     b->broken = true;
     b->info.usable = false;

@@ -28,7 +28,9 @@ typedef struct zl_budget_conf {
     double reserve;            /* 0..0.9 */
     char *ca_file;
     long connect_ms, io_ms;
-    long call_ms;              /* the client's request timeout: an interactive holder's lease */
+    long call_ms;              /* the client's request timeout: a blocking holder's lease */
+    bool calls_bulk;           /* org_priority "bulk": one-at-a-time calls are bulk work */
+    _Atomic int *warned;       /* one warning per client when Redis fails (every holder) */
 } zl_budget_conf;
 
 /* A slot a request went out with. seq 0: none (no budget, or sent without one). */
@@ -49,8 +51,10 @@ typedef struct zl_budget zl_budget;
 int  zl_budget_conf_new(const zl_config *cfg, const char *org_key, zl_budget_conf **out, zl_error *err);
 void zl_budget_conf_free(zl_budget_conf *bc);
 
-/* A holder (NULL when out of memory). cap: the most slots it may hold. */
-zl_budget *zl_budget_new(const zl_budget_conf *bc, bool interactive, int cap);
+/* A holder (NULL when out of memory). cap: the most slots it may hold; blocking: its calls
+ * hold their slot through one blocking request (its lease is then the client's timeout, as it
+ * cannot renew it meanwhile). */
+zl_budget *zl_budget_new(const zl_budget_conf *bc, bool interactive, bool blocking, int cap);
 /* Gives back what was queued (zl_budget_give) and asks for `more` slots: the number granted
  * (0..more; tickets in out), or -1 when the budget is unusable. */
 int  zl_budget_take(zl_budget *b, int more, zl_budget_ticket *out);

@@ -44,7 +44,7 @@ zl_budget_ticket zl_client_slot_take(zl_client *c) {
     bool waited = false;
     for (;;) {
         pthread_mutex_lock(&c->fleet_mu);
-        if (!c->fleet) c->fleet = zl_budget_new(c->budget, true, ZL_BUDGET_INTERACTIVE_CAP);
+        if (!c->fleet) c->fleet = zl_budget_new(c->budget, !c->budget->calls_bulk, true, ZL_BUDGET_INTERACTIVE_CAP);
         int got = c->fleet ? zl_budget_take(c->fleet, 1, &t) : -1;
         pthread_mutex_unlock(&c->fleet_mu);
         int64_t now = zl_client_mono(c);

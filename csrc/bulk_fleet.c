@@ -10,7 +10,7 @@ int zl_bulk_fleet_open(zl_bulk *b) {
     const zl_budget_conf *bc = zl_client_budget(b->c);
     if (!bc) return 0;
     b->fleet.spare = malloc((size_t)b->o.concurrency * sizeof *b->fleet.spare);
-    b->fleet.h = b->fleet.spare ? zl_budget_new(bc, false, b->o.concurrency) : NULL;
+    b->fleet.h = b->fleet.spare ? zl_budget_new(bc, false, false, b->o.concurrency) : NULL;
     if (!b->fleet.h) {
         free(b->fleet.spare);
         b->fleet.spare = NULL;

@@ -185,6 +185,8 @@ typedef struct zl_config {
     int         org_limit;        /* the org's in-flight limit; 0 = learned */
     double      org_reserve;      /* share of the limit bulk work leaves to calls made one at a time (0.2) */
     const char *org_id;           /* names the org's budget; default: accounts domain and client id */
+    const char *org_priority;     /* "interactive" (default): calls made one at a time go first;
+                                     "bulk": they are part of bulk work (a policy run's selection) */
     /* Transport (libcurl). */
     long   connect_timeout_ms;
     long   timeout_ms;            /* whole request */

@@ -65,6 +65,7 @@ void zlb_read_config(lua_State *L, zl_config *cfg_out) {
     cfg.org_limit = (int)setting(L, "org_limit", cfg.org_limit);
     cfg.org_reserve = setting(L, "org_reserve", cfg.org_reserve);
     cfg.org_id = opt_str(L, 1, "org_id");
+    cfg.org_priority = opt_str(L, 1, "org_priority");
     cfg.ca_file = opt_str(L, 1, "ca_file");
     cfg.user_agent = opt_str(L, 1, "user_agent");
     cfg.proxy = opt_str(L, 1, "proxy");

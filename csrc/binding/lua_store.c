@@ -5,7 +5,7 @@
  *   client:learn_api_domain(domain) -> true | nil, why (ignored when api_domain is fixed)
  * and what a fleet budget holder written in Lua needs to run the core's script (budget.h):
  *   core.budget() -> { script, lease_ms, heartbeat_ms, initial, decrease, probe }
- *   client:budget() -> { key, limit, reserve } | nil (no budget: no redis_url, or org_budget off)
+ *   client:budget() -> { key, limit, reserve, class ("i", or "b" with org_priority bulk) } | nil (no budget: no redis_url, or org_budget off)
  *   core.budget_signal(status, errcode, credits) -> what to give a slot back with */
 #include <string.h>
 #include "lua_binding.h"
@@ -91,6 +91,8 @@ int zlb_client_budget(lua_State *L) {
     lua_setfield(L, -2, "limit");
     lua_pushnumber(L, bc->reserve);
     lua_setfield(L, -2, "reserve");
+    lua_pushstring(L, bc->calls_bulk ? "b" : "i");
+    lua_setfield(L, -2, "class");
     return 1;
 }
 

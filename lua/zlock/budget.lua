@@ -1,8 +1,8 @@
 --- The fleet budget for transports driven from Lua (nginx, HAProxy): the C core's own script
 -- and rules (`core.budget()`, csrc/budget_script.c) run over the host's Redis client, so
 -- nginx workers take their in-flight slots from the same org-wide budget as `zlock run`
--- processes and libcurl clients. A call made here is interactive: it goes ahead of bulk runs,
--- which leave it a reserve.
+-- processes and libcurl clients. A call made here is interactive (unless the client's
+-- `org_priority` is `"bulk"`): it goes ahead of bulk runs, which leave it a reserve.
 --
 -- A transport offers Redis with `t:budget_redis(url)`, returning an object whose
 -- `r:cmd(...)` sends one command and returns its reply, or `nil, message` (a Redis error
@@ -20,7 +20,7 @@ H.__index = H
 local SCRIPT   -- core.budget(), read once
 
 --- A holder of the budget for one client.
--- @tparam table conf the client's `core:budget()` (`key`, `limit`, `reserve`)
+-- @tparam table conf the client's `core:budget()` (`key`, `limit`, `reserve`, `class`)
 -- @param redis the transport's Redis client (`cmd`)
 -- @tparam table env `now()` (s), `sleep(s)`, `warn(msg)`, `id` (unique per process or
 --   worker), `timeout` (s: the longest a call may wait for a slot, and its lease)
@@ -40,7 +40,7 @@ end
 
 -- Runs the script: its reply (an array), or nil after a failure.
 function H:_eval(more, gives)
-  local args = { "EVALSHA", "", 3, self.keys[1], self.keys[2], self.keys[3], self.env.id, "i", more,
+  local args = { "EVALSHA", "", 3, self.keys[1], self.keys[2], self.keys[3], self.env.id, self.conf.class or "i", more,
     self.lease, self.conf.limit, 64, self.conf.reserve, SCRIPT.initial, SCRIPT.decrease, SCRIPT.probe }
   for _, g in ipairs(gives or {}) do
     args[#args + 1] = g[1]; args[#args + 1] = g[2]; args[#args + 1] = g[3]

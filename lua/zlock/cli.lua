@@ -258,7 +258,7 @@ end
 
 -- ------------------------------------------------------------------ main
 
-local function client(opts)
+local function client(opts, extra)
   local zlock = require "zlock"
   require("zlock.select").install(zlock.Client)
   require("zlock.bulk").install(zlock.Client)
@@ -267,6 +267,7 @@ local function client(opts)
   p = p or {}
   p.api_domain, p.dc, p.env = opts.api_domain or p.api_domain, opts.dc or p.dc, opts.env or p.env
   p.log, p.proxy = opts.verbose and "debug" or nil, opts.proxy
+  for k, v in pairs(extra or {}) do p[k] = v end
   return zlock.new(zlock.env_options(p))
 end
 

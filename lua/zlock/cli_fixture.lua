@@ -184,7 +184,9 @@ end
 -- @tparam function configured
 -- @return client, or nil and the error
 function M.client(opts, configured)
-  if not opts.rehearse then return configured(opts) end
+  -- a run's own calls (its selection) are bulk work: they do not make its engine keep the
+  -- fleet budget's reserve for interactive calls
+  if not opts.rehearse then return configured(opts, { org_priority = "bulk" }) end
   local ok, emu = pcall(require("zlock.testing").emulator, { seed = opts.rehearse })
   if not ok then return nil, (tostring(emu):gsub("^[^:]*:%d+: ", "")) end
   local c = emu:client()

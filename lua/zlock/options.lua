@@ -55,6 +55,9 @@ local SECTIONS = {
     { name = "org_reserve", type = "number", unit = "share", c = "org_reserve", layer = "client",
       doc = "share of the limit bulk work leaves to calls made one at a time while some were seen in the "
         .. "last 30 s (env `ZLOCK_ORG_RESERVE`)" },
+    { name = "org_priority", type = "enum", values = { "interactive", "bulk" }, layer = "client",
+      doc = "`interactive`: calls made one at a time go ahead of bulk runs (a webhook); `bulk`: they are "
+        .. "part of bulk work (`zlock run` sets it: a policy's selection)" },
     { name = "org_id", type = "string", layer = "client",
       doc = "names the org's budget (unset: accounts domain and client id; env `ZLOCK_ORG_ID`)" },
     { name = "timeout", type = "number", unit = "s", c = "timeout_ms", scale = 1000, layer = "transport",
