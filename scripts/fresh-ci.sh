@@ -13,6 +13,9 @@ cleanup() { umount -R "$root/dev" "$root/proc" "$root/sys" 2>/dev/null || true; 
 trap cleanup EXIT
 
 [ -x "$root/bin/bash" ] || debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian >&2
+# mktemp -d makes the directory 0700: as the chroot's "/" it would keep every dropped-privilege
+# user (Apache's www-data) out of every path
+chmod 755 "$root"
 cat > "$root/etc/apt/sources.list" <<'SRC'
 deb http://deb.debian.org/debian bookworm main
 deb http://deb.debian.org/debian bookworm-updates main
