@@ -1,4 +1,4 @@
--- Issue 4's scale scenarios, through the bulk runner on the C engine, against zlock-emu over real
+-- The bulk engine's scale scenarios, through the bulk runner on the C engine, against zlock-emu over real
 -- sockets: an org at its concurrency limit, a limit the client is not told, and a faulty server
 -- with short-lived tokens. Each checks the emulator's final state lock by lock.
 local S = require "bulk.support"
