@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The core's performance figures against bare libcurl (measurements, not tests): builds the emulator, the module for
-# $ZLOCK_LUA (default lua5.4) and the plain libcurl peer, then runs bench/core_bench.lua.
+# The core's performance figures against bare libcurl (measurements, not tests): builds the
+# emulator, the module for $ZLOCK_LUA (default lua5.4) and the plain libcurl peer, then runs
+# bench/core_bench.lua.
 #   bench/core_bench.sh                 # N=1000 ROUNDS=3
 #   ZLOCK_LUA=luajit N=2000 bench/core_bench.sh
 set -euo pipefail
