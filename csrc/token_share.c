@@ -2,7 +2,9 @@
  * token another process stored, else take the store's refresh lock (and look once more);
  * after it, save the new token for all and release the lock. Blocking (bounded by the
  * client's timeouts). A store that fails is dropped for the client's life with one warning
- * on stderr: calls go on with a per-process token. */
+ * on stderr: calls go on with a per-process token. zl_client_store_token saves a token minted
+ * outside the refresh flow (a grant code's exchange) the same way; its failure is the caller's
+ * to report. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +78,65 @@ double zl_client_stored_token_expiry(zl_client *c) {
 
 const char *zl_client_token_store(const zl_client *c) {
     return c->share ? c->share->store->name : "none";
+}
+
+int zl_client_store_token(zl_client *c, const char *token, double expires_at, const char *api_domain,
+                          zl_error *err) {
+    if (!zl_token_ok(token)) {
+        zl_err_set(err, "INVALID_ARGUMENT", 0, false, "access token is empty or holds control characters");
+        return -1;
+    }
+    if (strlen(token) >= ZL_STORED_TOKEN_MAX) {
+        zl_err_set(err, "INVALID_ARGUMENT", 0, false, "access token is longer than a token store holds (%d bytes)",
+                   ZL_STORED_TOKEN_MAX - 1);
+        return -1;
+    }
+    if (!(expires_at >= 0 && expires_at < 1e11)) {   /* NaN, infinities, negatives */
+        zl_err_set(err, "INVALID_ARGUMENT", 0, false, "expires_at must be Unix seconds (0: unknown)");
+        return -1;
+    }
+    if (api_domain && *api_domain) {   /* checked even when fixed: bad input is refused, not ignored */
+        const char *why = NULL;
+        char *norm = zl_url_normalize(api_domain, &why);
+        bool too_long = norm && strlen(norm) >= ZL_STORED_DOMAIN_MAX;
+        if (!norm || too_long) {
+            zl_err_set(err, "INVALID_ARGUMENT", 0, false, "api_domain %s", too_long ? "is too long" : why);
+            free(norm);
+            return -1;
+        }
+        free(norm);
+        if (zl_client_learn_api_domain(c, api_domain, &why)) {   /* the domain rule */
+            zl_err_set(err, "INTERNAL", 0, false, "out of memory");
+            return -1;
+        }
+    }
+    if (zl_client_set_token(c, token, expires_at)) {
+        zl_err_set(err, "INTERNAL", 0, false, "out of memory");
+        return -1;
+    }
+    zl_token_share *sh = c->share;
+    if (!sh || !sh->store) return 0;
+    zl_stored_token t = {0};
+    strcpy(t.token, token);
+    t.expires_at = expires_at;
+    pthread_mutex_lock(&c->mu);
+    if (!c->api_domain_fixed && strlen(c->api_domain) < sizeof t.api_domain) strcpy(t.api_domain, c->api_domain);
+    pthread_mutex_unlock(&c->mu);
+    /* Under the refresh lock, as a refresh saves: a process whose refresh of this key began before
+     * the save waits for the lock, looks once more and takes this token instead of minting. A
+     * lock still held after the wait is a holder that outlived it: saved without, as a refresh
+     * goes on without it. A call of this client mid-refresh already holds it. */
+    char why[200] = "";
+    long ms = c->net.connect_timeout_ms + c->net.timeout_ms;
+    int locked = sh->locked_by ? 0 : sh->store->lock(sh->store, ms, ms, why, sizeof why);
+    int saved = locked < 0 ? -1 : sh->store->save(sh->store, &t, why, sizeof why);
+    if (locked > 0) sh->store->unlock(sh->store);
+    if (saved) {
+        zl_err_set(err, "TRANSPORT", 0, false, "%s token store: %s: %s", sh->store->name,
+                   locked < 0 ? "lock" : "save", why);
+        return -1;
+    }
+    return 1;
 }
 
 /* The store failed: say so once, and go on without it. */

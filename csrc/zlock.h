@@ -347,6 +347,20 @@ const char *zl_client_token_store(const zl_client *c);
 /* Expiry (Unix seconds; 0 unknown) of the token the client's store holds; -1 when none.
  * Adopts the entry's API domain as a stored token would (the domain rule). */
 double zl_client_stored_token_expiry(zl_client *c);
+/* Installs an access token obtained outside the refresh flow (the access token of
+ * zl_auth_exchange_code's grant) as a refresh would, and saves it in the client's token store
+ * under the client's key, for every process and host sharing it: their next call mints nothing.
+ * expires_at: Unix seconds on this host's clock (0: unknown). api_domain (NULL or "": none) is
+ * adopted by the domain rule (ignored when the client's api_domain is fixed by api_domain or a
+ * non-production env; then the entry names no domain, as a refresh's would). Blocking: takes the
+ * store's refresh lock (waiting at most connect_timeout + timeout) like a refresh. Call it before
+ * the client's calls, or from the thread that drives them.
+ * Returns 1 when saved, 0 when the client has no store (token_store "none", no cache directory,
+ * no refresh flow; the token is still installed), -1 and *err: INVALID_ARGUMENT (an empty token,
+ * control characters, too long, a bad expiry or domain; nothing installed) or TRANSPORT (the
+ * store failed: its name and why, never a secret; the token is installed, the store kept). */
+int zl_client_store_token(zl_client *c, const char *token, double expires_at, const char *api_domain,
+                          zl_error *err);
 /* Ends the call now with `code` (e.g. "CANCELLED") and message. */
 void zl_call_cancel(zl_call *call, const char *code, const char *message);
 

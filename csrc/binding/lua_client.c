@@ -7,6 +7,8 @@
  *        crossing; returns early only for a backoff, so on_retry runs in plain Lua)
  *   :request(method, path, params, body, idempotent(-1|0|1)) -> call | nil, err
  *   :set_token(token, expires_at)   :token() -> token, expires_at   :info() -> table
+ *   :store_token(token, expires_at, api_domain) -> "file" | "redis" (saved) | false (no store)
+ *        | nil, err: zl_client_store_token (for `zlock auth`: the exchange's access token)
  *   :token_store_key() -> hex key of this client's token store entry (lua_store.c)
  *   :learn_api_domain(domain) -> true | nil, why: the domain rule for a domain a store named
  *   :close() (idempotent; also __gc and, on 5.4, __close)
@@ -169,6 +171,27 @@ static int l_set_token(lua_State *L) {
     return 0;
 }
 
+static int l_store_token(lua_State *L) {
+    zlb_client *u = check_client(L);
+    size_t n, dn = 0;
+    const char *t = luaL_checklstring(L, 2, &n);
+    double exp = (double)luaL_optnumber(L, 3, 0);
+    const char *dom = luaL_optlstring(L, 4, NULL, &dn);
+    zl_error err = {0};
+    if (strlen(t) != n || (dom && strlen(dom) != dn))   /* a NUL would cut the value short */
+        zl_err_set(&err, "INVALID_ARGUMENT", 0, false, "%s holds control characters",
+                   strlen(t) != n ? "access token" : "api_domain");
+    int rc = err.code[0] ? -1 : zl_client_store_token(u->c, t, exp, dom, &err);
+    if (rc < 0) {
+        int k = zlb_fail(L, &err);
+        zl_error_clear(&err);
+        return k;
+    }
+    if (rc > 0) lua_pushstring(L, zl_client_token_store(u->c));
+    else lua_pushboolean(L, 0);
+    return 1;
+}
+
 static int l_token(lua_State *L) {
     zlb_client *u = check_client(L);
     double exp = 0;
@@ -230,8 +253,9 @@ static int l_tostring(lua_State *L) {
 void zlb_client_register(lua_State *L) {
     static const luaL_Reg methods[] = {
         { "call", l_call }, { "run", l_run }, { "request", l_request }, { "set_token", l_set_token },
-        { "token", l_token }, { "token_store_key", zlb_token_store_key }, { "budget", zlb_client_budget },
-        { "learn_api_domain", zlb_learn_api_domain }, { "info", l_info }, { "close", l_close }, { NULL, NULL }
+        { "store_token", l_store_token }, { "token", l_token }, { "token_store_key", zlb_token_store_key },
+        { "budget", zlb_client_budget }, { "learn_api_domain", zlb_learn_api_domain }, { "info", l_info },
+        { "close", l_close }, { NULL, NULL }
     };
     static const luaL_Reg meta[] = {
         { "__gc", l_close }, { "__close", l_close }, { "__tostring", l_tostring }, { NULL, NULL }

@@ -8,7 +8,9 @@
 --
 -- The client id and secret default to `ZOHO_CLIENT_ID` / `ZOHO_CLIENT_SECRET`; without
 -- `--code` the grant code is read from the first line of standard input (so it stays out of
--- the shell history). The profile defaults to `ZLOCK_PROFILE`, else `default`.
+-- the shell history). The profile defaults to `ZLOCK_PROFILE`, else `default`. The access token
+-- the exchange returned goes into the token store the profile's clients use, under their key,
+-- so their first call mints nothing (a store that fails: one warning line, auth still succeeds).
 -- @module zlock.cli_auth
 local credentials = require "zlock.credentials"
 local cjson = require "cjson.safe"
@@ -25,7 +27,10 @@ auth         exchanges a self client's grant code (api-console.zoho.com: Self Cl
              with the client id and secret, as profile NAME (default: ZLOCK_PROFILE, else
              "default") in ~/.config/zlock/credentials (0600). The code is read from
              standard input when --code is not given; id and secret default to
-             ZOHO_CLIENT_ID / ZOHO_CLIENT_SECRET.
+             ZOHO_CLIENT_ID / ZOHO_CLIENT_SECRET. The access token the exchange returned
+             is cached in the token store the profile's calls use (the file store,
+             ZLOCK_REDIS_URL's Redis, none with ZLOCK_TOKEN_STORE=none), so the first
+             call mints no token.
 auth status  shows the profile, data centre, environment, domains, token store and the
              cached access token's expiry in use. Never a secret.
 ]]
@@ -88,6 +93,35 @@ local function env(name)
   return v
 end
 
+-- The exchange's access token put where the profile's clients look for it: the token store
+-- they use (built the way `zlock --profile NAME get` builds its client), under their key, so
+-- their first call mints nothing. Returns the store's name, false when they use none, or nil
+-- and why (never a secret).
+local function cache_token(profile, g, minted_at)
+  if not g.access_token then return nil, "the exchange returned no access token" end
+  local p, perr = credentials.profile(profile)
+  if not p then return nil, perr or "the saved profile cannot be read" end
+  local zlock = require "zlock"
+  local c, err = zlock.new(zlock.env_options(p))
+  if not c then return nil, tostring(err) end
+  local expires_at = (tonumber(g.expires_in) or 0) > 0 and minted_at + g.expires_in or 0
+  local ok, stored, serr = pcall(c._core.store_token, c._core, g.access_token, expires_at, g.api_domain)
+  c:close()
+  if not ok then return nil, tostring(stored) end
+  if stored == nil then return nil, tostring(require("zlock.error").new(serr)) end
+  return stored
+end
+
+-- A store that fails does not fail auth (the profile is saved): one line on stderr, as it
+-- costs a token later.
+local function seed(profile, g, minted_at)
+  local ok, stored, why = pcall(cache_token, profile, g, minted_at)
+  if ok and stored ~= nil then return end
+  local msg = tostring(ok and why or stored):gsub("%c+", " ")
+  io.stderr:write("zlock: auth: warning: the access token was not cached (", msg,
+    "); the first call will mint another\n")
+end
+
 local function login(o)
   local id = o.client_id or env("ZOHO_CLIENT_ID")
   local secret = o.client_secret or env("ZOHO_CLIENT_SECRET")
@@ -103,6 +137,7 @@ local function login(o)
     accounts_domain = o.accounts_domain or env("ZOHO_ACCOUNTS_DOMAIN"), api_domain = o.api_domain,
     client_id = id, client_secret = secret }
   local core = require "zlock.core"
+  local minted_at = os.time()   -- before the request: the expiry errs early, never late
   local g, err = core.exchange_code(values, code)
   if not g then
     io.stderr:write("zlock: auth failed: ", tostring(require("zlock.error").new(err)), "\n")
@@ -113,6 +148,7 @@ local function login(o)
   if not path then io.stderr:write("zlock: auth: cannot save the profile: ", werr, "\n"); return 1 end
   local where = values.env and values.env ~= "production" and (" " .. values.env) or ""
   io.stdout:write(("saved profile %s (dc %s%s) to %s\n"):format(profile, values.dc or "us", where, path))
+  seed(profile, g, minted_at)
   return 0
 end
 

@@ -1,6 +1,6 @@
 -- `zlock auth`: a grant code exchanged against zlock-emu's token endpoint, saved as a profile
 -- (0600 in 0700), then `zlock --profile NAME get` works with nothing else set; `auth status`
--- shows no secret.
+-- shows no secret. (auth_store_spec.lua: the exchange's access token cached for the profile.)
 local emu = require "helpers.emu"
 local procs = require "helpers.procs"
 
@@ -55,7 +55,7 @@ describe("zlock auth", function()
     assert.matches("eu / sandbox", out)
     assert.matches("https://sandbox%.zohoapis%.eu", out)   -- the domain rule: env wins
     assert.matches("token store%s+file", out)
-    assert.matches("none cached", out)
+    assert.matches("access token%s+[%d-]+ [%d:]+ UTC %(in %d+ min%)", out)   -- the exchange's, cached by auth
     for _, s in ipairs{ emu.CLIENT_SECRET, emu.REFRESH_TOKEN, emu.CLIENT_ID } do
       assert.falsy(out:find(s, 1, true), "status shows a secret")
     end
