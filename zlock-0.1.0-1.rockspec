@@ -82,6 +82,7 @@ build = {
       ["zlock.config"] = "lua/zlock/config.lua",
       ["zlock.config_plan"] = "lua/zlock/config_plan.lua",
       ["zlock.cqueues"] = "lua/zlock/cqueues.lua",
+      ["zlock.cqueues_redis"] = "lua/zlock/cqueues_redis.lua",
       ["zlock.engine"] = "lua/zlock/engine.lua",
       ["zlock.credentials"] = "lua/zlock/credentials.lua",
       ["zlock.engine_multi"] = "lua/zlock/engine_multi.lua",

@@ -1,8 +1,9 @@
---- The fleet budget for transports driven from Lua (nginx, HAProxy): the C core's own script
--- and rules (`core.budget()`, csrc/budget_script.c) run over the host's Redis client, so
--- nginx workers take their in-flight slots from the same org-wide budget as `zlock run`
--- processes and libcurl clients. A call made here is interactive (unless the client's
--- `org_priority` is `"bulk"`): it goes ahead of bulk runs, which leave it a reserve.
+--- The fleet budget for transports driven from Lua (nginx, HAProxy, cqueues): the C core's own
+-- script and rules (`core.budget()`, csrc/budget_script.c) run over the host's Redis client, so
+-- nginx workers, HAProxy states and cqueues servers take their in-flight slots from the same
+-- org-wide budget as `zlock run` processes and libcurl clients. A call made here is interactive
+-- (unless the client's `org_priority` is `"bulk"`): it goes ahead of bulk runs, which leave it
+-- a reserve.
 --
 -- A transport offers Redis with `t:budget_redis(url)`, returning an object whose
 -- `r:cmd(...)` sends one command and returns its reply, or `nil, message` (a Redis error

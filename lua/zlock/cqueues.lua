@@ -11,10 +11,18 @@
 --   (`ca_file` adds a bundle); plain http only to loopback (the core refuses the rest).
 -- * The request is never re-sent by this transport: redirects are not followed, and lua-http
 --   retries nothing on its own.
+-- * Access tokens and the fleet budget: with `redis_url` (or `ZLOCK_REDIS_URL`), token
+--   refreshes go through the Redis token store and every API request takes a slot of the org's
+--   budget (`zlock.budget`), shared with every zlock process and host on that Redis, over
+--   cqueues sockets (`zlock.cqueues_redis`: they yield too). Without it each client refreshes
+--   its own token and takes no slot. `token_store = "none"` keeps tokens out of Redis,
+--   `org_budget = false` the budget. Redis failing: one warning on stderr for each, then the
+--   client's own token, calls without slots.
 -- * Needs `lua-http` (Debian: `lua-http`, for Lua 5.1 to 5.3 and LuaJIT; elsewhere
 --   `luarocks install http`), which brings cqueues and luaossl.
 -- @module zlock.cqueues
 local options = require "zlock.options"
+local token_store = require "zlock.token_store"
 
 local M = {}
 
@@ -34,10 +42,14 @@ function M.usable()
   return (pcall(require, "http.request"))
 end
 
+local send_token
+
 --- Creates the transport.
 -- @tparam[opt] table opts `zlock.new`'s options (checked; defaults: `zlock.options`); read here:
---   `timeout`, `max_response_bytes`, `ca_file`, `user_agent`
--- @return the transport
+--   `timeout`, `connect_timeout`, `max_response_bytes`, `ca_file`, `user_agent`, `redis_url`
+--   (tokens and the fleet budget through Redis), `token_store` (`"none"`: no tokens in
+--   Redis), `refresh_lock_ttl`
+-- @return the transport; raises `bad argument` without lua-http or for a `redis_url` it cannot use
 function M.new(opts)
   opts = opts or {}
   local ok, request = pcall(require, "http.request")
@@ -46,6 +58,7 @@ function M.new(opts)
   end
   local self = setmetatable({
     request = request, cqueues = require("cqueues"),
+    timeout_ms = options.ms(opts, "timeout"),
     timeout = options.ms(opts, "timeout") / 1000,
     max_response_bytes = opts.max_response_bytes or options.default("new", "max_response_bytes"),
     user_agent = opts.user_agent or options.default("new", "user_agent"),
@@ -55,6 +68,17 @@ function M.new(opts)
     local ctx = require("http.tls").new_client_context()
     ctx:getStore():add(opts.ca_file)
     self.ctx = ctx
+  end
+  if opts.redis_url ~= nil then
+    local link, err = require("zlock.cqueues_redis").new(opts.redis_url, { timeout_ms = self.timeout_ms,
+      connect_timeout_ms = options.ms(opts, "connect_timeout"), ca_file = opts.ca_file })
+    if not link then error("bad argument #1 to 'new' (" .. err .. ")", 4) end
+    self.link = link   -- the fleet budget's (zlock.budget), unless org_budget = false
+    if opts.token_store ~= "none" then   -- "none": the user's opt-out
+      self.send_token = send_token
+      -- the lock must outlive one refresh request (its timeout), or a second process would start one
+      self.lock_ttl = opts.refresh_lock_ttl or (self.timeout_ms / 1000 + 5)
+    end
   end
   return self
 end
@@ -110,6 +134,54 @@ end
 --- Another coroutine of this client refreshes the token: yield a moment, then step again.
 function Transport:wait_token()
   self.cqueues.sleep(0.005)
+end
+
+-- This process's id (Linux: /proc/self/stat; else luaposix; else none).
+local function pid()
+  local f = io.open("/proc/self/stat")
+  local id = f and f:read("*l"):match("^%d+")
+  if f then f:close() end
+  if id then return id end
+  local ok, unistd = pcall(require, "posix.unistd")
+  return ok and type(unistd) == "table" and unistd.getpid and tostring(unistd.getpid()) or "?"
+end
+
+-- A name for this process and transport, unique among the holders of one Redis.
+function Transport:holder(sep)
+  if not self.holder_name then
+    self.holder_name = table.concat({ pid(), tostring(self):match("0x%x+") or tostring(math.random(2 ^ 30)),
+      ("%.6f"):format(require("zlock.cqueues_redis").now()) }, sep)
+  end
+  return self.holder_name
+end
+
+-- A Redis slower than this is worse than none for the budget (as in the C core): the calls
+-- then go on without slots.
+local BUDGET_REDIS_MS = 2000
+
+--- Redis for the fleet budget (`zlock.budget`): a client of `redis_url` over cqueues sockets
+-- (this transport's pool; connect and each reply at most 2 s), and a name unique to this
+-- process and transport.
+-- @return the Redis client and the holder name, or nil without `redis_url`
+function Transport:budget_redis()
+  if not self.link then return nil end
+  return self.link:client{ timeout_ms = BUDGET_REDIS_MS, connect_timeout_ms = BUDGET_REDIS_MS },
+    "cqueues:" .. self:holder(":")
+end
+
+--- Writes a warning on stderr, one line (the token store's and the fleet budget's, when Redis
+-- fails; they name `host:port`, never the password).
+-- @tparam string msg
+function Transport:warn(msg) -- luacheck: no self
+  io.stderr:write("zlock: warning: ", (tostring(msg):gsub("[\r\n]+", " ")), "\n")
+end
+
+-- Satisfies a token-request step through Redis (with `redis_url` only): reuses a token another
+-- process stored, or refreshes, one process at a time (`zlock.token_store.refresh`).
+function send_token(self, call, step, core_client)
+  if not self.store then self.store = self.link:store(core_client:token_store_key(), self:holder("-")) end
+  token_store.refresh(self.store, call, step, core_client, function(s) return self:send(s) end,
+    require("zlock.cqueues_redis").env(self.lock_ttl, function(msg) self:warn(msg) end))
 end
 
 return M

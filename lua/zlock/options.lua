@@ -92,7 +92,7 @@ local SECTIONS = {
     { name = "http", type = "enum", values = { "resty", "cosocket" }, layer = "transport",
       doc = "ngx: force one HTTP client (unset: lua-resty-http when installed)" },
     { name = "refresh_lock_ttl", type = "number", unit = "s", min = 1, max = 86400, layer = "transport",
-      doc = "ngx, haproxy: the shared refresh lock's lifetime (unset: `timeout` + 5)" },
+      doc = "ngx, haproxy, cqueues: the shared refresh lock's lifetime (unset: `timeout` + 5)" },
   },
   retries = {
     { name = "max_attempts", type = "integer", c = "max_attempts", scale = 1, layer = "client",

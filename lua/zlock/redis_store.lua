@@ -1,7 +1,8 @@
 --- The Redis token store for Lua transports (a store of `zlock.token_store`): the same entries
--- as the C core's Redis store, so nginx workers, HAProxy threads, CLI processes and libcurl
--- clients on one Redis share one access token. Each host binds it to its own non-blocking
--- sockets (`zlock.ngx.redis_store`, `zlock.haproxy_token`) through `zlock.redis_client`.
+-- as the C core's Redis store, so nginx workers, HAProxy threads, cqueues servers, CLI processes
+-- and libcurl clients on one Redis share one access token. Each host binds it to its own
+-- non-blocking sockets (`zlock.ngx.redis_store`, `zlock.haproxy_token`, `zlock.cqueues_redis`)
+-- through `zlock.redis_client`.
 --
 -- Entries (per `client:token_store_key()`, a SHA-256 of accounts domain, client id and refresh
 -- token): `zlock:token:<key>` = `"<api_domain>\n<access token>"` expiring with the token (PX),

@@ -1,4 +1,4 @@
---- Token stores for transports written in Lua (nginx, HAProxy): the same contract as the C core's
+--- Token stores for transports written in Lua (nginx, HAProxy, cqueues): the same contract as the C core's
 -- (csrc/token_store.h), so a token minted by a CLI process, a libcurl client or an nginx
 -- worker is one token for all of them.
 --

@@ -33,8 +33,8 @@
 --   own after a lost reply (HAProxy 2.6's does); the core then reconciles the answers a second
 --   copy would get.
 -- * `t:prepare(core_client)`, `t:send_token(call, step, core_client)` (optional): share the
---   access token outside the process (see `zlock.ngx.token`, `zlock.haproxy_token`: both run
---   `zlock.token_store.refresh` over a store).
+--   access token outside the process (see `zlock.ngx.token`, `zlock.haproxy_token`,
+--   `zlock.cqueues_redis`: each runs `zlock.token_store.refresh` over a store).
 -- * `t:bulk_engine(client, opts)` (optional): a concurrent engine for `c:bulk{}` on your host's
 --   threads; without it a bulk run calls one item at a time through `send`.
 -- * `t:budget_redis()` (optional): Redis for the org's fleet budget (`zlock.budget`): returns
