@@ -53,9 +53,8 @@ int zl_budget_conf_new(const zl_config *cfg, const char *org_key, zl_budget_conf
     snprintf(bc->key, sizeof bc->key, "zlock:budget:{%.64s}", org_key);
     bc->limit = cfg->org_limit;
     bc->reserve = cfg->org_reserve;
-    /* a Redis slower than this is worse than none: the holder falls back to its own window */
-    bc->connect_ms = cfg->connect_timeout_ms < 2000 ? cfg->connect_timeout_ms : 2000;
-    bc->io_ms = cfg->timeout_ms < 2000 ? cfg->timeout_ms : 2000;
+    bc->connect_ms = cfg->connect_timeout_ms < ZL_BUDGET_REDIS_MS ? cfg->connect_timeout_ms : ZL_BUDGET_REDIS_MS;
+    bc->io_ms = cfg->timeout_ms < ZL_BUDGET_REDIS_MS ? cfg->timeout_ms : ZL_BUDGET_REDIS_MS;
     bc->call_ms = cfg->timeout_ms;
     bc->calls_bulk = strcmp(prio, "bulk") == 0;
     *out = bc;

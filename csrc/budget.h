@@ -17,6 +17,8 @@
 
 #define ZL_BUDGET_LEASE_MS 3000        /* a dead holder's slots are freed after this */
 #define ZL_BUDGET_HEARTBEAT_MS 1000    /* a live holder renews its lease this often */
+#define ZL_BUDGET_REDIS_MS 2000        /* a Redis slower than this (connect, a reply) is worse than
+                                          none: the holder falls back to its own window */
 
 extern const char zl_budget_script[];
 

@@ -4,7 +4,7 @@
  *   client:token_store_key() -> hex SHA-256 of accounts domain, client id, refresh token
  *   client:learn_api_domain(domain) -> true | nil, why (ignored when api_domain is fixed)
  * and what a fleet budget holder written in Lua needs to run the core's script (budget.h):
- *   core.budget() -> { script, lease_ms, heartbeat_ms, initial, decrease, probe }
+ *   core.budget() -> { script, lease_ms, heartbeat_ms, redis_ms, initial, decrease, probe }
  *   client:budget() -> { key, limit, reserve, class ("i", or "b" with org_priority bulk) } | nil (no budget: no redis_url, or org_budget off)
  *   core.budget_signal(status, errcode, credits) -> what to give a slot back with */
 #include <string.h>
@@ -65,13 +65,15 @@ int zlb_learn_api_domain(lua_State *L) {
 }
 
 int zlb_budget(lua_State *L) {
-    lua_createtable(L, 0, 6);
+    lua_createtable(L, 0, 7);
     lua_pushstring(L, zl_budget_script);
     lua_setfield(L, -2, "script");
     lua_pushinteger(L, ZL_BUDGET_LEASE_MS);
     lua_setfield(L, -2, "lease_ms");
     lua_pushinteger(L, ZL_BUDGET_HEARTBEAT_MS);
     lua_setfield(L, -2, "heartbeat_ms");
+    lua_pushinteger(L, ZL_BUDGET_REDIS_MS);
+    lua_setfield(L, -2, "redis_ms");
     lua_pushinteger(L, ZL_WINDOW_INITIAL);
     lua_setfield(L, -2, "initial");
     lua_pushnumber(L, ZL_WINDOW_DECREASE);

@@ -5,7 +5,7 @@
 -- (unless the client's `org_priority` is `"bulk"`): it goes ahead of bulk runs, which leave it
 -- a reserve.
 --
--- A transport offers Redis with `t:budget_redis(url)`, returning an object whose
+-- A transport offers Redis with `t:budget_redis(ms)`, returning an object whose
 -- `r:cmd(...)` sends one command and returns its reply, or `nil, message` (a Redis error
 -- reply's message starts with `redis:`). Redis that fails: one warning, then calls go on
 -- without slots (the org's own limit answers).
@@ -63,6 +63,14 @@ function H:_eval(more, gives)
     end
   end
   return nil
+end
+
+--- The longest a budget's Redis may take to connect or reply (the core's rule): a slower
+-- one is worse than none.
+-- @treturn number milliseconds
+function M.redis_ms()
+  SCRIPT = SCRIPT or core.budget()
+  return SCRIPT.redis_ms
 end
 
 --- Waits for a slot (yielding through `env.sleep`), at most `env.timeout`.

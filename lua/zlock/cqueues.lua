@@ -155,17 +155,14 @@ function Transport:holder(sep)
   return self.holder_name
 end
 
--- A Redis slower than this is worse than none for the budget (as in the C core): the calls
--- then go on without slots.
-local BUDGET_REDIS_MS = 2000
-
 --- Redis for the fleet budget (`zlock.budget`): a client of `redis_url` over cqueues sockets
--- (this transport's pool; connect and each reply at most 2 s), and a name unique to this
--- process and transport.
+-- (this transport's pool), and a name unique to this process and transport.
+-- @tparam[opt] number ms the longest a connect or a reply may take (the core's cap)
 -- @return the Redis client and the holder name, or nil without `redis_url`
-function Transport:budget_redis()
+function Transport:budget_redis(ms)
   if not self.link then return nil end
-  return self.link:client{ timeout_ms = BUDGET_REDIS_MS, connect_timeout_ms = BUDGET_REDIS_MS },
+  ms = math.min(ms or self.timeout_ms, self.timeout_ms)
+  return self.link:client{ timeout_ms = ms, connect_timeout_ms = ms },
     "cqueues:" .. self:holder(":")
 end
 
