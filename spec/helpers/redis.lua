@@ -61,6 +61,16 @@ function R:cli(...)
 end
 
 --- A self-signed certificate for localhost (its own CA) in dir: cert and key paths.
+--- The org's fleet budget in database `db`: how many slots it has granted so far (0 before any),
+-- its key (nil before any), and its holders' names (a list: empty once every slot is given back).
+function R:budget(db)
+  local key = self:cli("-n", db, "KEYS", "zlock:budget:*:s"):match("[^\r\n]+")
+  if not key then return 0, nil, {} end
+  local holders = {}
+  for h in self:cli("-n", db, "HKEYS", (key:gsub(":s$", ":h"))):gmatch("[^\r\n]+") do holders[#holders + 1] = h end
+  return tonumber(self:cli("-n", db, "HGET", key, "seq"):match("%d+")) or 0, key, holders
+end
+
 function M.make_cert(dir, name)
   local cert, key = dir .. "/" .. name .. ".crt", dir .. "/" .. name .. ".key"
   local ok = os.execute("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost" ..
