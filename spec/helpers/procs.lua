@@ -17,6 +17,15 @@ end
 
 function M.rm(dir) os.execute("rm -rf " .. q(dir)) end
 
+--- A file's whole text, or nil when it cannot be read.
+function M.slurp(path)
+  local f = io.open(path)
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
 local function env_prefix(env)
   local keys = {}
   for k in pairs(env) do keys[#keys + 1] = k end

@@ -9,13 +9,7 @@ local redis = require "helpers.redis"
 local q = procs.quote
 local CODE = "1000.zlockemu.demo-grant-code"
 
-local function slurp(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local slurp = procs.slurp
 
 describe("zlock auth caches the exchanged access token", function()
   local e, id, home, r

@@ -9,13 +9,7 @@ local zlock = require "zlock"
 
 local q = procs.quote
 
-local function slurp(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local slurp = procs.slurp
 
 describe("core client :store_token", function()
   local e, id, dir
