@@ -1,7 +1,7 @@
 # libFuzzer harnesses (included by the top Makefile; clang only).
 #   make fuzz-build           -> build/fuzz/<name>_fuzz, objects in build/fuzz/obj/
 #   make fuzz [FUZZ_TIME=60]  -> each harness for FUZZ_TIME seconds (scripts/fuzz.sh: seeds
-#                                from fuzz/corpus/<name>/, new inputs in build/fuzz/work/<name>/)
+#                                from fuzz/corpus/<name>/, new inputs in build/fuzz/found/<name>/)
 # The project's sources are built again with clang, ASan, UBSan and the fuzzer's coverage.
 FUZZ_CC     ?= clang
 FUZZ_TIME   ?= 60

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer harness (fuzz/*_fuzz.c) for SECONDS each (default 60), one TAP line
 # per harness with libFuzzer's figures: `make fuzz FUZZ_TIME=N`, and `make test` (3 s each).
-# Seeds come from fuzz/corpus/<name>/ (read only); inputs found go to build/fuzz/work/<name>/,
+# Seeds come from fuzz/corpus/<name>/ (read only); inputs found go to build/fuzz/found/<name>/,
 # a crashing input to build/fuzz/crash-<name>-*. Exit status 0 only when every harness ran
 # its time and found nothing. Needs clang (FUZZ_CC) with libFuzzer.
 set -uo pipefail
@@ -25,7 +25,7 @@ n=0; failed=0
 for src in fuzz/*_fuzz.c; do
   name=$(basename "$src" _fuzz.c)
   n=$((n + 1))
-  work="$OUT/work/$name"; log="$OUT/$name.log"
+  work="$OUT/found/$name"; log="$OUT/$name.log"
   mkdir -p "$work"
   # leaks are checked after every input; -timeout: one input may not take 10 s
   "$OUT/${name}_fuzz" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 \
