@@ -80,6 +80,22 @@ const char *zl_client_token_store(const zl_client *c) {
     return c->share ? c->share->store->name : "none";
 }
 
+/* The client's current token as a store entry: false when it has none worth sharing (none,
+ * known invalid, a failed refresh, or too long for an entry). A fixed domain is not shared. */
+static bool entry_of(zl_client *c, zl_stored_token *t) {
+    memset(t, 0, sizeof *t);
+    pthread_mutex_lock(&c->mu);
+    bool fresh = c->token && !c->token_invalid && c->refresh_failed == false &&
+                 strlen(c->token) < sizeof t->token && strlen(c->api_domain) < sizeof t->api_domain;
+    if (fresh) {
+        strcpy(t->token, c->token);
+        t->expires_at = c->token_expires_at;
+        if (!c->api_domain_fixed) strcpy(t->api_domain, c->api_domain);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return fresh;
+}
+
 int zl_client_store_token(zl_client *c, const char *token, double expires_at, const char *api_domain,
                           zl_error *err) {
     if (!zl_token_ok(token)) {
@@ -116,12 +132,11 @@ int zl_client_store_token(zl_client *c, const char *token, double expires_at, co
     }
     zl_token_share *sh = c->share;
     if (!sh || !sh->store) return 0;
-    zl_stored_token t = {0};
-    strcpy(t.token, token);
-    t.expires_at = expires_at;
-    pthread_mutex_lock(&c->mu);
-    if (!c->api_domain_fixed && strlen(c->api_domain) < sizeof t.api_domain) strcpy(t.api_domain, c->api_domain);
-    pthread_mutex_unlock(&c->mu);
+    zl_stored_token t;
+    if (!entry_of(c, &t)) {
+        zl_err_set(err, "INTERNAL", 0, false, "the installed token cannot be stored");
+        return -1;
+    }
     /* Under the refresh lock, as a refresh saves: a process whose refresh of this key began before
      * the save waits for the lock, looks once more and takes this token instead of minting. A
      * lock still held after the wait is a holder that outlived it: saved without, as a refresh
@@ -203,16 +218,8 @@ void zl_call_token_share_after(zl_call *call) {
     zl_client *c = call->c;
     zl_token_share *sh = c->share;
     if (!sh || !sh->store || sh->locked_by != call || call->owns_refresh) return;   /* none, or still retrying */
-    zl_stored_token t = {0};
-    pthread_mutex_lock(&c->mu);
-    bool fresh = c->token && !c->token_invalid && c->refresh_failed == false &&
-                 strlen(c->token) < sizeof t.token && strlen(c->api_domain) < sizeof t.api_domain;
-    if (fresh) {
-        strcpy(t.token, c->token);
-        t.expires_at = c->token_expires_at;
-        if (!c->api_domain_fixed) strcpy(t.api_domain, c->api_domain);
-    }
-    pthread_mutex_unlock(&c->mu);
+    zl_stored_token t;
+    bool fresh = entry_of(c, &t);
     char why[200] = "";
     if (fresh && sh->store->save(sh->store, &t, why, sizeof why)) { drop(c, "save", why); return; }
     sh->store->unlock(sh->store);
