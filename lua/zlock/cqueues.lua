@@ -59,7 +59,6 @@ function M.new(opts)
   local self = setmetatable({
     request = request, cqueues = require("cqueues"),
     timeout_ms = options.ms(opts, "timeout"),
-    timeout = options.ms(opts, "timeout") / 1000,
     max_response_bytes = opts.max_response_bytes or options.default("new", "max_response_bytes"),
     user_agent = opts.user_agent or options.default("new", "user_agent"),
     name = "cqueues",
@@ -115,9 +114,9 @@ function Transport:send(step)
     req:set_body(step.body)
     h:delete("expect")   -- Zoho needs no 100-continue round trip
   end
-  local headers, stream, errno = req:go(self.timeout)
+  local headers, stream, errno = req:go(self.timeout_ms / 1000)
   if not headers then return 0, "", terr(stream, errno) end
-  local body, err, errno2 = stream:get_body_as_string(self.timeout)
+  local body, err, errno2 = stream:get_body_as_string(self.timeout_ms / 1000)
   if not body then return 0, "", terr(err, errno2) end
   stream:shutdown()
   if #body > self.max_response_bytes then return 0, "", "too_large" end
@@ -157,11 +156,10 @@ end
 
 --- Redis for the fleet budget (`zlock.budget`): a client of `redis_url` over cqueues sockets
 -- (this transport's pool), and a name unique to this process and transport.
--- @tparam[opt] number ms the longest a connect or a reply may take (the core's cap)
+-- @tparam number ms the longest a connect or a reply may take
 -- @return the Redis client and the holder name, or nil without `redis_url`
 function Transport:budget_redis(ms)
   if not self.link then return nil end
-  ms = math.min(ms or self.timeout_ms, self.timeout_ms)
   return self.link:client{ timeout_ms = ms, connect_timeout_ms = ms },
     "cqueues:" .. self:holder(":")
 end

@@ -71,7 +71,10 @@ local function fleet(self)
   if b ~= nil then return b end
   local conf, transport = self._core:budget(), self._transport
   local redis, id
-  if conf and transport.budget_redis then redis, id = transport:budget_redis(budgetmod.redis_ms()) end
+  if conf and transport.budget_redis then
+    -- the core's cap on the budget's Redis, never above the transport's own timeout
+    redis, id = transport:budget_redis(math.min(budgetmod.redis_ms(), transport.timeout_ms or math.huge))
+  end
   b = redis and budgetmod.new(conf, redis, {
     now = logmod.now, timeout = (transport.timeout_ms or 30000) / 1000, id = id .. ":" .. next_holder(),
     sleep = function(sec) if transport.sleep then transport:sleep(sec * 1000) else core.sleep(sec * 1000) end end,

@@ -122,11 +122,10 @@ end
 
 --- Redis for the fleet budget (`zlock.budget`): a client of `redis_url` over `core.tcp`, and a
 -- name unique to this process and Lua state.
--- @tparam[opt] number ms the longest a connect or a reply may take (the core's cap)
+-- @tparam number ms the longest a connect or a reply may take
 -- @return the Redis client and the holder name, or nil without `redis_url`
 function Transport:budget_redis(ms)
   if not self.budget_url then return nil end
-  ms = math.min(ms or self.timeout_ms, self.timeout_ms)
   local c = assert(haproxy_token.client(self.budget_url, { timeout_ms = ms }))
   local t = core_hx.now()
   return c, ("haproxy:%s:%s:%d.%06d"):format(tostring(core_hx.get_info().Pid), tostring(core_hx.thread), t.sec, t.usec)

@@ -40,8 +40,8 @@
 -- * `t:budget_redis(ms)` (optional): Redis for the org's fleet budget (`zlock.budget`): returns
 --   an object whose `r:cmd(...)` sends one command over your host's sockets (reply, or `nil,
 --   message`), and a name unique to this process or worker; nil when there is no `redis_url`.
---   A connect or a reply that takes longer than `ms` (the core's cap) must fail: such a Redis
---   is worse than none, and the calls then go on without slots.
+--   A connect or a reply that takes longer than `ms` (the core's cap, at most `t.timeout_ms`)
+--   must fail: such a Redis is worse than none, and the calls then go on without slots.
 --   Each API request then takes an in-flight slot shared with every zlock process on the org.
 -- * `t:warn(msg)` (optional): where the transport's warnings go (default: stderr).
 -- * `t.timeout_ms` (optional number): the longest a request may wait for a budget slot.

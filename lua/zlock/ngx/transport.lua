@@ -134,13 +134,12 @@ end
 
 --- Redis for the fleet budget (`zlock.budget`): the client of `redis_url` over cosockets, and
 -- a name unique to this worker.
--- @tparam[opt] number ms the longest a connect or a reply may take (the core's cap)
+-- @tparam number ms the longest a connect or a reply may take
 -- @return the Redis client and the holder name, or nil without `redis_url`
 function Transport:budget_redis(ms)
   if not self.redis_url then return nil end
   local r = redis_store.client(self.redis_url, {
-    connect_timeout_ms = math.min(ms or self.connect_timeout_ms, self.connect_timeout_ms),
-    timeout_ms = math.min(ms or self.timeout_ms, self.timeout_ms), pool_size = self.pool_size,
+    connect_timeout_ms = math.min(ms, self.connect_timeout_ms), timeout_ms = ms, pool_size = self.pool_size,
     keepalive_ms = self.keepalive_ms })
   return r, ("ngx:%s:%d"):format(ngx.worker.pid(), math.random(1, 2 ^ 30))
 end
