@@ -4,7 +4,8 @@
 #   the module specs under every Lua ABI (5.4, 5.3, 5.1, LuaJIT), the bulk and OpenResty specs.
 #   SANITIZE=1: instead, the C tests and the core and bulk specs on the ASan + UBSan build
 #   (scripts/test_sanitize.sh); SANITIZE=also (CI): the suite, then that run.
-# Every step prints TAP; the last line is the sum: "N passed, N failed".
+# Every step prints TAP; the failing tests are repeated at the end (with up to 8 lines of their
+# diagnostics), so the tail of a CI log names them; the last line is the sum: "N passed, N failed".
 # Exit status: 0 when nothing failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,8 @@ mkdir -p "$LOGDIR"
 export XDG_CACHE_HOME="$PWD/build/test-cache"
 rm -rf "$XDG_CACHE_HOME"
 PASSED=0; FAILED=0
+FAILURES="$LOGDIR/failures.txt"
+: > "$FAILURES"
 
 # run_step NAME CMD... : runs CMD, tees its TAP output, adds ok / not ok lines.
 run_step() {
@@ -28,16 +31,31 @@ run_step() {
   ok=$(grep -cE '^ok [0-9]+' "$log")
   nok=$(grep -cE '^not ok [0-9]+' "$log")
   if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then
-    echo "not ok - $name exited with status $rc and reported no failing test"
+    echo "not ok - $name exited with status $rc and reported no failing test" | tee -a "$log"
     nok=1
   fi
+  if [ "$nok" -gt 0 ]; then
+    # each "not ok" line and up to 8 diagnostic lines after it, stopping at the next test line
+    { echo "# ---- $name"
+      awk '/^not ok/ { keep = 9 } /^ok / { keep = 0 } keep > 0 { print; keep-- }' "$log"
+    } >> "$FAILURES"
+  fi
   PASSED=$((PASSED + ok)); FAILED=$((FAILED + nok))
+}
+
+# summary: the failing tests again, then the count line (always the last line)
+summary() {
+  if [ -s "$FAILURES" ]; then
+    echo "# ==== failed (repeated from above; logs in $LOGDIR/)"
+    cat "$FAILURES"
+  fi
+  echo "$PASSED passed, $FAILED failed"
 }
 
 # make test SANITIZE=1: only the ASan + UBSan run (scripts/test_sanitize.sh).
 if [ "${SANITIZE:-}" = 1 ]; then
   . scripts/test_sanitize.sh
-  echo "$PASSED passed, $FAILED failed"
+  summary
   [ "$FAILED" -eq 0 ]; exit
 fi
 
@@ -106,5 +124,5 @@ run_step doc scripts/check-doc.sh
 # CI (SANITIZE=also): the sanitizer run after the suite, counted in the same line.
 [ "${SANITIZE:-}" = also ] && . scripts/test_sanitize.sh
 
-echo "$PASSED passed, $FAILED failed"
+summary
 [ "$FAILED" -eq 0 ]
