@@ -66,6 +66,15 @@ end
 --- Sends one CRM GET (a lock list of `record_id`) on a connection of its own and never reads
 -- the reply: with a long `latency_ms` set first, it holds one of the emulator's concurrency
 -- places until the emulator answers. Returns the socket (close it when done).
+--- The environment of a client on this emulator's refresh flow (`ZOHO_*`: API and accounts
+-- domain, client id and secret, refresh token), with `extra`'s variables added.
+function Emu:refresh_env(extra)
+  local env = { ZOHO_API_DOMAIN = self.url, ZOHO_ACCOUNTS_DOMAIN = self.url, ZOHO_CLIENT_ID = M.CLIENT_ID,
+                ZOHO_CLIENT_SECRET = M.CLIENT_SECRET, ZOHO_REFRESH_TOKEN = M.REFRESH_TOKEN }
+  for k, v in pairs(extra or {}) do env[k] = v end
+  return env
+end
+
 function Emu:hold(record_id)
   local socket = require "socket"
   local host, port = self.url:match("^http://([^:/]+):(%d+)")

@@ -17,6 +17,16 @@ end
 
 function M.rm(dir) os.execute("rm -rf " .. q(dir)) end
 
+--- How many times the plain string `s` occurs in `text`.
+function M.count(text, s)
+  local n, at = 0, 1
+  while true do
+    local i = text:find(s, at, true)
+    if not i then return n end
+    n, at = n + 1, i + #s
+  end
+end
+
 --- A file's whole text, or nil when it cannot be read.
 function M.slurp(path)
   local f = io.open(path)

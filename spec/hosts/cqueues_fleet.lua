@@ -10,6 +10,7 @@ local server = require "http.server"
 local headers = require "http.headers"
 local cjson = require "cjson"
 local zlock = require "zlock"
+local ticker = require "hosts.ticker"
 
 local client
 local lock_ids = {}   -- record id -> lock id, for the unlocks
@@ -18,13 +19,7 @@ local function burst(req)
   if not client then client = assert(zlock.new(zlock.env_options{ ca_file = os.getenv("FLEET_CA_FILE") })) end
   local out = { transport = client._transport and client._transport.name or "curl", errors = {}, late_ms = 0 }
   local cq, left = cqueues.new(), #req.ids
-  cq:wrap(function()   -- the ticker: how late does the loop wake it while the calls run?
-    while left > 0 do
-      local t0 = cqueues.monotime()
-      cqueues.sleep(0.01)
-      out.late_ms = math.max(out.late_ms, (cqueues.monotime() - t0 - 0.01) * 1000)
-    end
-  end)
+  ticker(cq, out, function() return left > 0 end)
   local t0 = cqueues.monotime()
   for _, id in ipairs(req.ids) do
     cq:wrap(function()

@@ -15,18 +15,11 @@ local PW = "cq-fleet-s3cret"
 local N = 3          -- server processes
 local PER = 10       -- concurrent calls in each
 
-local function refresh_env(e, extra)
-  local env = { ZOHO_API_DOMAIN = e.url, ZOHO_ACCOUNTS_DOMAIN = e.url, ZOHO_CLIENT_ID = emu.CLIENT_ID,
-                ZOHO_CLIENT_SECRET = emu.CLIENT_SECRET, ZOHO_REFRESH_TOKEN = emu.REFRESH_TOKEN }
-  for k, v in pairs(extra or {}) do env[k] = v end
-  return env
-end
-
 local function start(env, n)
   local list = {}
   for i = 1, n or N do
     local port = web.free_port()
-    local all = { LUA_PATH = ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;",
+    local all = { LUA_PATH = ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;" .. ROOT .. "/spec/?.lua;;",
                   LUA_CPATH = ROOT .. "/build/luajit/?.so;;" }
     for k, v in pairs(env) do all[k] = v end
     list[i] = server.start{ name = "cqueues server " .. i, port = port, env = all,
@@ -69,15 +62,6 @@ local function worst(answers, field)
   return m
 end
 
-local function count(text, s)
-  local n, at = 0, 1
-  while true do
-    local i = text:find(s, at, true)
-    if not i then return n end
-    n, at = n + 1, i + #s
-  end
-end
-
 describe("cqueues: three servers x ten coroutines on one Redis", function()
   local e, r, servers, ids
 
@@ -85,7 +69,7 @@ describe("cqueues: three servers x ten coroutines on one Redis", function()
     -- 300 ms a request: every coroutine of every server asks for a token while one refreshes
     e = emu.start{ "--seed", "demo", "--latency", "300" }
     r = redis.start{ password = PW }
-    servers = start(refresh_env(e, { ZLOCK_REDIS_URL = r.url .. "/2" }))
+    servers = start(e:refresh_env{ ZLOCK_REDIS_URL = r.url .. "/2" })
   end)
   lazy_teardown(function()
     stop_all(servers)
@@ -132,7 +116,7 @@ describe("cqueues: the same servers without Redis (control)", function()
 
   lazy_setup(function()
     e = emu.start{ "--seed", "demo", "--latency", "300" }
-    servers = start(refresh_env(e))
+    servers = start(e:refresh_env())
   end)
   lazy_teardown(function()
     stop_all(servers)
@@ -153,7 +137,7 @@ describe("cqueues: redis_url with token_store = none", function()
   lazy_setup(function()
     e = emu.start{ "--seed", "demo", "--latency", "100" }
     r = redis.start{ password = PW }
-    servers = start(refresh_env(e, { ZLOCK_REDIS_URL = r.url, ZLOCK_TOKEN_STORE = "none" }))
+    servers = start(e:refresh_env{ ZLOCK_REDIS_URL = r.url, ZLOCK_TOKEN_STORE = "none" })
   end)
   lazy_teardown(function()
     stop_all(servers)
@@ -221,7 +205,7 @@ describe("cqueues: Redis stopped", function()
   lazy_setup(function()
     e = emu.start{ "--seed", "demo", "--latency", "100" }
     r = redis.start{ password = PW }
-    servers = start(refresh_env(e, { ZLOCK_REDIS_URL = r.url }))
+    servers = start(e:refresh_env{ ZLOCK_REDIS_URL = r.url })
   end)
   lazy_teardown(function()
     stop_all(servers)
@@ -241,8 +225,8 @@ describe("cqueues: Redis stopped", function()
     assert.equal(1 + N, e:stats().tokens_minted)   -- then each process refreshes its own
     for _, s in ipairs(servers) do
       local log = s:log()
-      assert.equal(1, count(log, "token store unusable"), log)
-      assert.equal(1, count(log, "fleet budget unusable"), log)
+      assert.equal(1, procs.count(log, "token store unusable"), log)
+      assert.equal(1, procs.count(log, "fleet budget unusable"), log)
       assert.matches("cannot connect to 127%.0%.0%.1:%d+", log)
       assert.falsy(log:find(PW, 1, true))
     end
@@ -250,15 +234,15 @@ describe("cqueues: Redis stopped", function()
   end)
 
   it("a Redis that is not there from the start: the same, and no call waits for it", function()
-    local dead = start(refresh_env(e, { ZLOCK_REDIS_URL = "redis://:" .. PW .. "@127.0.0.1:" .. redis.free_port() }),
+    local dead = start(e:refresh_env{ ZLOCK_REDIS_URL = "redis://:" .. PW .. "@127.0.0.1:" .. redis.free_port() },
       1)
     local ok, err = pcall(function()
       local before = e:stats().tokens_minted
       local out = burst(dead, web.unlocked_deals(e, PER), "lock")
       assert.equal(before + 1, e:stats().tokens_minted)
       local log = dead[1]:log()
-      assert.equal(1, count(log, "token store unusable"), log)
-      assert.equal(1, count(log, "fleet budget unusable"), log)
+      assert.equal(1, procs.count(log, "token store unusable"), log)
+      assert.equal(1, procs.count(log, "fleet budget unusable"), log)
       assert.falsy(log:find(PW, 1, true))
       assert.is_true(out[1].ms < 5000, "burst took " .. out[1].ms .. " ms")
     end)
@@ -294,7 +278,7 @@ describe("cqueues: a Redis that stops answering", function()
     assert.is_true(out.ms >= 2000 and out.ms < 4000, out.ms .. " ms")
     assert.is_true(out.late_ms < 50)
     local log = servers[1]:log()
-    assert.equal(1, count(log, "fleet budget unusable (127.0.0.1:" .. r.port .. ": Connection timed out)"), log)
+    assert.equal(1, procs.count(log, "fleet budget unusable (127.0.0.1:" .. r.port .. ": Connection timed out)"), log)
     assert.falsy(log:find(PW, 1, true))
   end)
 end)
@@ -317,7 +301,7 @@ describe("cqueues: tokens over rediss://", function()
 
   local function run(extra, n)
     e:req("DELETE", "/__emu/stats", { token = false })
-    local servers = start(refresh_env(e, extra), n)
+    local servers = start(e:refresh_env(extra), n)
     local ok, out = pcall(function()
       burst(servers, web.unlocked_deals(e, #servers * PER), "lock")
       local logs = {}
@@ -338,7 +322,7 @@ describe("cqueues: tokens over rediss://", function()
   it("without it the self-signed certificate is refused: a token per server, one warning each", function()
     local out = run({ ZLOCK_REDIS_URL = r.url }, 2)
     assert.equal(2, out.minted)
-    assert.equal(2, count(out.logs, "token store unusable (TLS handshake with localhost:"), out.logs)
+    assert.equal(2, procs.count(out.logs, "token store unusable (TLS handshake with localhost:"), out.logs)
     assert.matches("certificate verify failed %(self%-signed certificate%)", out.logs)
     assert.falsy(out.logs:find(PW, 1, true))
   end)

@@ -8,6 +8,7 @@
 local cqueues = require "cqueues"
 local cjson = require "cjson"
 local cr = require "zlock.cqueues_redis"
+local ticker = require "hosts.ticker"
 
 local mode, url, ca_file = arg[1], arg[2], arg[3]
 local out = {}
@@ -16,14 +17,8 @@ local function pool()
   local link = assert(cr.new(url, { timeout_ms = 2000, connect_timeout_ms = 1000 }))
   local c = link:client()
   local cq, left = cqueues.new(), 50
-  out.wrong, out.late_ms = 0, 0
-  cq:wrap(function()   -- a ticker: commands waiting on Redis must not hold the loop
-    while left > 0 do
-      local t0 = cqueues.monotime()
-      cqueues.sleep(0.01)
-      out.late_ms = math.max(out.late_ms, (cqueues.monotime() - t0 - 0.01) * 1000)
-    end
-  end)
+  out.wrong = 0
+  ticker(cq, out, function() return left > 0 end)   -- commands waiting on Redis must not hold the loop
   for i = 1, 50 do
     cq:wrap(function()
       for j = 1, 20 do

@@ -10,7 +10,7 @@ local redis = require "helpers.redis"
 local PW = "cq-redis-s3cret"
 
 local function probe(...)
-  local words = { "LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/luajit/?.so;;' luajit",
+  local words = { "LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='build/luajit/?.so;;' luajit",
                   "spec/hosts/cqueues_redis_probe.lua" }
   for _, a in ipairs{ ... } do words[#words + 1] = procs.quote(a) end
   local text, rc = procs.sh(table.concat(words, " "))

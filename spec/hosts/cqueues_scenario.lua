@@ -5,6 +5,7 @@
 local cqueues = require "cqueues"
 local cjson = require "cjson"
 local zlock = require "zlock"
+local ticker = require "hosts.ticker"
 
 local url, token, transport = arg[1], arg[2], arg[3]
 local ids = { select(4, unpack(arg)) }
@@ -12,14 +13,7 @@ local cq = cqueues.new()
 local out = { late_ms = 0, errors = {} }
 local running = true
 
-cq:wrap(function()   -- the ticker: how late does the loop wake it?
-  while running do
-    local t0 = cqueues.monotime()
-    cqueues.sleep(0.01)
-    local late = (cqueues.monotime() - t0 - 0.01) * 1000
-    if late > out.late_ms then out.late_ms = late end
-  end
-end)
+ticker(cq, out, function() return running end)
 
 cq:wrap(function()
   local c = assert(zlock.new{ api_domain = url, access_token = token, transport = transport })

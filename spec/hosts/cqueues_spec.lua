@@ -9,7 +9,7 @@ local cjson = require "cjson"
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 local function scenario(e, transport, ids)
-  local cmd = "LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/luajit/?.so;;' luajit " ..
+  local cmd = "LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='build/luajit/?.so;;' luajit " ..
     "spec/hosts/cqueues_scenario.lua " .. q(e.url) .. " " .. q(emu.ACCESS_TOKEN) .. " " .. transport
   for _, id in ipairs(ids) do cmd = cmd .. " " .. id end
   local p = assert(io.popen(cmd .. " 2>&1", "r"))

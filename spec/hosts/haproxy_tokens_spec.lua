@@ -10,13 +10,6 @@ local hx = require "hosts.haproxy_support"
 local THREADS_CFG = hx.ROOT .. "/spec/hosts/haproxy_threads.cfg"
 local PW = "hx-redis-s3cret"
 
-local function refresh_env(e, extra)
-  local env = { ZOHO_API_DOMAIN = e.url, ZOHO_ACCOUNTS_DOMAIN = e.url, ZOHO_CLIENT_ID = emu.CLIENT_ID,
-                ZOHO_CLIENT_SECRET = emu.CLIENT_SECRET, ZOHO_REFRESH_TOKEN = emu.REFRESH_TOKEN }
-  for k, v in pairs(extra or {}) do env[k] = v end
-  return env
-end
-
 -- Lock (POST) or unlock (DELETE) every deal at once, spread over the instances; every reply
 -- must be the success status.
 local function burst(hs, ids, method)
@@ -28,15 +21,6 @@ local function burst(hs, ids, method)
   local want = method == "POST" and 201 or 200
   for i, res in ipairs(web.parallel(hs[1].port, reqs)) do
     assert.equal(want, res.status, "request " .. i .. ": " .. tostring(res.body))
-  end
-end
-
-local function count(text, s)
-  local n, at = 0, 1
-  while true do
-    local i = text:find(s, at, true)
-    if not i then return n end
-    n, at = n + 1, i + #s
   end
 end
 
@@ -57,7 +41,7 @@ describe("HAProxy: two instances x two Lua states on one Redis", function()
     r = redis.start{ password = PW }
     home = procs.tmpdir()
     -- `localhost`: HAProxy's sockets resolve no names, zlock takes it as 127.0.0.1
-    hs = start_pair(refresh_env(e, { ZLOCK_REDIS_URL = r.url:gsub("127%.0%.0%.1", "localhost") .. "/2" }))
+    hs = start_pair(e:refresh_env{ ZLOCK_REDIS_URL = r.url:gsub("127%.0%.0%.1", "localhost") .. "/2" })
   end)
 
   lazy_teardown(function()
@@ -97,7 +81,7 @@ describe("HAProxy: two instances x two Lua states on one Redis", function()
 
   it("shares that token with zlock CLI processes (the C core's Redis store)", function()
     local before = e:stats().tokens_minted
-    local env = refresh_env(e, { HOME = home, ZLOCK_REDIS_URL = r.url .. "/2" })
+    local env = e:refresh_env{ HOME = home, ZLOCK_REDIS_URL = r.url .. "/2" }
     local ok, err = procs.run(env, { "get", "Deals", ids[1] }, 3, true)
     assert.equal(3, ok, err)
     assert.equal(before, e:stats().tokens_minted)
@@ -119,7 +103,7 @@ describe("HAProxy: the same load without redis_url (control)", function()
 
   lazy_setup(function()
     e = emu.start{ "--seed", "demo", "--latency", "100" }
-    hs = start_pair(refresh_env(e))
+    hs = start_pair(e:refresh_env())
   end)
 
   lazy_teardown(function()
@@ -142,7 +126,7 @@ describe("HAProxy: redis_url with token_store = none", function()
   lazy_setup(function()
     e = emu.start{ "--seed", "demo", "--latency", "100" }
     r = redis.start{ password = PW }
-    hs = start_pair(refresh_env(e, { ZLOCK_REDIS_URL = r.url, ZLOCK_TOKEN_STORE = "none" }))
+    hs = start_pair(e:refresh_env{ ZLOCK_REDIS_URL = r.url, ZLOCK_TOKEN_STORE = "none" })
   end)
 
   lazy_teardown(function()
@@ -169,7 +153,7 @@ describe("HAProxy: Redis stopped", function()
     e = emu.start{ "--seed", "demo" }
     r = redis.start{ password = PW }
     -- the example's config: `lua-load`, one Lua state for the process
-    h = hx.start{ env = refresh_env(e, { ZLOCK_REDIS_URL = r.url }) }
+    h = hx.start{ env = e:refresh_env{ ZLOCK_REDIS_URL = r.url } }
   end)
 
   lazy_teardown(function()
@@ -186,7 +170,7 @@ describe("HAProxy: Redis stopped", function()
     e:faults{ revoke_tokens = true }   -- the next calls must refresh, and Redis is gone
     burst({ h }, ids, "DELETE")
     local log = h:log()
-    assert.equal(1, count(log, "token store unusable"), log)
+    assert.equal(1, procs.count(log, "token store unusable"), log)
     assert.matches("cannot connect to 127%.0%.0%.1:%d+", log)
     assert.falsy(log:find(PW, 1, true))
     assert.equal(2, e:stats().tokens_minted)
@@ -199,7 +183,7 @@ describe("HAProxy: redis_url it cannot use", function()
   lazy_teardown(function() if e then e:stop() end end)
 
   local function refused(url, why)
-    local h = hx.start{ env = refresh_env(e, { ZLOCK_REDIS_URL = url }) }
+    local h = hx.start{ env = e:refresh_env{ ZLOCK_REDIS_URL = url } }
     local ok, err = pcall(function()
       local res = h:req("GET", "/deals/1/lock")
       assert.equal(500, res.status)
