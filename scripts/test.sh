@@ -35,9 +35,10 @@ run_step() {
     nok=1
   fi
   if [ "$nok" -gt 0 ]; then
-    # each "not ok" line and up to 8 diagnostic lines after it, stopping at the next test line
+    # each "not ok" line and up to 8 diagnostic lines after it, stopping at the next test's
+    # line or at busted's "# FILE @ LINE: NAME" header of the next test
     { echo "# ---- $name"
-      awk '/^not ok/ { keep = 9 } /^ok / { keep = 0 } keep > 0 { print; keep-- }' "$log"
+      awk '/^not ok/ { keep = 9 } /^ok |^1\.\.|^# [^ ]+ @ [0-9]+: / { keep = 0 } keep > 0 { print; keep-- }' "$log"
     } >> "$FAILURES"
   fi
   PASSED=$((PASSED + ok)); FAILED=$((FAILED + nok))

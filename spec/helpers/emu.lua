@@ -63,9 +63,6 @@ function Emu:req(method, path, opts)
   return { status = status, body = raw, json = (raw ~= "" and cjson.decode(raw)) or nil, headers = rh }
 end
 
---- Sends one CRM GET (a lock list of `record_id`) on a connection of its own and never reads
--- the reply: with a long `latency_ms` set first, it holds one of the emulator's concurrency
--- places until the emulator answers. Returns the socket (close it when done).
 --- The environment of a client on this emulator's refresh flow (`ZOHO_*`: API and accounts
 -- domain, client id and secret, refresh token), with `extra`'s variables added.
 function Emu:refresh_env(extra)
@@ -75,6 +72,9 @@ function Emu:refresh_env(extra)
   return env
 end
 
+--- Sends one CRM GET (a lock list of `record_id`) on a connection of its own and never reads
+-- the reply: with a long `latency_ms` set first, it holds one of the emulator's concurrency
+-- places until the emulator answers. Returns the socket (close it when done).
 function Emu:hold(record_id)
   local socket = require "socket"
   local host, port = self.url:match("^http://([^:/]+):(%d+)")
